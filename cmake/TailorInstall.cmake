@@ -1,0 +1,27 @@
+# Install rules: headers, the library, the CLI (when built) and a relocatable CMake package.
+include(CMakePackageConfigHelpers)
+
+set(TAILOR_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/tailor" CACHE STRING
+    "Where tailorConfig.cmake is installed, relative to the prefix")
+
+install(TARGETS tailor EXPORT tailorTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/tailor" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT tailorTargets NAMESPACE tailor:: DESTINATION ${TAILOR_CMAKE_DIR})
+
+configure_package_config_file(
+  "${PROJECT_SOURCE_DIR}/cmake/tailorConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/tailorConfig.cmake"
+  INSTALL_DESTINATION ${TAILOR_CMAKE_DIR})
+write_basic_package_version_file("${PROJECT_BINARY_DIR}/tailorConfigVersion.cmake"
+  COMPATIBILITY SameMinorVersion)
+install(FILES
+  "${PROJECT_BINARY_DIR}/tailorConfig.cmake"
+  "${PROJECT_BINARY_DIR}/tailorConfigVersion.cmake"
+  "${PROJECT_SOURCE_DIR}/cmake/Findhnswlib.cmake"
+  DESTINATION ${TAILOR_CMAKE_DIR})
+install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" "${PROJECT_SOURCE_DIR}/NOTICE"
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/tailor)
