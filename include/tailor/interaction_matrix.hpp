@@ -258,6 +258,9 @@ class InteractionMatrix {
  private:
   friend class InteractionMatrixBuilder;
 
+  // Fills the CSR matrices and aligned arrays from pairs sorted by (user, item), unique, kept.
+  void assemble(const std::vector<Interaction>& sorted_pairs);
+
   InteractionMatrixOptions options_;
   BuildReport report_;
   IdMap users_;
