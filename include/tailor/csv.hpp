@@ -120,9 +120,11 @@ class CsvReader {
   std::vector<std::size_t> ends_;   // end offset of each field in record_
   std::size_t field_begin_ = 0;
   bool discarding_ = false;         // after field/record overflow: parse but do not store
+  bool last_quoted_ = false;        // the current record had a quoted field
   std::optional<CsvIssue> issue_;
   std::uint64_t line_ = 0, next_line_ = 1, records_read_ = 0, blank_lines_ = 0;
   std::vector<std::string> header_;
+  std::uint64_t header_line_ = 0;
 };
 
 }  // namespace tailor
