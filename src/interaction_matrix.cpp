@@ -32,7 +32,8 @@ double scale_quantity(ValueScaling scaling, double quantity) {
 double nearest_rank(const std::vector<double>& sorted, double q) {
   if (sorted.empty()) return 0.0;
   const double n = static_cast<double>(sorted.size());
-  auto rank = static_cast<std::size_t>(std::ceil(q * n));
+  // The small slack keeps q * n = 9.000000000000002 (0.9 * 10) at rank 9.
+  auto rank = static_cast<std::size_t>(std::ceil(q * n - 1e-9));
   rank = std::clamp<std::size_t>(rank, 1, sorted.size());
   return sorted[rank - 1];
 }
