@@ -1,0 +1,923 @@
+// ALSFactorizer: training loop, per-row solvers and the SIMD kernels they run on.
+//
+// Hot path (CG): for every row, 1 + cg_steps passes over the row's stored entries, each pass a
+// fused "dot with y_i, then add a multiple of y_i" over the rows y_i of the fixed side, plus one
+// k x k Gram matrix-vector product. Both have an AVX2+FMA version selected at run time (the library
+// itself is compiled for the baseline ISA) and an Eigen fallback.
+#ifndef EIGEN_DONT_PARALLELIZE
+#define EIGEN_DONT_PARALLELIZE  // Eigen must never start threads of its own here
+#endif
+
+#include "tailor/als.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <Eigen/Cholesky>
+
+#include "tailor/error.hpp"
+#include "tailor/thread_pool.hpp"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define TAILOR_ALS_X86 1
+#include <immintrin.h>
+#endif
+
+namespace tailor {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using ColMatrix = Eigen::MatrixXf;
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+
+// out[0..k) += sum_i (a_i + sgn * s_i * (y_i . v)) y_i, y_i = Y + ld * idx[i]; a may be null (0).
+using GramApplyFn = void (*)(const float* Y, std::size_t ld, const std::int32_t* idx,
+                             std::size_t n, const float* a, const float* s, float sgn,
+                             const float* v, float* out, std::size_t k);
+// out = G v for a k x k matrix G (symmetric, so its storage order does not matter).
+using MatVecFn = void (*)(const float* G, const float* v, float* out, std::size_t k);
+// G += U'V over the upper triangle (and some entries below it) of the k x k row-major G, for m x k
+// row-major U and V with U'V symmetric (U = V, or U = diag(s) V). Call mirror_upper() afterwards.
+using SyrkFn = void (*)(const float* U, const float* V, std::size_t m, std::size_t k, float* G);
+
+// Copies the strict upper triangle of the k x k row-major G onto its lower triangle.
+void mirror_upper(float* G, std::size_t k) {
+  for (std::size_t i = 1; i < k; ++i) {
+    for (std::size_t j = 0; j < i; ++j) G[i * k + j] = G[j * k + i];
+  }
+}
+
+void syrk_generic(const float* U, const float* V, std::size_t m, std::size_t k, float* G) {
+  const auto mm = static_cast<Eigen::Index>(m), kk = static_cast<Eigen::Index>(k);
+  Eigen::Map<RowMatrix> g(G, kk, kk);
+  g.noalias() += Eigen::Map<const RowMatrix>(U, mm, kk).transpose() *
+                 Eigen::Map<const RowMatrix>(V, mm, kk);
+}
+
+void gram_apply_generic(const float* Y, std::size_t ld, const std::int32_t* idx, std::size_t n,
+                        const float* a, const float* s, float sgn, const float* v, float* out,
+                        std::size_t k) {
+  const auto kk = static_cast<Eigen::Index>(k);
+  Eigen::Map<const Vector> vv(v, kk);
+  Eigen::Map<Vector> o(out, kk);
+  for (std::size_t i = 0; i < n; ++i) {
+    Eigen::Map<const Vector> y(Y + ld * static_cast<std::size_t>(idx[i]), kk);
+    const float c = (a != nullptr ? a[i] : 0.0f) + sgn * s[i] * y.dot(vv);
+    o += c * y;
+  }
+}
+
+void matvec_generic(const float* G, const float* v, float* out, std::size_t k) {
+  const auto kk = static_cast<Eigen::Index>(k);
+  Eigen::Map<const ColMatrix> g(G, kk, kk);
+  Eigen::Map<Vector>(out, kk).noalias() = g * Eigen::Map<const Vector>(v, kk);
+}
+
+#ifdef TAILOR_ALS_X86
+__attribute__((target("avx2,fma"))) inline float hsum256(__m256 x) {
+  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 0x55));
+  return _mm_cvtss_f32(lo);
+}
+
+__attribute__((target("avx2,fma"))) void gram_apply_avx2(const float* Y, std::size_t ld,
+                                                         const std::int32_t* idx, std::size_t n,
+                                                         const float* a, const float* s, float sgn,
+                                                         const float* v, float* out,
+                                                         std::size_t k) {
+  const std::size_t k8 = k & ~std::size_t{7};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const float* y0 = Y + ld * static_cast<std::size_t>(idx[i]);
+    const float* y1 = Y + ld * static_cast<std::size_t>(idx[i + 1]);
+    const float* y2 = Y + ld * static_cast<std::size_t>(idx[i + 2]);
+    const float* y3 = Y + ld * static_cast<std::size_t>(idx[i + 3]);
+    if (i + 8 <= n) {  // the next group's rows: only the first pass over a row misses cache
+      for (std::size_t q = 4; q < 8; ++q) {
+        const char* next = reinterpret_cast<const char*>(Y + ld * static_cast<std::size_t>(idx[i + q]));
+        for (std::size_t off = 0; off < k * sizeof(float); off += 64) {
+          _mm_prefetch(next + off, _MM_HINT_T0);
+        }
+      }
+    }
+    __m256 d0 = _mm256_setzero_ps(), d1 = d0, d2 = d0, d3 = d0;
+    for (std::size_t j = 0; j < k8; j += 8) {
+      const __m256 vv = _mm256_loadu_ps(v + j);
+      d0 = _mm256_fmadd_ps(_mm256_loadu_ps(y0 + j), vv, d0);
+      d1 = _mm256_fmadd_ps(_mm256_loadu_ps(y1 + j), vv, d1);
+      d2 = _mm256_fmadd_ps(_mm256_loadu_ps(y2 + j), vv, d2);
+      d3 = _mm256_fmadd_ps(_mm256_loadu_ps(y3 + j), vv, d3);
+    }
+    float e0 = hsum256(d0), e1 = hsum256(d1), e2 = hsum256(d2), e3 = hsum256(d3);
+    for (std::size_t j = k8; j < k; ++j) {
+      e0 += y0[j] * v[j];
+      e1 += y1[j] * v[j];
+      e2 += y2[j] * v[j];
+      e3 += y3[j] * v[j];
+    }
+    float c0 = sgn * s[i] * e0, c1 = sgn * s[i + 1] * e1;
+    float c2 = sgn * s[i + 2] * e2, c3 = sgn * s[i + 3] * e3;
+    if (a != nullptr) {
+      c0 += a[i];
+      c1 += a[i + 1];
+      c2 += a[i + 2];
+      c3 += a[i + 3];
+    }
+    const __m256 c0v = _mm256_set1_ps(c0), c1v = _mm256_set1_ps(c1);
+    const __m256 c2v = _mm256_set1_ps(c2), c3v = _mm256_set1_ps(c3);
+    for (std::size_t j = 0; j < k8; j += 8) {
+      __m256 o = _mm256_loadu_ps(out + j);
+      o = _mm256_fmadd_ps(c0v, _mm256_loadu_ps(y0 + j), o);
+      o = _mm256_fmadd_ps(c1v, _mm256_loadu_ps(y1 + j), o);
+      o = _mm256_fmadd_ps(c2v, _mm256_loadu_ps(y2 + j), o);
+      o = _mm256_fmadd_ps(c3v, _mm256_loadu_ps(y3 + j), o);
+      _mm256_storeu_ps(out + j, o);
+    }
+    for (std::size_t j = k8; j < k; ++j) {
+      out[j] += c0 * y0[j] + c1 * y1[j] + c2 * y2[j] + c3 * y3[j];
+    }
+  }
+  for (; i < n; ++i) {
+    const float* y = Y + ld * static_cast<std::size_t>(idx[i]);
+    __m256 d = _mm256_setzero_ps();
+    for (std::size_t j = 0; j < k8; j += 8) {
+      d = _mm256_fmadd_ps(_mm256_loadu_ps(y + j), _mm256_loadu_ps(v + j), d);
+    }
+    float e = hsum256(d);
+    for (std::size_t j = k8; j < k; ++j) e += y[j] * v[j];
+    const float c = (a != nullptr ? a[i] : 0.0f) + sgn * s[i] * e;
+    const __m256 cv = _mm256_set1_ps(c);
+    for (std::size_t j = 0; j < k8; j += 8) {
+      _mm256_storeu_ps(out + j, _mm256_fmadd_ps(cv, _mm256_loadu_ps(y + j),
+                                                _mm256_loadu_ps(out + j)));
+    }
+    for (std::size_t j = k8; j < k; ++j) out[j] += c * y[j];
+  }
+}
+
+// out[c..c+8B) = sum_j v_j G[j, c..c+8B): B independent accumulators per pass over the rows.
+template <int B>
+__attribute__((target("avx2,fma"))) inline void matvec_block_avx2(const float* G, const float* v,
+                                                                  float* out, std::size_t k,
+                                                                  std::size_t c) {
+  __m256 acc[B];
+  for (int b = 0; b < B; ++b) acc[b] = _mm256_setzero_ps();
+  for (std::size_t j = 0; j < k; ++j) {
+    const __m256 vj = _mm256_set1_ps(v[j]);
+    const float* g = G + j * k + c;
+    for (int b = 0; b < B; ++b) acc[b] = _mm256_fmadd_ps(vj, _mm256_loadu_ps(g + 8 * b), acc[b]);
+  }
+  for (int b = 0; b < B; ++b) _mm256_storeu_ps(out + c + 8 * b, acc[b]);
+}
+
+__attribute__((target("avx2,fma"))) void matvec_avx2(const float* G, const float* v, float* out,
+                                                     std::size_t k) {
+  const std::size_t k8 = k & ~std::size_t{7};
+  std::size_t c = 0;
+  for (; c + 64 <= k8; c += 64) matvec_block_avx2<8>(G, v, out, k, c);
+  for (; c + 32 <= k8; c += 32) matvec_block_avx2<4>(G, v, out, k, c);
+  for (; c < k8; c += 8) matvec_block_avx2<1>(G, v, out, k, c);
+  for (; c < k; ++c) {
+    float sum = 0.0f;
+    for (std::size_t j = 0; j < k; ++j) sum += G[j * k + c] * v[j];
+    out[c] = sum;
+  }
+}
+// Rows i0..i0+H of G, columns from (i0 rounded down to 8) to k, over rows [r0, r1) of U and V.
+template <int H>
+__attribute__((target("avx2,fma"))) inline void syrk_rows_avx2(const float* U, const float* V,
+                                                               std::size_t r0, std::size_t r1,
+                                                               std::size_t k, std::size_t i0,
+                                                               float* G) {
+  const std::size_t k8 = k & ~std::size_t{7};
+  std::size_t j = i0 & ~std::size_t{7};
+  for (; j + 16 <= k8; j += 16) {
+    __m256 acc[H][2];
+    for (int h = 0; h < H; ++h) {
+      acc[h][0] = _mm256_loadu_ps(G + (i0 + h) * k + j);
+      acc[h][1] = _mm256_loadu_ps(G + (i0 + h) * k + j + 8);
+    }
+    for (std::size_t r = r0; r < r1; ++r) {
+      const float* u = U + r * k + i0;
+      const __m256 v0 = _mm256_loadu_ps(V + r * k + j);
+      const __m256 v1 = _mm256_loadu_ps(V + r * k + j + 8);
+      for (int h = 0; h < H; ++h) {
+        const __m256 b = _mm256_broadcast_ss(u + h);
+        acc[h][0] = _mm256_fmadd_ps(b, v0, acc[h][0]);
+        acc[h][1] = _mm256_fmadd_ps(b, v1, acc[h][1]);
+      }
+    }
+    for (int h = 0; h < H; ++h) {
+      _mm256_storeu_ps(G + (i0 + h) * k + j, acc[h][0]);
+      _mm256_storeu_ps(G + (i0 + h) * k + j + 8, acc[h][1]);
+    }
+  }
+  for (; j < k8; j += 8) {
+    __m256 acc[H];
+    for (int h = 0; h < H; ++h) acc[h] = _mm256_loadu_ps(G + (i0 + h) * k + j);
+    for (std::size_t r = r0; r < r1; ++r) {
+      const __m256 v0 = _mm256_loadu_ps(V + r * k + j);
+      for (int h = 0; h < H; ++h) {
+        acc[h] = _mm256_fmadd_ps(_mm256_broadcast_ss(U + r * k + i0 + h), v0, acc[h]);
+      }
+    }
+    for (int h = 0; h < H; ++h) _mm256_storeu_ps(G + (i0 + h) * k + j, acc[h]);
+  }
+  for (; j < k; ++j) {
+    for (int h = 0; h < H; ++h) {
+      float sum = 0.0f;
+      for (std::size_t r = r0; r < r1; ++r) sum += U[r * k + i0 + h] * V[r * k + j];
+      G[(i0 + h) * k + j] += sum;
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) void syrk_avx2(const float* U, const float* V, std::size_t m,
+                                                   std::size_t k, float* G) {
+  constexpr std::size_t kRows = 128;  // rows of U and V kept in cache across the tiles of G
+  for (std::size_t r0 = 0; r0 < m; r0 += kRows) {
+    const std::size_t r1 = std::min(m, r0 + kRows);
+    std::size_t i0 = 0;
+    for (; i0 + 4 <= k; i0 += 4) syrk_rows_avx2<4>(U, V, r0, r1, k, i0, G);
+    for (; i0 < k; ++i0) syrk_rows_avx2<1>(U, V, r0, r1, k, i0, G);
+  }
+}
+#endif  // TAILOR_ALS_X86
+
+struct Kernels {
+  GramApplyFn gram_apply;
+  MatVecFn matvec;
+  SyrkFn syrk;
+  const char* name;
+};
+
+Kernels pick_kernels() {
+#ifdef TAILOR_ALS_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    return {gram_apply_avx2, matvec_avx2, syrk_avx2, "avx2+fma"};
+  }
+#endif
+  return {gram_apply_generic, matvec_generic, syrk_generic, "generic"};
+}
+
+const Kernels& kernels() {
+  static const Kernels k = pick_kernels();
+  return k;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-row problems
+
+// One side's half-iteration: solve the rows of `rows` (CSR, rows x n_other) against `other`.
+struct HalfProblem {
+  const SparseMatrix* rows = nullptr;
+  const RowMatrix* other = nullptr;
+  const ColMatrix* gram = nullptr;  // alpha0 * other' other (k x k); unused when alpha0 == 0
+  float alpha0 = 1.0f;
+  float lambda = 0.01f;
+  float nu = 0.0f;
+  bool explicit_ratings = false;
+  std::size_t k = 0;
+  int iteration = 0;      // for error messages; 0 = fold-in / partial fit
+  const char* side = "";  // "user" or "item"
+};
+
+float row_lambda(const HalfProblem& p, std::size_t n_row) {
+  if (p.nu == 0.0f) return p.lambda;
+  const double base = static_cast<double>(n_row) +
+                      static_cast<double>(p.alpha0) * static_cast<double>(p.other->rows());
+  return static_cast<float>(static_cast<double>(p.lambda) * std::pow(base, p.nu));
+}
+
+struct Scratch {
+  Vector r, p, ap, b;
+  std::vector<float> a, s;
+  ColMatrix A;
+  RowMatrix block, scaled;
+  Vector block_a;
+
+  void reserve(std::size_t k, std::size_t max_nnz) {
+    const auto kk = static_cast<Eigen::Index>(k);
+    r.resize(kk);
+    p.resize(kk);
+    ap.resize(kk);
+    b.resize(kk);
+    if (a.size() < max_nnz) {
+      a.resize(max_nnz);
+      s.resize(max_nnz);
+    }
+  }
+};
+
+[[noreturn]] void throw_non_finite(const HalfProblem& p, std::size_t row, const char* what) {
+  if (p.iteration > 0) {
+    TAILOR_THROW(numerical_error, "ALSFactorizer: iteration " << p.iteration << ": " << p.side
+                                  << " " << row << ": " << what);
+  }
+  TAILOR_THROW(numerical_error, "ALSFactorizer: " << p.side << " " << row << ": " << what);
+}
+
+// Fills s_i = w_i - alpha0 and a_i = w_i t_i for one row's stored entries.
+void row_coefficients(const HalfProblem& p, const float* val, std::size_t n, Scratch& sc) {
+  if (sc.a.size() < n) {
+    sc.a.resize(n);
+    sc.s.resize(n);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const float w = p.explicit_ratings ? 1.0f : val[i];
+    const float t = p.explicit_ratings ? val[i] : 1.0f;
+    sc.a[i] = w * t;
+    sc.s[i] = w - p.alpha0;
+  }
+}
+
+void solve_row_cg(const HalfProblem& p, const std::int32_t* idx, const float* val, std::size_t n,
+                  float* x_out, Scratch& sc, int steps, std::size_t row) {
+  const auto kk = static_cast<Eigen::Index>(p.k);
+  Eigen::Map<Vector> x(x_out, kk);
+  if (n == 0) {
+    x.setZero();
+    return;
+  }
+  const Kernels& kern = kernels();
+  const float lam = row_lambda(p, n);
+  row_coefficients(p, val, n, sc);
+  const float* Y = p.other->data();
+  const bool gram = p.alpha0 != 0.0f;
+
+  // r = b - A x
+  if (gram) {
+    kern.matvec(p.gram->data(), x.data(), sc.r.data(), p.k);
+    sc.r = -sc.r - lam * x;
+  } else {
+    sc.r = -lam * x;
+  }
+  kern.gram_apply(Y, p.k, idx, n, sc.a.data(), sc.s.data(), -1.0f, x.data(), sc.r.data(), p.k);
+  sc.p = sc.r;
+  float rs = sc.r.squaredNorm();
+  for (int step = 0; step < steps; ++step) {
+    if (!(rs > 1e-20f)) break;
+    if (gram) {
+      kern.matvec(p.gram->data(), sc.p.data(), sc.ap.data(), p.k);
+      sc.ap += lam * sc.p;
+    } else {
+      sc.ap = lam * sc.p;
+    }
+    kern.gram_apply(Y, p.k, idx, n, nullptr, sc.s.data(), 1.0f, sc.p.data(), sc.ap.data(), p.k);
+    const float pap = sc.p.dot(sc.ap);
+    if (!(pap > 0.0f)) break;  // converged to rounding (or a non-finite value, caught below)
+    const float alpha = rs / pap;
+    x += alpha * sc.p;
+    sc.r -= alpha * sc.ap;
+    const float rs_new = sc.r.squaredNorm();
+    sc.p = sc.r + (rs_new / rs) * sc.p;
+    rs = rs_new;
+  }
+  if (!x.allFinite()) throw_non_finite(p, row, "factor vector is not finite");
+}
+
+constexpr std::size_t kCholeskyBlock = 256;
+
+void solve_row_exact(const HalfProblem& p, const std::int32_t* idx, const float* val,
+                     std::size_t n, float* x_out, Scratch& sc, std::size_t row) {
+  const auto kk = static_cast<Eigen::Index>(p.k);
+  Eigen::Map<Vector> x(x_out, kk);
+  if (n == 0) {
+    x.setZero();
+    return;
+  }
+  const float lam = row_lambda(p, n);
+  row_coefficients(p, val, n, sc);
+  if (p.alpha0 != 0.0f) {
+    sc.A = *p.gram;
+  } else {
+    sc.A.setZero(kk, kk);
+  }
+  sc.A.diagonal().array() += lam;
+  sc.b.setZero(kk);
+  const RowMatrix& Y = *p.other;
+  const Kernels& kern = kernels();
+  for (std::size_t lo = 0; lo < n; lo += kCholeskyBlock) {
+    const auto m = static_cast<Eigen::Index>(std::min(kCholeskyBlock, n - lo));
+    sc.block.resize(m, kk);
+    sc.scaled.resize(m, kk);
+    sc.block_a.resize(m);
+    for (Eigen::Index i = 0; i < m; ++i) {
+      const std::size_t e = lo + static_cast<std::size_t>(i);
+      sc.block.row(i) = Y.row(idx[e]);
+      sc.scaled.row(i) = sc.s[e] * sc.block.row(i);
+      sc.block_a[i] = sc.a[e];
+    }
+    kern.syrk(sc.scaled.data(), sc.block.data(), static_cast<std::size_t>(m), p.k, sc.A.data());
+    sc.b.noalias() += sc.block.transpose() * sc.block_a;
+  }
+  mirror_upper(sc.A.data(), p.k);
+  Eigen::LLT<Eigen::Ref<ColMatrix>> llt(sc.A);
+  if (llt.info() != Eigen::Success) {
+    throw_non_finite(p, row, "normal equations are not positive definite (non-finite input?)");
+  }
+  llt.solveInPlace(sc.b);
+  x = sc.b;
+  if (!x.allFinite()) throw_non_finite(p, row, "factor vector is not finite");
+}
+
+// Objective terms of one row: alpha0 x'Gx + sum_i [w (t - d)^2 - alpha0 d^2] + lambda |x|^2.
+double row_loss(const HalfProblem& p, const std::int32_t* idx, const float* val, std::size_t n,
+                const float* x_ptr) {
+  const auto kk = static_cast<Eigen::Index>(p.k);
+  Eigen::Map<const Vector> x(x_ptr, kk);
+  double total = 0.0;
+  if (p.alpha0 != 0.0f) {
+    total += static_cast<double>(x.dot(*p.gram * x));  // gram already carries alpha0
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const float d = x.dot(p.other->row(idx[i]).transpose());
+    const float w = p.explicit_ratings ? 1.0f : val[i];
+    const float t = p.explicit_ratings ? val[i] : 1.0f;
+    total += static_cast<double>(w) * static_cast<double>(t - d) * static_cast<double>(t - d) -
+             static_cast<double>(p.alpha0) * static_cast<double>(d) * static_cast<double>(d);
+  }
+  total += static_cast<double>(row_lambda(p, n)) * static_cast<double>(x.squaredNorm());
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole-side operations
+
+constexpr std::size_t kRowGrain = 64;       // rows per parallel_for chunk (dynamic scheduling)
+constexpr std::size_t kGramChunk = 2048;    // rows per partial Gram matrix (fixed order of sums)
+
+// alpha * F'F, summed over fixed row chunks in chunk order (identical for any thread count).
+ColMatrix gram_matrix(const RowMatrix& F, float alpha, ThreadPool& pool) {
+  const Eigen::Index k = F.cols();
+  const auto n = static_cast<std::size_t>(F.rows());
+  const std::size_t chunks = (n + kGramChunk - 1) / kGramChunk;
+  std::vector<ColMatrix> partial(chunks);
+  pool.parallel_for(0, chunks, 1, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t c = lo; c < hi; ++c) {
+      const auto first = static_cast<Eigen::Index>(c * kGramChunk);
+      const auto rows = static_cast<Eigen::Index>(std::min(kGramChunk, n - c * kGramChunk));
+      partial[c].setZero(k, k);
+      kernels().syrk(F.data() + first * k, F.data() + first * k, static_cast<std::size_t>(rows),
+                     static_cast<std::size_t>(k), partial[c].data());
+    }
+  });
+  ColMatrix G = ColMatrix::Zero(k, k);
+  for (const auto& P : partial) G += P;
+  mirror_upper(G.data(), static_cast<std::size_t>(k));
+  if (alpha != 1.0f) G *= alpha;
+  return G;
+}
+
+std::size_t max_row_nnz(const SparseMatrix& m) {
+  std::size_t best = 0;
+  for (Eigen::Index r = 0; r < m.outerSize(); ++r) {
+    best = std::max(best, static_cast<std::size_t>(m.outerIndexPtr()[r + 1] - m.outerIndexPtr()[r]));
+  }
+  return best;
+}
+
+void solve_rows(const HalfProblem& p, RowMatrix& X, std::size_t row_begin, std::size_t row_end,
+                bool exact, int cg_steps, ThreadPool& pool, std::vector<Scratch>& scratch) {
+  const SparseMatrix& m = *p.rows;
+  const std::int32_t* outer = m.outerIndexPtr();
+  const std::int32_t* inner = m.innerIndexPtr();
+  const float* values = m.valuePtr();
+  pool.parallel_for(row_begin, row_end, kRowGrain, [&](std::size_t lo, std::size_t hi,
+                                                       std::size_t worker) {
+    Scratch& sc = scratch[worker];
+    for (std::size_t r = lo; r < hi; ++r) {
+      const auto start = static_cast<std::size_t>(outer[r]);
+      const auto n = static_cast<std::size_t>(outer[r + 1] - outer[r]);
+      float* x = X.data() + r * p.k;
+      if (exact) {
+        solve_row_exact(p, inner + start, values + start, n, x, sc, r);
+      } else {
+        solve_row_cg(p, inner + start, values + start, n, x, sc, cg_steps, r);
+      }
+    }
+  });
+}
+
+double side_loss(const HalfProblem& p, const RowMatrix& X, ThreadPool& pool) {
+  const SparseMatrix& m = *p.rows;
+  const auto rows = static_cast<std::size_t>(m.outerSize());
+  const std::size_t chunks = (rows + kGramChunk - 1) / kGramChunk;
+  std::vector<double> partial(chunks, 0.0);
+  pool.parallel_for(0, chunks, 1, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t c = lo; c < hi; ++c) {
+      double sum = 0.0;
+      const std::size_t end = std::min(rows, (c + 1) * kGramChunk);
+      for (std::size_t r = c * kGramChunk; r < end; ++r) {
+        const auto start = static_cast<std::size_t>(m.outerIndexPtr()[r]);
+        const auto n = static_cast<std::size_t>(m.outerIndexPtr()[r + 1]) - start;
+        sum += row_loss(p, m.innerIndexPtr() + start, m.valuePtr() + start, n,
+                        X.data() + r * p.k);
+      }
+      partial[c] = sum;
+    }
+  });
+  double total = 0.0;
+  for (double v : partial) total += v;
+  return total;
+}
+
+// Sum over the rows of Y of lambda_i |y_i|^2 (the other side's regularization term).
+double regularization_term(const HalfProblem& p_other_side, const SparseMatrix& other_rows,
+                           const RowMatrix& Y) {
+  double total = 0.0;
+  for (Eigen::Index i = 0; i < Y.rows(); ++i) {
+    const auto n = static_cast<std::size_t>(other_rows.outerIndexPtr()[i + 1] -
+                                            other_rows.outerIndexPtr()[i]);
+    total += static_cast<double>(row_lambda(p_other_side, n)) *
+             static_cast<double>(Y.row(i).squaredNorm());
+  }
+  return total;
+}
+
+// Initial factors: row r of a side gets values from its own seeded stream, so the result depends
+// neither on the thread count nor on how many rows exist (partial_fit grows consistently).
+std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+void init_rows(RowMatrix& F, std::size_t row_begin, std::uint64_t seed, std::uint64_t side,
+               float scale) {
+  const auto k = static_cast<std::size_t>(F.cols());
+  const float s = scale / std::sqrt(static_cast<float>(k));
+  for (Eigen::Index r = static_cast<Eigen::Index>(row_begin); r < F.rows(); ++r) {
+    std::uint64_t state = seed ^ (side * 0xD1B54A32D192ED03ULL) ^
+                          (static_cast<std::uint64_t>(r) * 0x8CB92BA72F3D8DD7ULL);
+    splitmix64(state);
+    for (std::size_t j = 0; j < k; ++j) {
+      const double u = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;  // [0, 1)
+      F(r, static_cast<Eigen::Index>(j)) = static_cast<float>((2.0 * u - 1.0) * s);
+    }
+  }
+}
+
+void check_values(const SparseMatrix& m, bool explicit_ratings) {
+  for (Eigen::Index r = 0; r < m.outerSize(); ++r) {
+    for (SparseMatrix::InnerIterator it(m, r); it; ++it) {
+      const float v = it.value();
+      if (!std::isfinite(v) || (!explicit_ratings && !(v > 0.0f))) {
+        TAILOR_THROW(invalid_argument,
+                     "ALSFactorizer: ratings(" << it.row() << ", " << it.col() << ") = " << v
+                     << ": " << (explicit_ratings ? "ratings must be finite"
+                                                  : "confidences must be finite and > 0"));
+      }
+    }
+  }
+}
+
+// Everything one training run needs: both orientations of the matrix, the pool, scratch.
+struct Trainer {
+  const ALSOptions& opt;
+  SparseMatrix by_user;  // users x items, compressed
+  SparseMatrix by_item;  // items x users
+  ThreadPool pool;
+  std::vector<Scratch> scratch;
+  float alpha0;
+
+  Trainer(const ALSOptions& o, const SparseMatrix& ratings)
+      : opt(o), by_user(ratings), pool(o.threads),
+        alpha0(o.feedback == ALSFeedback::explicit_ratings ? 0.0f : o.unobserved_weight) {
+    by_user.makeCompressed();
+    by_item = by_user.transpose();
+    by_item.makeCompressed();
+    scratch.resize(pool.size());
+    const std::size_t max_nnz = std::max(max_row_nnz(by_user), max_row_nnz(by_item));
+    for (auto& s : scratch) s.reserve(o.factors, max_nnz);
+  }
+
+  HalfProblem problem(bool user_side, const RowMatrix& other, const ColMatrix& gram,
+                      int iteration) const {
+    HalfProblem p;
+    p.rows = user_side ? &by_user : &by_item;
+    p.other = &other;
+    p.gram = &gram;
+    p.alpha0 = alpha0;
+    p.lambda = opt.regularization;
+    p.nu = opt.regularization_exponent;
+    p.explicit_ratings = opt.feedback == ALSFeedback::explicit_ratings;
+    p.k = opt.factors;
+    p.iteration = iteration;
+    p.side = user_side ? "user" : "item";
+    return p;
+  }
+
+  ColMatrix gram(const RowMatrix& F) {
+    if (alpha0 == 0.0f) return ColMatrix::Zero(F.cols(), F.cols());
+    return gram_matrix(F, alpha0, pool);
+  }
+
+  // One full iteration; returns the Gram matrix of the new item factors (alpha0-scaled).
+  ColMatrix iterate(RowMatrix& X, RowMatrix& Y, const ColMatrix& gram_y, int iteration) {
+    const bool exact = opt.solver == ALSSolver::cholesky;
+    const HalfProblem pu = problem(true, Y, gram_y, iteration);
+    solve_rows(pu, X, 0, static_cast<std::size_t>(X.rows()), exact, opt.cg_steps, pool, scratch);
+    const ColMatrix gram_x = gram(X);
+    const HalfProblem pi = problem(false, X, gram_x, iteration);
+    solve_rows(pi, Y, 0, static_cast<std::size_t>(Y.rows()), exact, opt.cg_steps, pool, scratch);
+    return gram(Y);
+  }
+
+  double loss(const RowMatrix& X, const RowMatrix& Y, const ColMatrix& gram_y) {
+    const HalfProblem pu = problem(true, Y, gram_y, 0);
+    // Items' regularization uses n_i and the user count, i.e. the item-side problem's lambda_i.
+    const HalfProblem pi = problem(false, X, gram_y, 0);
+    return side_loss(pu, X, pool) + regularization_term(pi, by_item, Y);
+  }
+};
+
+std::vector<ALSFactorizer::ScoredItem> select_top(const Vector& scores, std::size_t k,
+                                                  const Index* exclude, std::size_t n_exclude,
+                                                  Index also_exclude) {
+  std::vector<ALSFactorizer::ScoredItem> cand;
+  cand.reserve(static_cast<std::size_t>(scores.size()));
+  std::size_t e = 0;
+  for (Index i = 0; i < static_cast<Index>(scores.size()); ++i) {
+    while (e < n_exclude && exclude[e] < i) ++e;
+    if ((e < n_exclude && exclude[e] == i) || i == also_exclude) continue;
+    cand.push_back({i, scores[static_cast<Eigen::Index>(i)]});
+  }
+  const auto better = [](const ALSFactorizer::ScoredItem& x, const ALSFactorizer::ScoredItem& y) {
+    return x.score > y.score || (x.score == y.score && x.item < y.item);
+  };
+  if (cand.size() > k) {
+    std::nth_element(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(k), cand.end(),
+                     better);
+    cand.resize(k);
+  }
+  std::sort(cand.begin(), cand.end(), better);
+  return cand;
+}
+
+constexpr Index kNoItem = static_cast<Index>(-1);
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+void ALSOptions::validate() const {
+  TAILOR_REQUIRE(factors >= 1 && factors <= 4096,
+                 "ALSOptions.factors must be in [1, 4096], got " << factors);
+  TAILOR_REQUIRE(iterations >= 1, "ALSOptions.iterations must be >= 1, got " << iterations);
+  TAILOR_REQUIRE(std::isfinite(regularization) && regularization > 0.0f,
+                 "ALSOptions.regularization must be finite and > 0, got " << regularization);
+  TAILOR_REQUIRE(std::isfinite(regularization_exponent) && regularization_exponent >= 0.0f,
+                 "ALSOptions.regularization_exponent must be finite and >= 0, got "
+                     << regularization_exponent);
+  TAILOR_REQUIRE(std::isfinite(unobserved_weight) && unobserved_weight >= 0.0f,
+                 "ALSOptions.unobserved_weight must be finite and >= 0, got " << unobserved_weight);
+  TAILOR_REQUIRE(feedback == ALSFeedback::implicit || feedback == ALSFeedback::explicit_ratings,
+                 "ALSOptions.feedback is not a known ALSFeedback value");
+  TAILOR_REQUIRE(solver == ALSSolver::conjugate_gradient || solver == ALSSolver::cholesky,
+                 "ALSOptions.solver is not a known ALSSolver value");
+  TAILOR_REQUIRE(cg_steps >= 1, "ALSOptions.cg_steps must be >= 1, got " << cg_steps);
+  TAILOR_REQUIRE(std::isfinite(init_scale) && init_scale > 0.0f,
+                 "ALSOptions.init_scale must be finite and > 0, got " << init_scale);
+  TAILOR_REQUIRE(threads <= 1024, "ALSOptions.threads must be <= 1024 (0 = hardware), got "
+                                      << threads);
+  TAILOR_REQUIRE(validation_every >= 1,
+                 "ALSOptions.validation_every must be >= 1, got " << validation_every);
+  TAILOR_REQUIRE(patience >= 1, "ALSOptions.patience must be >= 1, got " << patience);
+}
+
+ALSFactorizer::ALSFactorizer(ALSOptions options) : options_(std::move(options)) {
+  options_.validate();
+}
+
+const char* ALSFactorizer::kernel_name() noexcept { return kernels().name; }
+
+void ALSFactorizer::require_fitted(const char* what) const {
+  if (!fitted_) TAILOR_THROW(not_fitted, "ALSFactorizer::" << what << ": model is not fitted");
+}
+
+void ALSFactorizer::refresh_caches() {
+  ThreadPool pool(options_.threads);
+  user_gram_ = gram_matrix(user_factors_, 1.0f, pool);
+  item_gram_ = gram_matrix(item_factors_, 1.0f, pool);
+  item_norms_ = item_factors_.rowwise().norm();
+}
+
+void ALSFactorizer::fit(const SparseMatrix& ratings, const ALSCallbacks& callbacks) {
+  TAILOR_REQUIRE(ratings.rows() > 0 && ratings.cols() > 0,
+                 "ALSFactorizer::fit: ratings must have at least one user and one item, got "
+                     << ratings.rows() << " x " << ratings.cols());
+  const bool explicit_ratings = options_.feedback == ALSFeedback::explicit_ratings;
+  check_values(ratings, explicit_ratings);
+  const auto start = Clock::now();
+  Trainer tr(options_, ratings);
+  const auto k = static_cast<Eigen::Index>(options_.factors);
+
+  fitted_ = false;
+  user_factors_.resize(ratings.rows(), k);
+  item_factors_.resize(ratings.cols(), k);
+  init_rows(user_factors_, 0, options_.seed, 1, options_.init_scale);
+  init_rows(item_factors_, 0, options_.seed, 2, options_.init_scale);
+  iterations_run_ = 0;
+  best_iteration_ = 0;
+  best_validation_ = std::numeric_limits<double>::quiet_NaN();
+
+  RowMatrix best_users, best_items;
+  int since_best = 0;
+  int best_iteration = 0;
+  ColMatrix gram_y = tr.gram(item_factors_);
+  for (int it = 1; it <= options_.iterations; ++it) {
+    const auto t0 = Clock::now();
+    gram_y = tr.iterate(user_factors_, item_factors_, gram_y, it);
+    ALSProgress progress;
+    progress.iteration = it;
+    if (options_.compute_loss) {
+      progress.loss = tr.loss(user_factors_, item_factors_, gram_y);
+      if (!std::isfinite(progress.loss)) {
+        TAILOR_THROW(numerical_error,
+                     "ALSFactorizer: iteration " << it << ": loss is not finite: " << progress.loss);
+      }
+    }
+    progress.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    iterations_run_ = it;
+    bool stop = false;
+    if (callbacks.validation && it % options_.validation_every == 0) {
+      fitted_ = true;  // the callback may use recommend() and friends
+      refresh_caches();
+      const double metric = callbacks.validation(*this);
+      fitted_ = false;
+      progress.validation = metric;
+      if (std::isnan(best_validation_) || metric > best_validation_) {
+        best_validation_ = metric;
+        best_iteration = it;
+        best_users = user_factors_;
+        best_items = item_factors_;
+        since_best = 0;
+      } else if (++since_best >= options_.patience) {
+        stop = true;
+      }
+    }
+    progress.total_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (callbacks.progress && !callbacks.progress(progress)) stop = true;
+    if (stop) break;
+  }
+  best_iteration_ = iterations_run_;
+  if (best_users.size() > 0) {
+    user_factors_ = std::move(best_users);
+    item_factors_ = std::move(best_items);
+    best_iteration_ = best_iteration;
+  }
+  refresh_caches();
+  fitted_ = true;
+}
+
+void ALSFactorizer::partial_fit(const SparseMatrix& ratings, int iterations) {
+  TAILOR_REQUIRE(iterations >= 0, "ALSFactorizer::partial_fit: iterations must be >= 0, got "
+                                      << iterations);
+  if (!fitted_) {
+    fit(ratings);
+    return;
+  }
+  TAILOR_REQUIRE(ratings.rows() >= user_factors_.rows() && ratings.cols() >= item_factors_.rows(),
+                 "ALSFactorizer::partial_fit: ratings (" << ratings.rows() << " x "
+                     << ratings.cols() << ") must not be smaller than the model ("
+                     << user_factors_.rows() << " users x " << item_factors_.rows() << " items)");
+  check_values(ratings, options_.feedback == ALSFeedback::explicit_ratings);
+  const auto old_users = static_cast<std::size_t>(user_factors_.rows());
+  const auto old_items = static_cast<std::size_t>(item_factors_.rows());
+  const auto k = static_cast<Eigen::Index>(options_.factors);
+  Trainer tr(options_, ratings);
+  fitted_ = false;
+  user_factors_.conservativeResize(ratings.rows(), k);
+  item_factors_.conservativeResize(ratings.cols(), k);
+  user_factors_.bottomRows(ratings.rows() - static_cast<Eigen::Index>(old_users)).setZero();
+  item_factors_.bottomRows(ratings.cols() - static_cast<Eigen::Index>(old_items)).setZero();
+  const auto n_users = static_cast<std::size_t>(ratings.rows());
+  const auto n_items = static_cast<std::size_t>(ratings.cols());
+
+  ColMatrix gram_y = tr.gram(item_factors_);
+  solve_rows(tr.problem(true, item_factors_, gram_y, 0), user_factors_, old_users, n_users, true,
+             options_.cg_steps, tr.pool, tr.scratch);
+  const ColMatrix gram_x = tr.gram(user_factors_);
+  solve_rows(tr.problem(false, user_factors_, gram_x, 0), item_factors_, old_items, n_items, true,
+             options_.cg_steps, tr.pool, tr.scratch);
+  gram_y = tr.gram(item_factors_);
+  solve_rows(tr.problem(true, item_factors_, gram_y, 0), user_factors_, old_users, n_users, true,
+             options_.cg_steps, tr.pool, tr.scratch);
+  for (int it = 1; it <= iterations; ++it) {
+    gram_y = tr.iterate(user_factors_, item_factors_, gram_y, it);
+  }
+  refresh_caches();
+  fitted_ = true;
+}
+
+namespace {
+
+Vector fold_in(const ALSOptions& opt, const RowMatrix& other, const ColMatrix& gram,
+               ALSFactorizer::View<Index> ids, ALSFactorizer::View<float> values,
+               const char* side, const char* other_name) {
+  TAILOR_REQUIRE(ids.size() == values.size(),
+                 "ALSFactorizer::fold_in_" << side << ": " << ids.size() << " " << other_name
+                     << "s but " << values.size() << " confidences");
+  const bool explicit_ratings = opt.feedback == ALSFeedback::explicit_ratings;
+  thread_local std::vector<std::int32_t> idx;
+  idx.resize(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] >= static_cast<Index>(other.rows())) {
+      TAILOR_THROW(invalid_argument, "ALSFactorizer::fold_in_" << side << ": " << other_name
+                                     << " " << ids[i] << " at position " << i
+                                     << " is out of range (model has " << other.rows() << ")");
+    }
+    const float v = values[i];
+    if (!std::isfinite(v) || (!explicit_ratings && !(v > 0.0f))) {
+      TAILOR_THROW(invalid_argument, "ALSFactorizer::fold_in_" << side << ": confidence " << v
+                                     << " at position " << i << " must be finite"
+                                     << (explicit_ratings ? "" : " and > 0"));
+    }
+    idx[i] = static_cast<std::int32_t>(ids[i]);
+  }
+  const float alpha0 = explicit_ratings ? 0.0f : opt.unobserved_weight;
+  thread_local ColMatrix scaled_gram;
+  if (alpha0 != 0.0f) scaled_gram.noalias() = alpha0 * gram;
+  HalfProblem p;
+  p.other = &other;
+  p.gram = &scaled_gram;
+  p.alpha0 = alpha0;
+  p.lambda = opt.regularization;
+  p.nu = opt.regularization_exponent;
+  p.explicit_ratings = explicit_ratings;
+  p.k = opt.factors;
+  p.side = side;
+  thread_local Scratch sc;
+  sc.reserve(opt.factors, ids.size());
+  Vector x(static_cast<Eigen::Index>(opt.factors));
+  solve_row_exact(p, idx.data(), values.data(), ids.size(), x.data(), sc, 0);
+  return x;
+}
+
+}  // namespace
+
+Vector ALSFactorizer::fold_in_user(View<Index> items, View<float> confidences) const {
+  require_fitted("fold_in_user");
+  return fold_in(options_, item_factors_, item_gram_, items, confidences, "user", "item");
+}
+
+Vector ALSFactorizer::fold_in_item(View<Index> users, View<float> confidences) const {
+  require_fitted("fold_in_item");
+  return fold_in(options_, user_factors_, user_gram_, users, confidences, "item", "user");
+}
+
+std::vector<ALSFactorizer::ScoredItem> ALSFactorizer::recommend(
+    const Eigen::Ref<const Vector>& user_vector, std::size_t k, View<Index> exclude) const {
+  require_fitted("recommend");
+  TAILOR_REQUIRE(user_vector.size() == static_cast<Eigen::Index>(options_.factors),
+                 "ALSFactorizer::recommend: user vector has " << user_vector.size()
+                     << " values, the model has " << options_.factors << " factors");
+  TAILOR_REQUIRE(user_vector.allFinite(), "ALSFactorizer::recommend: user vector is not finite");
+  if (!std::is_sorted(exclude.begin(), exclude.end())) {
+    TAILOR_THROW(invalid_argument, "ALSFactorizer::recommend: exclude list must be sorted");
+  }
+  if (k == 0) return {};
+  const Vector scores = item_factors_ * user_vector;
+  return select_top(scores, k, exclude.data(), exclude.size(), kNoItem);
+}
+
+std::vector<ALSFactorizer::ScoredItem> ALSFactorizer::similar_items(Index item,
+                                                                     std::size_t k) const {
+  require_fitted("similar_items");
+  TAILOR_REQUIRE(item < items(), "ALSFactorizer::similar_items: item " << item
+                                     << " is out of range (model has " << items() << ")");
+  if (k == 0) return {};
+  const float norm = item_norms_[static_cast<Eigen::Index>(item)];
+  Vector scores = Vector::Zero(item_factors_.rows());
+  if (norm > 0.0f) {
+    scores.noalias() = item_factors_ * item_factors_.row(item).transpose();
+    for (Eigen::Index i = 0; i < scores.size(); ++i) {
+      scores[i] = item_norms_[i] > 0.0f ? scores[i] / (item_norms_[i] * norm) : 0.0f;
+    }
+  }
+  return select_top(scores, k, nullptr, 0, item);
+}
+
+double ALSFactorizer::loss(const SparseMatrix& ratings) const {
+  require_fitted("loss");
+  TAILOR_REQUIRE(ratings.rows() == user_factors_.rows() && ratings.cols() == item_factors_.rows(),
+                 "ALSFactorizer::loss: ratings are " << ratings.rows() << " x " << ratings.cols()
+                     << ", the model " << user_factors_.rows() << " x " << item_factors_.rows());
+  Trainer tr(options_, ratings);
+  const ColMatrix gram_y = tr.alpha0 == 0.0f ? ColMatrix::Zero(item_gram_.rows(), item_gram_.cols())
+                                             : ColMatrix(tr.alpha0 * item_gram_);
+  return tr.loss(user_factors_, item_factors_, gram_y);
+}
+
+}  // namespace tailor
