@@ -364,6 +364,7 @@ void solve_row_cg(const HalfProblem& p, const std::int32_t* idx, const float* va
   kern.gram_apply(Y, p.k, idx, n, sc.a.data(), sc.s.data(), -1.0f, x.data(), sc.r.data(), p.k);
   sc.p = sc.r;
   float rs = sc.r.squaredNorm();
+  if (!std::isfinite(rs)) throw_non_finite(p, row, "residual is not finite");
   for (int step = 0; step < steps; ++step) {
     if (!(rs > 1e-20f)) break;
     if (gram) {
@@ -374,7 +375,8 @@ void solve_row_cg(const HalfProblem& p, const std::int32_t* idx, const float* va
     }
     kern.gram_apply(Y, p.k, idx, n, nullptr, sc.s.data(), 1.0f, sc.p.data(), sc.ap.data(), p.k);
     const float pap = sc.p.dot(sc.ap);
-    if (!(pap > 0.0f)) break;  // converged to rounding (or a non-finite value, caught below)
+    if (!std::isfinite(pap)) throw_non_finite(p, row, "conjugate gradient step is not finite");
+    if (!(pap > 0.0f)) break;  // converged to rounding
     const float alpha = rs / pap;
     x += alpha * sc.p;
     sc.r -= alpha * sc.ap;

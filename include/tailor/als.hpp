@@ -123,7 +123,16 @@ class ALSFactorizer {
     View() : data_(nullptr), size_(0) {}
     View(const T* data, std::size_t size) : data_(data), size_(size) {}
     View(const std::vector<T>& v) : data_(v.data()), size_(v.size()) {}  // NOLINT: implicit
+    // For call arguments only ("fold_in_user({3, 17}, {1.f, 2.f})"): the list's array lives
+    // until the end of the full expression, so a View made from a braced list must not be stored.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winit-list-lifetime"
+#endif
     View(std::initializer_list<T> il) : data_(il.begin()), size_(il.size()) {}  // NOLINT
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
     const T* data() const { return data_; }
     std::size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
