@@ -1,7 +1,22 @@
 // tailor: umbrella header. Includes every public component.
 #pragma once
 
+#include "tailor/als.hpp"
+#include "tailor/baselines.hpp"
+#include "tailor/catalog.hpp"
+#include "tailor/cleaning.hpp"
+#include "tailor/csv.hpp"
+#include "tailor/datasets.hpp"
 #include "tailor/error.hpp"
 #include "tailor/event.hpp"
 #include "tailor/id_map.hpp"
+#include "tailor/interaction_matrix.hpp"
+#include "tailor/io.hpp"
+#include "tailor/metrics.hpp"
+#include "tailor/pseudonymize.hpp"
+#include "tailor/readers.hpp"
+#include "tailor/scored_item.hpp"
+#include "tailor/splits.hpp"
+#include "tailor/thread_pool.hpp"
+#include "tailor/types.hpp"
 #include "tailor/version.hpp"
