@@ -242,19 +242,47 @@ std::string Rejection::message() const {
 ParseError::ParseError(Rejection rejection)
     : Error(ErrorCode::parse_error, rejection.message()), rejection_(std::move(rejection)) {}
 
+namespace {
+// `text` with every byte that is not part of a valid UTF-8 sequence written as \xNN, so that the
+// report can always be serialised (nlohmann::json::dump throws on invalid UTF-8).
+std::string utf8_safe(std::string_view text) {
+  if (is_valid_utf8(text)) return std::string(text);
+  static const char* const kHex = "0123456789abcdef";
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t len = 1;
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      if (i + len > text.size() || !is_valid_utf8(text.substr(i, len))) len = 0;
+    }
+    if (len == 0) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+      ++i;
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+}  // namespace
+
 nlohmann::json ReadReport::to_json() const {
   nlohmann::json reasons = nlohmann::json::object();
   for (const auto& [reason, count] : by_reason) reasons[reject_reason_name(reason)] = count;
   nlohmann::json list = nlohmann::json::array();
   for (const Rejection& r : samples) {
     list.push_back({{"line", r.line},
-                    {"column", r.column},
+                    {"column", utf8_safe(r.column)},
                     {"reason", reject_reason_name(r.reason)},
-                    {"detail", r.detail},
-                    {"message", r.message()}});
+                    {"detail", utf8_safe(r.detail)},
+                    {"message", utf8_safe(r.message())}});
   }
-  // Messages quote input bytes escaped, but file names may hold anything: replace bad UTF-8.
-  return nlohmann::json{{"file", is_valid_utf8(file) ? file : quote_value(file)},
+  return nlohmann::json{{"file", utf8_safe(file)},
                         {"records", records},
                         {"accepted", accepted},
                         {"rejected", rejected},

@@ -277,7 +277,13 @@ ReadReport read_jsonl(std::istream& in, const std::string& name, const CsvOption
     try {
       doc = nlohmann::json::parse(line.begin(), line.end());
     } catch (const nlohmann::json::exception& e) {
-      reject(RejectReason::invalid_json, "", e.what());
+      // The message quotes input bytes and may cut a multi-byte character: keep it ASCII.
+      std::string what;
+      for (const char* c = e.what(); *c != '\0'; ++c) {
+        if (static_cast<unsigned char>(*c) < 0x80) what += *c;
+        else what += '?';
+      }
+      reject(RejectReason::invalid_json, "", std::move(what));
       continue;
     }
     if (!doc.is_object()) {

@@ -324,6 +324,11 @@ TEST_CASE("read_events_jsonl", "[readers][jsonl]") {
   CHECK(r.samples[3].message() == "events.jsonl:8: invalid_json: expected a JSON object, found array");
   CHECK(r.samples[9].line == 14);
 
+  // A parser message that quotes half of a multi-byte character still serialises.
+  const EventRun cut = events_jsonl("{\"user_id\":\"\xC3\xA9\xC3\xA9\"\xE2\x82\xAC\n", opt);
+  CHECK(cut.report.by_reason.at(RejectReason::invalid_json) == 1);
+  CHECK_NOTHROW(cut.report.to_json().dump());
+
   opt.policy = ErrorPolicy::strict;
   try {
     events_jsonl(text, opt);
