@@ -104,12 +104,16 @@ bool CsvReader::parse_record() {
   const char delim = options_.delimiter;
   const char quote = options_.quote;
   std::uint64_t quote_line = 0;
+  bool quoted_ends_with_newline = false;  // for the line span of an unterminated quote
   for (;;) {
     if (pos_ == len_ && !refill()) {
       if (state == State::quoted) {
         set_issue(RejectReason::unterminated_quote, ends_.size(),
                   "quoted field opened on line " + std::to_string(quote_line) +
-                      " is not closed before the end of the input");
+                      " is not closed before the end of the input; lines " +
+                      std::to_string(line_) + "-" +
+                      std::to_string(next_line_ - (quoted_ends_with_newline ? 1 : 0)) +
+                      " were read as this one rejected record");
       }
       end_field();
       if (ends_.empty()) ends_.push_back(record_.size());  // a discarded record has >= 1 field
@@ -124,6 +128,7 @@ bool CsvReader::parse_record() {
           ++pos_;
           state = State::quoted;
           quote_line = next_line_;
+          quoted_ends_with_newline = false;
           last_quoted_ = true;
           continue;
         }
@@ -150,7 +155,9 @@ bool CsvReader::parse_record() {
       case State::quoted: {
         const char* s = p;
         while (p < e && *p != quote && *p != '\n') ++p;
+        if (p > s) quoted_ends_with_newline = false;
         if (p < e && *p == '\n') {
+          quoted_ends_with_newline = true;
           ++p;
           ++next_line_;
           append(s, p);
@@ -169,6 +176,7 @@ bool CsvReader::parse_record() {
           append(p, p + 1);
           ++pos_;
           state = State::quoted;
+          quoted_ends_with_newline = false;
         } else {
           // Delimiter or line end (handled by the unquoted scan), or text after the closing quote,
           // which is kept literally.
