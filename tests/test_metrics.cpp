@@ -1,6 +1,8 @@
 #include "tailor/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -242,4 +244,63 @@ TEST_CASE("evaluate_ranking averages over users with test items", "[metrics]") {
   const auto [mean, n] = tailor::mean_defined({1.0, std::nan(""), 3.0});
   CHECK(mean == Approx(2.0));
   CHECK(n == 2);
+}
+
+TEST_CASE("AUC and nDCG agree with brute force on random data", "[metrics]") {
+  std::uint64_t state = 99;
+  auto next = [&state]() {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<std::uint32_t>(state >> 33);
+  };
+  for (int trial = 0; trial < 50; ++trial) {
+    const std::size_t n = 5 + next() % 40;
+    std::vector<float> scores(n);
+    std::vector<double> gains(n, 0.0);
+    std::vector<Index> relevant;
+    std::vector<Index> exclude;
+    std::vector<tailor::GradedItem> graded;
+    for (std::size_t i = 0; i < n; ++i) {
+      scores[i] = static_cast<float>(next() % 8);  // many ties
+      const auto roll = next() % 10;
+      if (roll < 3) {
+        relevant.push_back(static_cast<Index>(i));
+        gains[i] = 1 + next() % 3;
+        graded.push_back({static_cast<Index>(i), gains[i]});
+      } else if (roll == 3) {
+        exclude.push_back(static_cast<Index>(i));
+      }
+    }
+    // AUC: count every (positive, negative) pair among the non-excluded items.
+    double wins = 0.0;
+    double pairs = 0.0;
+    auto excluded = [&](Index i) {
+      return std::find(exclude.begin(), exclude.end(), i) != exclude.end();
+    };
+    for (Index p : relevant) {
+      for (Index q = 0; q < n; ++q) {
+        if (gains[q] > 0 || excluded(q)) continue;
+        pairs += 1;
+        wins += scores[p] > scores[q] ? 1.0 : scores[p] == scores[q] ? 0.5 : 0.0;
+      }
+    }
+    // Relevant items are never excluded here (a relevant roll wins), so all positives count.
+    const double a = tailor::auc(scores, relevant, exclude);
+    if (relevant.empty() || pairs == 0) {
+      CHECK(std::isnan(a));
+    } else {
+      CHECK(a == Approx(wins / pairs).margin(1e-12));
+    }
+    // nDCG from scores without tie averaging ranks by (score desc, index asc): the same list the
+    // list-based graded nDCG scores.
+    if (relevant.empty()) continue;
+    std::vector<Index> order(n);
+    for (Index i = 0; i < n; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](Index x, Index y) {
+      return scores[x] != scores[y] ? scores[x] > scores[y] : x < y;
+    });
+    for (std::size_t k : {std::size_t{1}, std::size_t{3}, std::size_t{10}, n}) {
+      CHECK(tailor::ndcg_from_scores(gains, scores, k, false) ==
+            Approx(tailor::ndcg_at_k(order, graded, k)).margin(1e-12));
+    }
+  }
 }
