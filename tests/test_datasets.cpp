@@ -172,6 +172,97 @@ TEST_CASE("Online Retail directory: *.csv files in name order, each with its hea
   CHECK_THROWS_AS(tailor::load_online_retail(empty.string()), tailor::Error);
 }
 
+TEST_CASE("MovieLens and Amazon loaders on hand-made folders", "[datasets]") {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::path(tailor::test::scratch_dir()) / "handmade_sets";
+  fs::remove_all(root);
+  auto write = [&](const std::string& rel, const std::string& content) {
+    fs::create_directories((root / rel).parent_path());
+    std::ofstream(root / rel, std::ios::binary) << content;
+  };
+  DatasetOptions lenient;
+  lenient.policy = ErrorPolicy::lenient;
+
+  SECTION("ml-100k layout") {
+    write("ml100k/u.genre", "unknown|0\nAction|1\nDrama|2\n\n");
+    write("ml100k/u.item",
+          "1|Caf\xe9 Society (1995)|01-Jan-1995||http://x/1|0|0|1\n"
+          "2|Heat (1995)|01-Jan-1995||http://x/2|0|1|1\n"
+          "3|Broken|01-Jan-1995||http://x/3|0|2|1\n");  // bad genre flag
+    write("ml100k/u.data", "10\t1\t4\t881250949\n11\t2\t5\t881250950\n12\t2\tfive\t881250951\n13\t1\n");
+    Dataset d = tailor::load_movielens_100k((root / "ml100k").string(), lenient);
+    CHECK(d.catalog.size() == 2);
+    CHECK(d.catalog.at("1").title == "Caf\xc3\xa9 Society (1995)");
+    CHECK(d.catalog.at("1").category_path == std::vector<std::string>{"Drama"});
+    CHECK(d.catalog.at("2").attributes.at("genres") == "Action|Drama");
+    CHECK_FALSE(d.catalog.at("2").attributes.count("video_release_date"));
+    REQUIRE(d.events.size() == 2);
+    CHECK(d.events[0].timestamp == 881250949000);
+    CHECK(d.events[1].value == 5.0);
+    REQUIRE(d.report.reads.size() == 3);
+    CHECK(d.report.reads[1].rejected == 1);
+    CHECK(d.report.reads[2].rejected == 2);
+    CHECK(d.report.reads[2].by_reason.at(RejectReason::invalid_number) == 1);
+    CHECK(d.report.reads[2].by_reason.at(RejectReason::wrong_column_count) == 1);
+    CHECK_THROWS_AS(tailor::load_movielens_100k((root / "ml100k").string()), tailor::ParseError);
+  }
+  SECTION("ml-latest-small layout") {
+    write("mls/movies.csv",
+          "movieId,title,genres\n1,\"American President, The (1995)\",Comedy|Drama|Romance\n"
+          "2,Untitled,(no genres listed)\n");
+    write("mls/ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.5,964982703\n2,2,3.0,964982704\n");
+    write("mls/tags.csv", "userId,movieId,tag,timestamp\n1,1,politics,1\n2,1,politics,2\n2,1,romance,3\n3,99,lost,4\n");
+    Dataset d = tailor::load_movielens_latest_small((root / "mls").string());
+    CHECK(d.catalog.size() == 2);
+    const auto& m = d.catalog.at("1");
+    CHECK(m.title == "American President, The (1995)");
+    CHECK(m.category_path == std::vector<std::string>{"Comedy"});
+    CHECK(m.attributes.at("year") == "1995");
+    CHECK(m.attributes.at("tags") == "politics|romance");
+    CHECK(m.description == "politics, romance");
+    CHECK(d.catalog.at("2").category_path.empty());
+    CHECK_FALSE(d.catalog.at("2").attributes.count("year"));
+    CHECK(get(d.report.counts, "tag_applications") == 3);
+    CHECK(get(d.report.excluded, "tag_unknown_movie") == 1);
+    REQUIRE(d.events.size() == 2);
+    CHECK(d.events[0].type == EventType::rating);
+    CHECK(d.events[0].value == 4.5);
+    CHECK(d.events[0].timestamp == 964982703000);
+  }
+  SECTION("Amazon layout (plain JSON Lines under the .gz name: gzip is detected by content)") {
+    write("amz/meta_Magazine_Subscriptions.json.gz",
+          "{\"asin\": \"A1\", \"title\": \"<span class=\\\"x\\\"\", \"description\": [\"Arts &amp; <i>Crafts</i>\", \"\"],"
+          " \"category\": [\"Magazine Subscriptions\", \"Arts, Music &amp; Photography\"], \"brand\": \"\","
+          " \"details\": {\"Publisher:\": \"Pub Co\", \"Format:\": \"Print Magazine\"}, \"price\": \"$12.99\"}\n"
+          "{\"asin\": \"A2\", \"title\": \"Time\", \"price\": \".a-box{color:#fff}\"}\n"
+          "not json\n"
+          "{\"asin\": \"A1\", \"title\": \"<span\"}\n");
+    write("amz/Magazine_Subscriptions.csv", "A1,U1,5.0,1005177600\nA3,U2,1.0,1005177601\n");
+    Dataset d = tailor::load_amazon_magazines((root / "amz").string(), lenient);
+    CHECK(d.catalog.size() == 2);
+    const auto& a1 = d.catalog.at("A1");
+    CHECK(a1.title.empty());
+    CHECK(a1.description == "Arts & Crafts");
+    CHECK(a1.category_path == std::vector<std::string>{"Magazine Subscriptions", "Arts, Music & Photography"});
+    CHECK(a1.brand == "Pub Co");
+    CHECK(a1.price == 12.99);
+    CHECK(a1.attributes.at("format") == "Print Magazine");
+    CHECK(d.catalog.at("A2").title == "Time");
+    CHECK_FALSE(d.catalog.at("A2").price.has_value());
+    const auto& c = d.report.counts;
+    CHECK(get(c, "meta_lines") == 3);
+    CHECK(get(c, "duplicate_meta_lines") == 1);
+    CHECK(get(c, "title_html_dropped") == 2);
+    CHECK(get(c, "price_unusable") == 1);
+    CHECK(d.report.reads[0].by_reason.at(RejectReason::invalid_json) == 1);
+    CHECK(d.report.reads[0].samples.at(0).line == 3);
+    REQUIRE(d.events.size() == 2);
+    CHECK(d.events[0].user == "U1");
+    CHECK(d.events[0].item == "A1");
+    CHECK(get(c, "rated_items_with_metadata") == 1);
+  }
+}
+
 TEST_CASE("Text helpers: Latin-1 to UTF-8 and HTML stripping", "[datasets]") {
   CHECK(tailor::latin1_to_utf8("Mis\xe9rables") == "Mis\xc3\xa9rables");
   CHECK(tailor::latin1_to_utf8("plain") == "plain");
