@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -9,6 +10,7 @@
 
 #include "catch.hpp"
 #include "tailor/error.hpp"
+#include "test_data.hpp"
 
 using tailor::Interaction;
 using tailor::Split;
@@ -199,4 +201,47 @@ TEST_CASE("splits feed train/test matrices over the same index spaces", "[splits
   CHECK(by_time.train.size() + by_time.test.size() == events.size());
   for (const auto& e : by_time.train) REQUIRE(e.timestamp < 15000);
   for (const auto& e : by_time.test) REQUIRE(e.timestamp >= 15000);
+}
+
+TEST_CASE("Microsoft Recommenders protocol on MovieLens 100k: 75/25 stratified per item, seed 42",
+          "[splits][ml100k]") {
+  std::ifstream in(tailor::test::data_path("ml-100k/u.data"));
+  REQUIRE(in.good());
+  tailor::InteractionMatrixOptions o;
+  o.transform = tailor::ConfidenceTransform::raw;
+  tailor::InteractionMatrixBuilder b(o);
+  tailor::Event e;
+  e.type = tailor::EventType::rating;
+  std::string user, item;
+  double rating = 0;
+  long long ts = 0;
+  while (in >> user >> item >> rating >> ts) {
+    e.user = user;
+    e.item = item;
+    e.value = rating;
+    e.timestamp = ts * 1000;
+    b.add(e);
+  }
+  const auto m = b.build();
+  REQUIRE(m.nnz() == 100000);
+  const auto all = m.interactions();
+  const Split s = tailor::split_stratified(all, 0.75, 42, tailor::StratifyBy::item);
+  check_partition(all, s);
+  std::size_t expected_train = 0;
+  for (const auto& [item_index, c] : counts_by(s, false)) {
+    const int n = c.first + c.second;
+    const int want = std::clamp(static_cast<int>(std::llround(0.75 * n)), 1, n);
+    REQUIRE(c.first == want);
+    expected_train += static_cast<std::size_t>(want);
+  }
+  CHECK(s.train.size() == expected_train);
+  CHECK(static_cast<double>(s.train.size()) / 100000.0 == Approx(0.75).margin(0.005));
+  const Split again = tailor::split_stratified(all, 0.75, 42, tailor::StratifyBy::item);
+  CHECK(again.test == s.test);
+  // Ratings survive the split unchanged: the train and test rating sums add up to the total.
+  double total = 0, parts = 0;
+  for (const auto& x : all) total += x.weight;
+  for (const auto* side : {&s.train, &s.test})
+    for (const auto& x : *side) parts += x.weight;
+  CHECK(parts == total);
 }
