@@ -558,25 +558,27 @@ nlohmann::json RfmRecord::to_json() const {
           {"r_score", r_score},   {"f_score", f_score},           {"m_score", m_score}};
 }
 
-void RfmAccumulator::add(const Event& event) {
+void RfmAccumulator::add(const Event& event, std::optional<double> unit_price) {
   latest_ = latest_ ? std::max(*latest_, event.timestamp) : event.timestamp;
   const bool is_purchase = event.type == EventType::purchase;
   if (!is_purchase && event.type != EventType::return_) return;
   if (event.user.empty() && (!options_.include_anonymous || event.session.empty())) return;
   if (event.value && !std::isfinite(*event.value)) return;
+  std::optional<double> amount = event.value;
+  if (amount && unit_price) amount = std::isfinite(*unit_price) ? std::optional<double>(*amount * *unit_price) : std::nullopt;
   const Index u = event.user.empty() ? users_.insert(event.actor()) : users_.insert(event.user);
   if (u >= states_.size()) states_.resize(static_cast<std::size_t>(u) + 1);
   State& s = states_[u];
   const bool is_return = !is_purchase || (event.value && *event.value < 0);
   if (is_return) {
     ++s.returns;
-    if (event.value) s.monetary -= std::fabs(*event.value);
+    if (amount) s.monetary -= std::fabs(*amount);
     return;
   }
   if (s.purchases == 0 || event.timestamp > s.last_purchase) s.last_purchase = event.timestamp;
   ++s.purchases;
-  if (event.value) {
-    s.monetary += *event.value;
+  if (amount) {
+    s.monetary += *amount;
   } else {
     ++s.purchases_without_value;
   }
@@ -623,6 +625,16 @@ std::vector<RfmRecord> RfmAccumulator::finish() const {
 std::vector<RfmRecord> compute_rfm(const std::vector<Event>& events, const RfmOptions& options) {
   RfmAccumulator acc(options);
   for (const Event& e : events) acc.add(e);
+  return acc.finish();
+}
+
+std::vector<RfmRecord> compute_rfm(const std::vector<Event>& events, const std::vector<double>& unit_prices,
+                                   const RfmOptions& options) {
+  if (unit_prices.size() != events.size()) {
+    TAILOR_THROW(invalid_argument, "compute_rfm: unit_prices has " << unit_prices.size() << " entries for " << events.size() << " events");
+  }
+  RfmAccumulator acc(options);
+  for (std::size_t k = 0; k < events.size(); ++k) acc.add(events[k], unit_prices[k]);
   return acc.finish();
 }
 

@@ -1,13 +1,16 @@
 #include "tailor/interaction_matrix.hpp"
 
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <tuple>
 
 #include "catch.hpp"
+#include "tailor/datasets.hpp"
 #include "tailor/error.hpp"
 #include "test_data.hpp"
 
@@ -458,6 +461,72 @@ TEST_CASE("RFM by hand", "[interaction_matrix][rfm]") {
       CHECK(q[u].f_score == 1);  // all tied
     }
   }
+}
+
+TEST_CASE("RFM with unit prices: amount = quantity x price", "[interaction_matrix][rfm]") {
+  const std::vector<Event> events = {
+      ev("a", "x", EventType::purchase, kT0, 3.0, "b1"),   // 3 x 2.5
+      ev("a", "y", EventType::purchase, kT0, 2.0, "b1"),   // 2 x 10
+      ev("a", "x", EventType::return_, kT0, 1.0, "c1"),    // -1 x 2.5
+      ev("a", "z", EventType::purchase, kT0, 1.0, "b2"),   // price NaN: no amount
+  };
+  const std::vector<double> prices = {2.5, 10.0, 2.5, std::nan("")};
+  const auto r = tailor::compute_rfm(events, prices);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].monetary == 25.0);
+  CHECK(r[0].purchases_without_value == 1);
+  CHECK(r[0].frequency == 2);
+  expect_invalid([&] { (void)tailor::compute_rfm(events, std::vector<double>{1.0}); }, "unit_prices");
+}
+
+TEST_CASE("Online Retail (bundled): matrix and RFM account for every customer event", "[interaction_matrix][rfm]") {
+  const tailor::Dataset d = tailor::load_online_retail(tailor::test::bundled_retail());
+  REQUIRE(d.unit_prices.size() == d.events.size());
+  // RFM over identified customers, amounts = quantity x unit price.
+  tailor::RfmOptions ro;
+  const auto rfm = tailor::compute_rfm(d.events, d.unit_prices, ro);
+  std::map<std::string, double> expected_money;
+  std::set<std::string> buyers;
+  tailor::Timestamp latest = 0;
+  for (std::size_t k = 0; k < d.events.size(); ++k) {
+    const Event& e = d.events[k];
+    latest = std::max(latest, e.timestamp);
+    if (e.user.empty()) continue;
+    const double amount = *e.value * d.unit_prices[k];
+    if (e.type == EventType::purchase) {
+      buyers.insert(e.user);
+      expected_money[e.user] += amount;
+    } else if (e.type == EventType::return_) {
+      expected_money[e.user] -= amount;
+    }
+  }
+  REQUIRE(rfm.size() == buyers.size());
+  CHECK(rfm.size() > 4300);  // the data set has about 4,340 customers with purchases
+  CHECK(rfm.size() < 4380);
+  std::array<int, 6> r_hist{};
+  for (const auto& rec : rfm) {
+    REQUIRE(rec.monetary == Approx(expected_money.at(rec.user)).epsilon(1e-9).margin(1e-6));
+    REQUIRE(rec.frequency >= 1);
+    REQUIRE(rec.recency_days >= 0.0);
+    REQUIRE(rec.recency_days <= 375.0);  // the data spans Dec 2010 - Dec 2011
+    ++r_hist[rec.r_score];
+  }
+  // Quintiles: each score holds roughly a fifth of the customers (ties shift the edges).
+  for (int score = 1; score <= 5; ++score) CHECK(r_hist[score] == Approx(rfm.size() / 5.0).margin(rfm.size() * 0.08));
+  CHECK(r_hist[0] == 0);
+
+  // The matrix: anonymous invoices are their own rows; returns net out against purchases.
+  const auto m = tailor::build_interaction_matrix(d.events);
+  const auto& rep = m.report();
+  CHECK(rep.events_seen == d.events.size());
+  CHECK(rep.events_used + rep.skipped_anonymous + rep.skipped_no_item + rep.skipped_zero_weight + rep.skipped_invalid_value == rep.events_seen);
+  CHECK(rep.pairs_dropped_nonpositive > 0);  // returns that cancel or exceed purchases
+  CHECK(m.nnz() == rep.pairs_total - rep.pairs_dropped_nonpositive);
+  for (float w : m.weights()) REQUIRE(w > 0.0f);
+  const auto s = m.statistics();
+  CHECK(s.item_gini > 0.3);
+  INFO(s.summary());
+  CHECK(s.users == m.n_users());
 }
 
 TEST_CASE("MovieLens 100k statistics", "[interaction_matrix][stats][ml100k]") {

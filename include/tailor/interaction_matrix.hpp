@@ -325,9 +325,11 @@ InteractionMatrix build_interaction_matrix(const std::vector<Event>& events,
 ///   frequency = distinct baskets among the user's purchases, a basket being Event::session, or
 ///               the timestamp when the session is empty (frequency_by_basket = true); otherwise
 ///               the number of purchase events;
-///   monetary  = sum of Event::value over purchases, read as the amount paid (price x quantity);
-///               returns (and purchases with a negative value) subtract |value|; a missing value
-///               adds 0 and is counted in RfmRecord::purchases_without_value.
+///   monetary  = sum of the amounts paid over purchases: Event::value read as the amount, or,
+///               when a unit price is passed with the event (sources such as Online Retail whose
+///               value is a quantity, see Dataset::unit_prices), value x unit price; returns (and
+///               purchases with a negative value) subtract |amount|; a missing value or a
+///               non-finite price adds 0 and is counted in RfmRecord::purchases_without_value.
 /// Only users with at least one purchase (value >= 0 or absent) get a record. Anonymous events are
 /// keyed by Event::actor() when include_anonymous is true, else skipped.
 /// Scores 1-5 are quintiles over the users: score = 1 + floor(5 * r / n), r = how many users have a
@@ -360,7 +362,9 @@ struct RfmRecord {
 class RfmAccumulator {
  public:
   explicit RfmAccumulator(RfmOptions options = {}) : options_(std::move(options)) {}
-  void add(const Event& event);
+  void add(const Event& event) { add(event, std::nullopt); }
+  /// As add(event), the amount being event.value * unit_price when unit_price is given.
+  void add(const Event& event, std::optional<double> unit_price);
   /// One record per user with a purchase, in first-seen order of the users.
   std::vector<RfmRecord> finish() const;
 
@@ -381,5 +385,9 @@ class RfmAccumulator {
 
 /// Convenience: RFM records of a vector of events.
 std::vector<RfmRecord> compute_rfm(const std::vector<Event>& events, const RfmOptions& options = {});
+/// RFM records with amounts value x unit_prices[i] (parallel to events, e.g. Dataset::unit_prices).
+/// Throws Error(invalid_argument) when the sizes differ.
+std::vector<RfmRecord> compute_rfm(const std::vector<Event>& events, const std::vector<double>& unit_prices,
+                                   const RfmOptions& options = {});
 
 }  // namespace tailor
