@@ -20,8 +20,9 @@ void merge_catalog_item(CatalogItem& base, CatalogItem update) {
 UpsertResult Catalog::upsert(CatalogItem item, UpsertMode mode) {
   if (item.id.empty()) TAILOR_THROW(invalid_argument, "Catalog::upsert: empty item ID");
   if (item.price && !(std::isfinite(*item.price) && *item.price >= 0.0))
-    TAILOR_THROW(invalid_argument, "Catalog::upsert: item '" << item.id << "': price must be finite and >= 0, got "
-                                                             << *item.price);
+    TAILOR_THROW(invalid_argument, "Catalog::upsert: item '"
+                                       << item.id << "': price must be finite and >= 0, got "
+                                       << *item.price);
   if (auto existing = ids_.find(item.id)) {
     CatalogItem& base = items_[*existing];
     if (mode == UpsertMode::replace) {
@@ -49,7 +50,8 @@ const CatalogItem& Catalog::at(std::string_view id) const {
 
 const CatalogItem& Catalog::at(Index index) const {
   if (index >= items_.size())
-    TAILOR_THROW(unknown_id, "Catalog: item index " << index << " out of range (size " << items_.size() << ")");
+    TAILOR_THROW(unknown_id,
+                 "Catalog: item index " << index << " out of range (size " << items_.size() << ")");
   return items_[index];
 }
 

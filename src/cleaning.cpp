@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
-#include <utility>
 #include <unordered_set>
+#include <utility>
 
 #include "tailor/error.hpp"
 
@@ -52,7 +52,8 @@ std::vector<std::size_t> order_by_actor_time(const std::vector<Event>& events,
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     if (int c = actors[a].compare(actors[b]); c != 0) return c < 0;
-    if (events[a].timestamp != events[b].timestamp) return events[a].timestamp < events[b].timestamp;
+    if (events[a].timestamp != events[b].timestamp)
+      return events[a].timestamp < events[b].timestamp;
     return a < b;
   });
   return order;
@@ -63,12 +64,14 @@ std::vector<std::size_t> order_by_actor_time(const std::vector<Event>& events,
 void CleaningOptions::validate() const {
   if (remove_bots && bot_max_events_in_window > 0 && bot_window_ms <= 0)
     TAILOR_THROW(invalid_argument,
-                 "CleaningOptions: bot_window_ms must be > 0 when the window rule is on, got " << bot_window_ms);
+                 "CleaningOptions: bot_window_ms must be > 0 when the window rule is on, got "
+                     << bot_window_ms);
   if (collapse_repeated_views && view_collapse_window_ms < 0)
-    TAILOR_THROW(invalid_argument,
-                 "CleaningOptions: view_collapse_window_ms must be >= 0, got " << view_collapse_window_ms);
+    TAILOR_THROW(invalid_argument, "CleaningOptions: view_collapse_window_ms must be >= 0, got "
+                                       << view_collapse_window_ms);
   if (collapse_repeated_views && collapse_types.empty())
-    TAILOR_THROW(invalid_argument, "CleaningOptions: collapse_types is empty while collapse_repeated_views is on");
+    TAILOR_THROW(invalid_argument,
+                 "CleaningOptions: collapse_types is empty while collapse_repeated_views is on");
 }
 
 nlohmann::json CleaningReport::to_json() const {
@@ -100,8 +103,8 @@ std::size_t remove_duplicate_events(std::vector<Event>& events) {
   };
   auto key = [&](std::size_t i) {
     const Event& e = events[i];
-    using Key = std::tuple<const std::string&, const std::string&, const std::string&, Timestamp, EventType,
-                           std::pair<int, double>, const std::string&>;
+    using Key = std::tuple<const std::string&, const std::string&, const std::string&, Timestamp,
+                           EventType, std::pair<int, double>, const std::string&>;
     return Key(e.user, e.session, e.item, e.timestamp, e.type, value_key(e.value), e.query);
   };
   // The tie on position keeps the first occurrence first.
@@ -119,7 +122,8 @@ std::size_t remove_duplicate_events(std::vector<Event>& events) {
   return compact(events, keep);
 }
 
-std::vector<FlaggedActor> find_bots(const std::vector<Event>& events, const CleaningOptions& options) {
+std::vector<FlaggedActor> find_bots(const std::vector<Event>& events,
+                                    const CleaningOptions& options) {
   options.validate();
   std::vector<FlaggedActor> bots;
   if (!options.remove_bots) return bots;
@@ -151,7 +155,8 @@ std::vector<FlaggedActor> find_bots(const std::vector<Event>& events, const Clea
     // Calendar days: events are sorted by time, so each day is one run.
     std::size_t run = 0;
     for (std::size_t j = begin; j < end; ++j) {
-      if (j > begin && utc_day(events[order[j]].timestamp) == utc_day(events[order[j - 1]].timestamp)) {
+      if (j > begin &&
+          utc_day(events[order[j]].timestamp) == utc_day(events[order[j - 1]].timestamp)) {
         ++run;
       } else {
         run = 1;
@@ -207,7 +212,8 @@ std::size_t collapse_repeated_views(std::vector<Event>& events, const CleaningOp
     const Event& e = events[i];
     if (have_last) {
       const Event& prev = events[last_kept];
-      const bool same_group = actors[i] == actors[last_kept] && e.item == prev.item && e.type == prev.type;
+      const bool same_group =
+          actors[i] == actors[last_kept] && e.item == prev.item && e.type == prev.type;
       if (same_group && e.timestamp - prev.timestamp < options.view_collapse_window_ms) {
         keep[i] = 0;
         continue;

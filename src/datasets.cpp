@@ -66,7 +66,9 @@ bool file_exists(const std::string& path) {
   return fs::is_regular_file(path, ec);
 }
 
-std::string in_dir(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
+std::string in_dir(const std::string& dir, const char* name) {
+  return (fs::path(dir) / name).string();
+}
 
 // Checks the field count of a header-less record; returns false (after rejecting) if wrong.
 bool check_fields(const CsvReader& csv, ReportBuilder& report, std::size_t expected) {
@@ -75,14 +77,13 @@ bool check_fields(const CsvReader& csv, ReportBuilder& report, std::size_t expec
     return false;
   }
   if (csv.size() != expected) {
-    report.reject(csv.rejection(RejectReason::wrong_column_count, kNoField,
-                                "expected " + std::to_string(expected) + " fields, got " +
-                                    std::to_string(csv.size())));
+    report.reject(csv.rejection(
+        RejectReason::wrong_column_count, kNoField,
+        "expected " + std::to_string(expected) + " fields, got " + std::to_string(csv.size())));
     return false;
   }
   return true;
 }
-
 
 // Appends code point `cp` as UTF-8; false (nothing appended) for surrogates and cp > U+10FFFF.
 bool append_utf8(std::string& out, std::uint32_t cp) {
@@ -167,7 +168,8 @@ std::optional<double> parse_price(std::string_view text) {
 }
 
 // Counts distinct strings.
-std::uint64_t count_distinct(const std::vector<Event>& events, std::string Event::*field, bool skip_empty) {
+std::uint64_t count_distinct(const std::vector<Event>& events, std::string Event::*field,
+                             bool skip_empty) {
   std::unordered_set<std::string_view> seen;
   for (const Event& e : events) {
     const std::string& v = e.*field;
@@ -220,7 +222,8 @@ class RetailLoader {
       const std::string_view invoice = trim_blanks(csv.field(c_invoice));
       const std::string_view code = trim_blanks(csv.field(c_code));
       if (invoice.empty()) {
-        report_.reject(csv.rejection(RejectReason::missing_value, c_invoice, "empty invoice number"));
+        report_.reject(
+            csv.rejection(RejectReason::missing_value, c_invoice, "empty invoice number"));
         continue;
       }
       if (code.empty()) {
@@ -321,7 +324,8 @@ class RetailLoader {
       item.id = codes_.id(i);
       const std::pair<std::string, std::uint32_t>* best = nullptr;
       for (const auto& d : acc.descriptions) {
-        if (best == nullptr || d.second > best->second || (d.second == best->second && d.first < best->first))
+        if (best == nullptr || d.second > best->second ||
+            (d.second == best->second && d.first < best->first))
           best = &d;
       }
       if (best != nullptr) item.title = best->first;
@@ -395,12 +399,16 @@ std::optional<Rejection> make_rating(const CsvReader& csv, std::size_t c_user, s
   if (user.empty()) return csv.rejection(RejectReason::missing_value, c_user, "empty user");
   if (item.empty()) return csv.rejection(RejectReason::missing_value, c_item, "empty item");
   const auto rating = parse_double(csv.field(c_rating));
-  if (!rating) return csv.rejection(RejectReason::invalid_number, c_rating, "not a number: " + quote_value(csv.field(c_rating)));
+  if (!rating)
+    return csv.rejection(RejectReason::invalid_number, c_rating,
+                         "not a number: " + quote_value(csv.field(c_rating)));
   if (!std::isfinite(*rating) || *rating < 0)
-    return csv.rejection(RejectReason::out_of_range, c_rating, "not a rating: " + quote_value(csv.field(c_rating)));
+    return csv.rejection(RejectReason::out_of_range, c_rating,
+                         "not a rating: " + quote_value(csv.field(c_rating)));
   const auto when = parse_timestamp(csv.field(c_time), TimestampUnit::seconds);
   if (!when)
-    return csv.rejection(RejectReason::invalid_timestamp, c_time, "not Unix seconds: " + quote_value(csv.field(c_time)));
+    return csv.rejection(RejectReason::invalid_timestamp, c_time,
+                         "not Unix seconds: " + quote_value(csv.field(c_time)));
   out = Event();
   out.user = std::string(user);
   out.item = std::string(item);
@@ -416,7 +424,8 @@ std::optional<Rejection> make_rating(const CsvReader& csv, std::size_t c_user, s
 
 void DatasetOptions::validate() const {
   if (max_samples > 1'000'000)
-    TAILOR_THROW(invalid_argument, "DatasetOptions: max_samples must be <= 1000000, got " << max_samples);
+    TAILOR_THROW(invalid_argument,
+                 "DatasetOptions: max_samples must be <= 1000000, got " << max_samples);
 }
 
 std::uint64_t DatasetReport::excluded_total() const {
@@ -480,10 +489,12 @@ Dataset load_online_retail(const std::string& path, const DatasetOptions& option
   std::vector<std::string> files;
   if (fs::is_directory(path, ec)) {
     for (const auto& entry : fs::directory_iterator(path)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".csv") files.push_back(entry.path().string());
+      if (entry.is_regular_file() && entry.path().extension() == ".csv")
+        files.push_back(entry.path().string());
     }
     std::sort(files.begin(), files.end());
-    if (files.empty()) TAILOR_THROW(io_error, path << ": no *.csv files in the Online Retail directory");
+    if (files.empty())
+      TAILOR_THROW(io_error, path << ": no *.csv files in the Online Retail directory");
   } else {
     files.push_back(path);
   }
@@ -498,55 +509,63 @@ Dataset load_movielens_100k(const std::string& dir, const DatasetOptions& option
   data.report.dataset = "ml-100k";
 
   std::vector<std::string> genres;
-  data.report.reads.push_back(read_plain_rows(in_dir(dir, "u.genre"), '|', true, 2, options,
-                                              [&](const CsvReader& csv) -> std::optional<Rejection> {
-    const auto index = parse_int64(csv.field(1));
-    if (!index || *index != static_cast<std::int64_t>(genres.size()))
-      return csv.rejection(RejectReason::invalid_value, 1,
-                           "expected genre number " + std::to_string(genres.size()) + ", got " + quote_value(csv.field(1)));
-    genres.emplace_back(trim_blanks(csv.field(0)));
-    return std::nullopt;
-  }));
+  data.report.reads.push_back(read_plain_rows(
+      in_dir(dir, "u.genre"), '|', true, 2, options,
+      [&](const CsvReader& csv) -> std::optional<Rejection> {
+        const auto index = parse_int64(csv.field(1));
+        if (!index || *index != static_cast<std::int64_t>(genres.size()))
+          return csv.rejection(RejectReason::invalid_value, 1,
+                               "expected genre number " + std::to_string(genres.size()) + ", got " +
+                                   quote_value(csv.field(1)));
+        genres.emplace_back(trim_blanks(csv.field(0)));
+        return std::nullopt;
+      }));
   if (genres.empty()) TAILOR_THROW(corrupt_file, in_dir(dir, "u.genre") << ": no genres");
 
-  data.report.reads.push_back(read_plain_rows(in_dir(dir, "u.item"), '|', false, 5 + genres.size(), options,
-                                              [&](const CsvReader& csv) -> std::optional<Rejection> {
-    const std::string_view id = trim_blanks(csv.field(0));
-    if (id.empty()) return csv.rejection(RejectReason::missing_value, 0, "empty movie id");
-    CatalogItem item;
-    item.id = std::string(id);
-    item.title = latin1_to_utf8(trim_blanks(csv.field(1)));
-    std::vector<std::string> flagged;
-    for (std::size_t g = 0; g < genres.size(); ++g) {
-      const std::string_view flag = trim_blanks(csv.field(5 + g));
-      if (flag == "1") {
-        flagged.push_back(genres[g]);
-      } else if (flag != "0") {
-        return csv.rejection(RejectReason::invalid_value, 5 + g, "genre flag not 0/1: " + quote_value(flag));
-      }
-    }
-    if (!flagged.empty()) {
-      item.category_path = {flagged.front()};
-      item.attributes["genres"] = join(flagged, "|");
-    }
-    if (auto year = title_year(item.title); !year.empty()) item.attributes["year"] = year;
-    const std::pair<const char*, std::size_t> extra[] = {{"release_date", 2}, {"video_release_date", 3}, {"imdb_url", 4}};
-    for (const auto& [key, column] : extra) {
-      const std::string_view v = trim_blanks(csv.field(column));
-      if (!v.empty()) item.attributes[key] = latin1_to_utf8(v);
-    }
-    data.catalog.upsert(std::move(item));
-    return std::nullopt;
-  }));
+  data.report.reads.push_back(
+      read_plain_rows(in_dir(dir, "u.item"), '|', false, 5 + genres.size(), options,
+                      [&](const CsvReader& csv) -> std::optional<Rejection> {
+                        const std::string_view id = trim_blanks(csv.field(0));
+                        if (id.empty())
+                          return csv.rejection(RejectReason::missing_value, 0, "empty movie id");
+                        CatalogItem item;
+                        item.id = std::string(id);
+                        item.title = latin1_to_utf8(trim_blanks(csv.field(1)));
+                        std::vector<std::string> flagged;
+                        for (std::size_t g = 0; g < genres.size(); ++g) {
+                          const std::string_view flag = trim_blanks(csv.field(5 + g));
+                          if (flag == "1") {
+                            flagged.push_back(genres[g]);
+                          } else if (flag != "0") {
+                            return csv.rejection(RejectReason::invalid_value, 5 + g,
+                                                 "genre flag not 0/1: " + quote_value(flag));
+                          }
+                        }
+                        if (!flagged.empty()) {
+                          item.category_path = {flagged.front()};
+                          item.attributes["genres"] = join(flagged, "|");
+                        }
+                        if (auto year = title_year(item.title); !year.empty())
+                          item.attributes["year"] = year;
+                        const std::pair<const char*, std::size_t> extra[] = {
+                            {"release_date", 2}, {"video_release_date", 3}, {"imdb_url", 4}};
+                        for (const auto& [key, column] : extra) {
+                          const std::string_view v = trim_blanks(csv.field(column));
+                          if (!v.empty()) item.attributes[key] = latin1_to_utf8(v);
+                        }
+                        data.catalog.upsert(std::move(item));
+                        return std::nullopt;
+                      }));
 
   if (options.load_events) {
-    data.report.reads.push_back(read_plain_rows(in_dir(dir, "u.data"), '\t', true, 4, options,
-                                                [&](const CsvReader& csv) -> std::optional<Rejection> {
-      Event e;
-      if (auto bad = make_rating(csv, 0, 1, 2, 3, e)) return bad;
-      data.events.push_back(std::move(e));
-      return std::nullopt;
-    }));
+    data.report.reads.push_back(
+        read_plain_rows(in_dir(dir, "u.data"), '\t', true, 4, options,
+                        [&](const CsvReader& csv) -> std::optional<Rejection> {
+                          Event e;
+                          if (auto bad = make_rating(csv, 0, 1, 2, 3, e)) return bad;
+                          data.events.push_back(std::move(e));
+                          return std::nullopt;
+                        }));
   }
   data.report.counts["ratings"] = data.events.size();
   data.report.counts["users"] = count_distinct(data.events, &Event::user, true);
@@ -675,8 +694,10 @@ Dataset load_movielens_latest_small(const std::string& dir, const DatasetOptions
       CatalogItem update;
       update.id = std::string(movie);
       update.in_stock = data.catalog.at(movie).in_stock;
-      if (auto v = trim_blanks(csv.field(c_imdb)); !v.empty()) update.attributes["imdb_id"] = std::string(v);
-      if (auto v = trim_blanks(csv.field(c_tmdb)); !v.empty()) update.attributes["tmdb_id"] = std::string(v);
+      if (auto v = trim_blanks(csv.field(c_imdb)); !v.empty())
+        update.attributes["imdb_id"] = std::string(v);
+      if (auto v = trim_blanks(csv.field(c_tmdb)); !v.empty())
+        update.attributes["tmdb_id"] = std::string(v);
       data.catalog.upsert(std::move(update));
     }
     data.report.reads.push_back(report.take());
@@ -694,8 +715,8 @@ Dataset load_movielens_latest_small(const std::string& dir, const DatasetOptions
     ro.value_non_negative = true;
     ro.policy = options.policy;
     ro.max_samples = options.max_samples;
-    data.report.reads.push_back(
-        read_events_csv(in_dir(dir, "ratings.csv"), ro, [&](Event&& e) { data.events.push_back(std::move(e)); }));
+    data.report.reads.push_back(read_events_csv(
+        in_dir(dir, "ratings.csv"), ro, [&](Event&& e) { data.events.push_back(std::move(e)); }));
   }
   counts["ratings"] = data.events.size();
   counts["users"] = count_distinct(data.events, &Event::user, true);
@@ -709,8 +730,8 @@ Dataset load_amazon_magazines(const std::string& dir, const DatasetOptions& opti
   Dataset data;
   data.report.dataset = "amazon-magazine-subscriptions";
   auto& counts = data.report.counts;
-  for (const char* key : {"meta_lines", "duplicate_meta_lines", "title_html_dropped", "price_unusable",
-                          "with_description", "with_category"})
+  for (const char* key : {"meta_lines", "duplicate_meta_lines", "title_html_dropped",
+                          "price_unusable", "with_description", "with_category"})
     counts[key] = 0;
 
   const std::string meta_path = in_dir(dir, "meta_Magazine_Subscriptions.json.gz");
@@ -757,9 +778,11 @@ Dataset load_amazon_magazines(const std::string& dir, const DatasetOptions& opti
         if (it->is_array()) {
           for (const auto& part : *it)
             if (part.is_string())
-              if (auto text = strip_html(part.get<std::string>()); !text.empty()) parts.push_back(std::move(text));
+              if (auto text = strip_html(part.get<std::string>()); !text.empty())
+                parts.push_back(std::move(text));
         } else if (it->is_string()) {
-          if (auto text = strip_html(it->get<std::string>()); !text.empty()) parts.push_back(std::move(text));
+          if (auto text = strip_html(it->get<std::string>()); !text.empty())
+            parts.push_back(std::move(text));
         }
         item.description = join(parts, "\n\n");
         if (!item.description.empty()) ++counts["with_description"];
@@ -768,7 +791,8 @@ Dataset load_amazon_magazines(const std::string& dir, const DatasetOptions& opti
         if (!it->empty()) ++counts["with_category"];
         for (const auto& part : *it)
           if (part.is_string())
-            if (auto text = strip_html(part.get<std::string>()); !text.empty()) item.category_path.push_back(std::move(text));
+            if (auto text = strip_html(part.get<std::string>()); !text.empty())
+              item.category_path.push_back(std::move(text));
       }
       std::string publisher, format;
       if (auto it = j.find("details"); it != j.end() && it->is_object()) {
@@ -785,7 +809,8 @@ Dataset load_amazon_magazines(const std::string& dir, const DatasetOptions& opti
           ++counts["price_unusable"];
         }
       }
-      if (auto v = strip_html(json_string(j, "main_cat")); !v.empty()) item.attributes["main_cat"] = v;
+      if (auto v = strip_html(json_string(j, "main_cat")); !v.empty())
+        item.attributes["main_cat"] = v;
       if (!format.empty()) item.attributes["format"] = format;
       if (!publisher.empty()) item.attributes["publisher"] = publisher;
       data.catalog.upsert(std::move(item));
@@ -796,13 +821,13 @@ Dataset load_amazon_magazines(const std::string& dir, const DatasetOptions& opti
 
   const std::string ratings_path = in_dir(dir, "Magazine_Subscriptions.csv");
   if (options.load_events && file_exists(ratings_path)) {
-    data.report.reads.push_back(read_plain_rows(ratings_path, ',', true, 4, options,
-                                                [&](const CsvReader& csv) -> std::optional<Rejection> {
-      Event e;
-      if (auto bad = make_rating(csv, 1, 0, 2, 3, e)) return bad;
-      data.events.push_back(std::move(e));
-      return std::nullopt;
-    }));
+    data.report.reads.push_back(read_plain_rows(
+        ratings_path, ',', true, 4, options, [&](const CsvReader& csv) -> std::optional<Rejection> {
+          Event e;
+          if (auto bad = make_rating(csv, 1, 0, 2, 3, e)) return bad;
+          data.events.push_back(std::move(e));
+          return std::nullopt;
+        }));
     counts["ratings"] = data.events.size();
     counts["users"] = count_distinct(data.events, &Event::user, true);
     std::unordered_set<std::string_view> rated;

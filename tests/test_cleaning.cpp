@@ -41,12 +41,12 @@ CleaningOptions only_duplicates() {
 
 TEST_CASE("Exact duplicates are removed, first occurrence kept, order stable", "[cleaning]") {
   std::vector<Event> events = {
-      ev("u1", "a", EventType::view, kT0),          // 0
-      ev("u2", "b", EventType::purchase, kT0),      // 1
-      ev("u1", "a", EventType::view, kT0),          // 2 dup of 0
-      ev("u1", "a", EventType::click, kT0),         // 3 differs by type
-      ev("u1", "a", EventType::view, kT0 + 1),      // 4 differs by time
-      ev("u2", "b", EventType::purchase, kT0),      // 5 dup of 1
+      ev("u1", "a", EventType::view, kT0),      // 0
+      ev("u2", "b", EventType::purchase, kT0),  // 1
+      ev("u1", "a", EventType::view, kT0),      // 2 dup of 0
+      ev("u1", "a", EventType::click, kT0),     // 3 differs by type
+      ev("u1", "a", EventType::view, kT0 + 1),  // 4 differs by time
+      ev("u2", "b", EventType::purchase, kT0),  // 5 dup of 1
   };
   events[1].value = 2.0;
   events[5].value = 2.0;
@@ -81,13 +81,13 @@ TEST_CASE("Repeated views of the same actor and item collapse within the window"
   opt.view_collapse_window_ms = 10 * kMin;
 
   std::vector<Event> events = {
-      ev("u1", "a", EventType::view, kT0 + 0 * kMin),   // kept (first)
-      ev("u1", "a", EventType::view, kT0 + 4 * kMin),   // dropped: 4 min after last kept
-      ev("u1", "a", EventType::view, kT0 + 9 * kMin),   // dropped: 9 min after last kept
-      ev("u1", "a", EventType::view, kT0 + 10 * kMin),  // kept: exactly the window after 0
+      ev("u1", "a", EventType::view, kT0 + 0 * kMin),       // kept (first)
+      ev("u1", "a", EventType::view, kT0 + 4 * kMin),       // dropped: 4 min after last kept
+      ev("u1", "a", EventType::view, kT0 + 9 * kMin),       // dropped: 9 min after last kept
+      ev("u1", "a", EventType::view, kT0 + 10 * kMin),      // kept: exactly the window after 0
       ev("u1", "a", EventType::purchase, kT0 + 11 * kMin),  // other type: untouched
-      ev("u1", "b", EventType::view, kT0 + 12 * kMin),  // other item: kept
-      ev("u2", "a", EventType::view, kT0 + 13 * kMin),  // other user: kept
+      ev("u1", "b", EventType::view, kT0 + 12 * kMin),      // other item: kept
+      ev("u2", "a", EventType::view, kT0 + 13 * kMin),      // other user: kept
       ev("u1", "a", EventType::view, kT0 + 19 * kMin),  // dropped: 9 min after the kept one at 10
   };
   // Input out of time order: the first view in TIME is the anchor, whatever the input order.
@@ -104,14 +104,16 @@ TEST_CASE("Repeated views of the same actor and item collapse within the window"
   CHECK(events[4] == early);
 
   SECTION("a zero window collapses only identical timestamps") {
-    std::vector<Event> same = {ev("u1", "a", EventType::view, kT0), ev("u1", "a", EventType::view, kT0),
+    std::vector<Event> same = {ev("u1", "a", EventType::view, kT0),
+                               ev("u1", "a", EventType::view, kT0),
                                ev("u1", "a", EventType::view, kT0 + 1)};
     opt.view_collapse_window_ms = 0;
     CHECK(tailor::collapse_repeated_views(same, opt) == 0);
   }
   SECTION("collapse_types selects the types") {
-    std::vector<Event> clicks = {ev("u1", "a", EventType::click, kT0), ev("u1", "a", EventType::click, kT0 + kSec),
-                                 ev("u1", "a", EventType::view, kT0), ev("u1", "a", EventType::view, kT0 + kSec)};
+    std::vector<Event> clicks = {
+        ev("u1", "a", EventType::click, kT0), ev("u1", "a", EventType::click, kT0 + kSec),
+        ev("u1", "a", EventType::view, kT0), ev("u1", "a", EventType::view, kT0 + kSec)};
     opt.collapse_types = {EventType::click};
     CHECK(tailor::collapse_repeated_views(clicks, opt) == 1);
     REQUIRE(clicks.size() == 3);
@@ -130,19 +132,24 @@ TEST_CASE("Bots are flagged by sliding-window rate and by daily volume", "[clean
 
   std::vector<Event> events;
   // human: 40 events, one every 5 minutes (over 3h20m, so all on at most 2 days).
-  for (int i = 0; i < 40; ++i) events.push_back(ev("human", "i" + std::to_string(i % 7), EventType::view, kT0 + i * 5 * kMin));
+  for (int i = 0; i < 40; ++i)
+    events.push_back(ev("human", "i" + std::to_string(i % 7), EventType::view, kT0 + i * 5 * kMin));
   // burst: 11 events within 50 seconds -> window rule.
-  for (int i = 0; i < 11; ++i) events.push_back(ev("burst", "x", EventType::click, kT0 + i * 5 * kSec));
+  for (int i = 0; i < 11; ++i)
+    events.push_back(ev("burst", "x", EventType::click, kT0 + i * 5 * kSec));
   // edge: 10 events in a minute, then an 11th exactly one minute after the first -> not a bot
   // (the window is half-open).
   for (int i = 0; i < 10; ++i) events.push_back(ev("edge", "x", EventType::click, kT0 + i * kSec));
   events.push_back(ev("edge", "x", EventType::click, kT0 + kMin));
   // steady: 60 events in one UTC day, 10 minutes apart -> daily rule only.
   const Timestamp day_start = (kT0 / kDay) * kDay;
-  for (int i = 0; i < 60; ++i) events.push_back(ev("steady", "y", EventType::view, day_start + i * 10 * kMin));
+  for (int i = 0; i < 60; ++i)
+    events.push_back(ev("steady", "y", EventType::view, day_start + i * 10 * kMin));
   // spread: 60 events over two days (30 + 30) -> not flagged.
-  for (int i = 0; i < 30; ++i) events.push_back(ev("spread", "y", EventType::view, day_start + kDay + i * 10 * kMin));
-  for (int i = 0; i < 30; ++i) events.push_back(ev("spread", "y", EventType::view, day_start + 2 * kDay + i * 10 * kMin));
+  for (int i = 0; i < 30; ++i)
+    events.push_back(ev("spread", "y", EventType::view, day_start + kDay + i * 10 * kMin));
+  for (int i = 0; i < 30; ++i)
+    events.push_back(ev("spread", "y", EventType::view, day_start + 2 * kDay + i * 10 * kMin));
   // anonymous session burst: flagged under its session actor key.
   for (int i = 0; i < 12; ++i) {
     Event e = ev("", "z", EventType::view, kT0 + i * kSec);
@@ -204,11 +211,13 @@ TEST_CASE("Steps run in order: duplicates, then bots, then view collapsing", "[c
   std::vector<Event> events;
   // A retried upload: the same 4 events sent twice -> 4 duplicates, and NOT a bot (4 <= 5).
   for (int copy = 0; copy < 2; ++copy)
-    for (int i = 0; i < 4; ++i) events.push_back(ev("retry", "p" + std::to_string(i), EventType::view, kT0 + i * kSec));
+    for (int i = 0; i < 4; ++i)
+      events.push_back(ev("retry", "p" + std::to_string(i), EventType::view, kT0 + i * kSec));
   // A crawler refreshing one page 8 times in 8 seconds: a bot, although collapsing would leave 1.
   for (int i = 0; i < 8; ++i) events.push_back(ev("crawler", "p", EventType::view, kT0 + i * kSec));
   // A shopper viewing the same item 3 times in 20 minutes: 2 collapsed.
-  for (int i = 0; i < 3; ++i) events.push_back(ev("shopper", "p", EventType::view, kT0 + i * 10 * kMin));
+  for (int i = 0; i < 3; ++i)
+    events.push_back(ev("shopper", "p", EventType::view, kT0 + i * 10 * kMin));
 
   CleaningReport report = tailor::clean_events(events, opt);
   CHECK(report.input_events == 19);
@@ -218,8 +227,8 @@ TEST_CASE("Steps run in order: duplicates, then bots, then view collapsing", "[c
   CHECK(report.bots[0].actor == "crawler");
   CHECK(report.views_collapsed == 2);
   CHECK(report.output_events == 5);
-  CHECK(report.input_events ==
-        report.duplicates_removed + report.bot_events_removed + report.views_collapsed + report.output_events);
+  CHECK(report.input_events == report.duplicates_removed + report.bot_events_removed +
+                                   report.views_collapsed + report.output_events);
   REQUIRE(events.size() == 5);
   for (int i = 0; i < 4; ++i) CHECK(events[static_cast<std::size_t>(i)].user == "retry");
   CHECK(events[4].user == "shopper");
@@ -242,8 +251,9 @@ TEST_CASE("Bot detection handles timestamps before 1970 on the right UTC day", "
   opt.bot_max_events_in_window = 0;
   opt.bot_max_events_per_day = 2;
   // -1 ms is 1969-12-31; 0 and +1 ms are 1970-01-01: no day has more than 2 events.
-  std::vector<Event> events = {ev("u", "a", EventType::view, -kDay + 1), ev("u", "a", EventType::view, -1),
-                               ev("u", "a", EventType::view, 0), ev("u", "a", EventType::view, 1)};
+  std::vector<Event> events = {ev("u", "a", EventType::view, -kDay + 1),
+                               ev("u", "a", EventType::view, -1), ev("u", "a", EventType::view, 0),
+                               ev("u", "a", EventType::view, 1)};
   auto bots = tailor::find_bots(events, opt);
   CHECK(bots.empty());
   events.push_back(ev("u", "a", EventType::view, 2));

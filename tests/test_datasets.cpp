@@ -51,21 +51,26 @@ constexpr const char* kRetailHeader =
 }  // namespace
 
 TEST_CASE("Online Retail rules on hand-made rows", "[datasets][retail]") {
-  const std::string csv = std::string(kRetailHeader) +
-      "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n"  // purchase
-      "536366,85123A,CREAM HANGING HEART ,2,2010-12-01 09:00:00,2.95,,United Kingdom\n"                       // anonymous
-      "536367,85123A,WHITE HANGING HEART T-LIGHT HOLDER  ,1,2010-12-01 10:00:00,3.25,13047.0,France\n"        // purchase
-      "C536379,85123A,WHITE HANGING HEART T-LIGHT HOLDER,-2,2010-12-01 11:00:00,2.55,17850.0,United Kingdom\n"  // return
-      "536370,POST,POSTAGE,3,2010-12-01 12:00:00,18.0,12583.0,France\n"                                      // non-product
-      "A563186,B,Adjust bad debt,1,2011-08-12 14:51:00,-11062.06,,United Kingdom\n"                          // non-product
-      "536371,21777,damaged,-10,2010-12-01 12:30:00,0.0,,United Kingdom\n"                                   // adjustment
-      "536372,21778,found,5,2010-12-01 12:40:00,0.0,,United Kingdom\n"                                       // price 0
-      "C536373,21779,odd,4,2010-12-01 12:50:00,1.0,17850.0,United Kingdom\n"                                 // bad cancel
-      "536374,22423,\"RECORD FRAME 7\"\" SINGLE SIZE \",12,2010-12-01 13:00:00,12.75,17850.0,United Kingdom\n"  // quoted
-      "536375,22424,BROKEN,x,2010-12-01 13:10:00,1.0,17850.0,United Kingdom\n"                               // bad qty
-      "536376,22425,BROKEN,1,2010-13-01 13:10:00,1.0,17850.0,United Kingdom\n"                               // bad date
-      "536377,22426,BROKEN,1,2010-12-01 13:10:00,1.0,17850.5,United Kingdom\n"                               // bad customer
-      "536378,22427,BROKEN,1,2010-12-01 13:10:00\n";                                                         // short row
+  const std::string csv =
+      std::string(kRetailHeader) +
+      "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850.0,United "
+      "Kingdom\n"                                                                        // purchase
+      "536366,85123A,CREAM HANGING HEART ,2,2010-12-01 09:00:00,2.95,,United Kingdom\n"  // anonymous
+      "536367,85123A,WHITE HANGING HEART T-LIGHT HOLDER  ,1,2010-12-01 "
+      "10:00:00,3.25,13047.0,France\n"  // purchase
+      "C536379,85123A,WHITE HANGING HEART T-LIGHT HOLDER,-2,2010-12-01 "
+      "11:00:00,2.55,17850.0,United Kingdom\n"                                       // return
+      "536370,POST,POSTAGE,3,2010-12-01 12:00:00,18.0,12583.0,France\n"              // non-product
+      "A563186,B,Adjust bad debt,1,2011-08-12 14:51:00,-11062.06,,United Kingdom\n"  // non-product
+      "536371,21777,damaged,-10,2010-12-01 12:30:00,0.0,,United Kingdom\n"           // adjustment
+      "536372,21778,found,5,2010-12-01 12:40:00,0.0,,United Kingdom\n"               // price 0
+      "C536373,21779,odd,4,2010-12-01 12:50:00,1.0,17850.0,United Kingdom\n"         // bad cancel
+      "536374,22423,\"RECORD FRAME 7\"\" SINGLE SIZE \",12,2010-12-01 "
+      "13:00:00,12.75,17850.0,United Kingdom\n"                                 // quoted
+      "536375,22424,BROKEN,x,2010-12-01 13:10:00,1.0,17850.0,United Kingdom\n"  // bad qty
+      "536376,22425,BROKEN,1,2010-13-01 13:10:00,1.0,17850.0,United Kingdom\n"  // bad date
+      "536377,22426,BROKEN,1,2010-12-01 13:10:00,1.0,17850.5,United Kingdom\n"  // bad customer
+      "536378,22427,BROKEN,1,2010-12-01 13:10:00\n";                            // short row
   const std::string path = write_scratch("retail_rules.csv", csv);
 
   SECTION("lenient: every row accounted for by reason") {
@@ -139,11 +144,13 @@ TEST_CASE("Online Retail rules on hand-made rows", "[datasets][retail]") {
   SECTION("a missing column is a file-level error") {
     const std::string bad = write_scratch("retail_nocol.csv", "InvoiceNo,StockCode\n1,2\n");
     CHECK_THROWS_AS(tailor::load_online_retail(bad), tailor::ParseError);
-    CHECK_THROWS_AS(tailor::load_online_retail(tailor::test::scratch_dir() + "/does-not-exist.csv"), tailor::Error);
+    CHECK_THROWS_AS(tailor::load_online_retail(tailor::test::scratch_dir() + "/does-not-exist.csv"),
+                    tailor::Error);
   }
 }
 
-TEST_CASE("Online Retail directory: *.csv files in name order, each with its header", "[datasets][retail]") {
+TEST_CASE("Online Retail directory: *.csv files in name order, each with its header",
+          "[datasets][retail]") {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(tailor::test::scratch_dir()) / "retail_by_day";
   fs::remove_all(dir);
@@ -155,7 +162,8 @@ TEST_CASE("Online Retail directory: *.csv files in name order, each with its hea
   write("2010-12-02.csv", std::string(kRetailHeader) +
                               "536400,22000,B ITEM,1,2010-12-02 09:00:00,1.5,12000.0,UK\n"
                               "536401,POST,POSTAGE,1,2010-12-02 09:05:00,18.0,12000.0,UK\n");
-  write("2010-12-01.csv", std::string(kRetailHeader) + "536300,21000,A ITEM,2,2010-12-01 09:00:00,2.5,,UK\n");
+  write("2010-12-01.csv",
+        std::string(kRetailHeader) + "536300,21000,A ITEM,2,2010-12-01 09:00:00,2.5,,UK\n");
   write("notes.txt", "not data\n");
   Dataset d = tailor::load_online_retail(dir.string());
   check_retail_accounting(d);
@@ -189,7 +197,8 @@ TEST_CASE("MovieLens and Amazon loaders on hand-made folders", "[datasets]") {
           "1|Caf\xe9 Society (1995)|01-Jan-1995||http://x/1|0|0|1\n"
           "2|Heat (1995)|01-Jan-1995||http://x/2|0|1|1\n"
           "3|Broken|01-Jan-1995||http://x/3|0|2|1\n");  // bad genre flag
-    write("ml100k/u.data", "10\t1\t4\t881250949\n11\t2\t5\t881250950\n12\t2\tfive\t881250951\n13\t1\n");
+    write("ml100k/u.data",
+          "10\t1\t4\t881250949\n11\t2\t5\t881250950\n12\t2\tfive\t881250951\n13\t1\n");
     Dataset d = tailor::load_movielens_100k((root / "ml100k").string(), lenient);
     CHECK(d.catalog.size() == 2);
     CHECK(d.catalog.at("1").title == "Caf\xc3\xa9 Society (1995)");
@@ -210,8 +219,11 @@ TEST_CASE("MovieLens and Amazon loaders on hand-made folders", "[datasets]") {
     write("mls/movies.csv",
           "movieId,title,genres\n1,\"American President, The (1995)\",Comedy|Drama|Romance\n"
           "2,Untitled,(no genres listed)\n");
-    write("mls/ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.5,964982703\n2,2,3.0,964982704\n");
-    write("mls/tags.csv", "userId,movieId,tag,timestamp\n1,1,politics,1\n2,1,politics,2\n2,1,romance,3\n3,99,lost,4\n");
+    write("mls/ratings.csv",
+          "userId,movieId,rating,timestamp\n1,1,4.5,964982703\n2,2,3.0,964982704\n");
+    write("mls/tags.csv",
+          "userId,movieId,tag,timestamp\n1,1,politics,1\n2,1,politics,2\n2,1,romance,3\n3,99,lost,"
+          "4\n");
     Dataset d = tailor::load_movielens_latest_small((root / "mls").string());
     CHECK(d.catalog.size() == 2);
     const auto& m = d.catalog.at("1");
@@ -231,9 +243,12 @@ TEST_CASE("MovieLens and Amazon loaders on hand-made folders", "[datasets]") {
   }
   SECTION("Amazon layout (plain JSON Lines under the .gz name: gzip is detected by content)") {
     write("amz/meta_Magazine_Subscriptions.json.gz",
-          "{\"asin\": \"A1\", \"title\": \"<span class=\\\"x\\\"\", \"description\": [\"Arts &amp; <i>Crafts</i>\", \"\"],"
-          " \"category\": [\"Magazine Subscriptions\", \"Arts, Music &amp; Photography\"], \"brand\": \"\","
-          " \"details\": {\"Publisher:\": \"Pub Co\", \"Format:\": \"Print Magazine\"}, \"price\": \"$12.99\"}\n"
+          "{\"asin\": \"A1\", \"title\": \"<span class=\\\"x\\\"\", \"description\": [\"Arts &amp; "
+          "<i>Crafts</i>\", \"\"],"
+          " \"category\": [\"Magazine Subscriptions\", \"Arts, Music &amp; Photography\"], "
+          "\"brand\": \"\","
+          " \"details\": {\"Publisher:\": \"Pub Co\", \"Format:\": \"Print Magazine\"}, \"price\": "
+          "\"$12.99\"}\n"
           "{\"asin\": \"A2\", \"title\": \"Time\", \"price\": \".a-box{color:#fff}\"}\n"
           "not json\n"
           "{\"asin\": \"A1\", \"title\": \"<span\"}\n");
@@ -243,7 +258,8 @@ TEST_CASE("MovieLens and Amazon loaders on hand-made folders", "[datasets]") {
     const auto& a1 = d.catalog.at("A1");
     CHECK(a1.title.empty());
     CHECK(a1.description == "Arts & Crafts");
-    CHECK(a1.category_path == std::vector<std::string>{"Magazine Subscriptions", "Arts, Music & Photography"});
+    CHECK(a1.category_path ==
+          std::vector<std::string>{"Magazine Subscriptions", "Arts, Music & Photography"});
     CHECK(a1.brand == "Pub Co");
     CHECK(a1.price == 12.99);
     CHECK(a1.attributes.at("format") == "Print Magazine");
@@ -289,7 +305,8 @@ TEST_CASE("Text helpers: Latin-1 to UTF-8 and HTML stripping", "[datasets]") {
 TEST_CASE("Bundled Online Retail: exact counts", "[datasets][retail]") {
   const auto start = std::chrono::steady_clock::now();
   Dataset d = tailor::load_online_retail(tailor::test::bundled_retail());
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "{\"load_online_retail_bundled_seconds\": " << seconds << "}\n";
 
   check_retail_accounting(d);
@@ -316,7 +333,8 @@ TEST_CASE("Bundled Online Retail: exact counts", "[datasets][retail]") {
   for (const auto& item : d.catalog) CHECK(!item.title.empty());
 }
 
-TEST_CASE("Online Retail by-day directory agrees with the bundled file", "[datasets][online-retail-by-day]") {
+TEST_CASE("Online Retail by-day directory agrees with the bundled file",
+          "[datasets][online-retail-by-day]") {
   Dataset by_day = tailor::load_online_retail(tailor::test::data_path("online-retail/by-day"));
   Dataset bundled = tailor::load_online_retail(tailor::test::bundled_retail());
   check_retail_accounting(by_day);
@@ -347,7 +365,8 @@ TEST_CASE("Online Retail by-day directory agrees with the bundled file", "[datas
     expected += i == 0 ? content : content.substr(content.find('\n') + 1);
   }
   auto bundled_in = tailor::open_input(tailor::test::bundled_retail());
-  std::string actual((std::istreambuf_iterator<char>(*bundled_in)), std::istreambuf_iterator<char>());
+  std::string actual((std::istreambuf_iterator<char>(*bundled_in)),
+                     std::istreambuf_iterator<char>());
   CHECK(actual.size() == expected.size());
   CHECK(actual == expected);
 }
@@ -363,7 +382,8 @@ TEST_CASE("MovieLens 100K counts", "[datasets][ml100k]") {
     REQUIRE(e.type == EventType::rating);
     ++histogram[*e.value];
   }
-  CHECK(histogram == std::map<double, int>{{1, 6110}, {2, 11370}, {3, 27145}, {4, 34174}, {5, 21201}});
+  CHECK(histogram ==
+        std::map<double, int>{{1, 6110}, {2, 11370}, {3, 27145}, {4, 34174}, {5, 21201}});
   tailor::Timestamp lo = d.events[0].timestamp, hi = lo;
   for (const Event& e : d.events) {
     lo = std::min(lo, e.timestamp);
@@ -409,7 +429,8 @@ TEST_CASE("MovieLens latest-small counts", "[datasets][ml-latest-small]") {
 }
 
 TEST_CASE("Amazon Magazine_Subscriptions counts", "[datasets][amazon-magazines]") {
-  Dataset d = tailor::load_amazon_magazines(tailor::test::data_path("amazon-2018-magazine-subscriptions"));
+  Dataset d =
+      tailor::load_amazon_magazines(tailor::test::data_path("amazon-2018-magazine-subscriptions"));
   for (const auto& r : d.report.reads) CHECK(r.rejected == 0);
   const auto& c = d.report.counts;
   CHECK(get(c, "meta_lines") == 3385);

@@ -57,13 +57,13 @@ struct CleaningOptions {
 
 /// An actor flagged as a bot, with the evidence.
 struct FlaggedActor {
-  std::string actor;                     ///< Event::actor() of the flagged events
-  std::size_t events = 0;                ///< all events of the actor (all removed)
-  std::size_t peak_in_window = 0;        ///< most events in one sliding window
-  Timestamp peak_window_start = 0;       ///< timestamp of the first event of that window
-  std::size_t peak_per_day = 0;          ///< most events in one UTC day
-  bool window_rule = false;              ///< the sliding-window rule fired
-  bool daily_rule = false;               ///< the daily rule fired
+  std::string actor;                ///< Event::actor() of the flagged events
+  std::size_t events = 0;           ///< all events of the actor (all removed)
+  std::size_t peak_in_window = 0;   ///< most events in one sliding window
+  Timestamp peak_window_start = 0;  ///< timestamp of the first event of that window
+  std::size_t peak_per_day = 0;     ///< most events in one UTC day
+  bool window_rule = false;         ///< the sliding-window rule fired
+  bool daily_rule = false;          ///< the daily rule fired
 };
 
 /// What clean_events() removed. Invariant:
@@ -92,7 +92,8 @@ CleaningReport clean_events(std::vector<Event>& events, const CleaningOptions& o
 std::size_t remove_duplicate_events(std::vector<Event>& events);
 
 /// Step 2, detection only: the actors the bot rules of `options` flag (sorted by actor).
-std::vector<FlaggedActor> find_bots(const std::vector<Event>& events, const CleaningOptions& options);
+std::vector<FlaggedActor> find_bots(const std::vector<Event>& events,
+                                    const CleaningOptions& options);
 
 /// Removes every event whose actor is in `actors` (as given by FlaggedActor::actor); returns how
 /// many were removed.
