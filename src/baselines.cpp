@@ -96,18 +96,49 @@ std::vector<Index> row_items(const SparseMatrix& interactions, Index user) {
   return items;
 }
 
-// ---- BaselineRecommender --------------------------------------------------------------------------
+// ---- Scorer ---------------------------------------------------------------------------------------
 
-std::vector<float> BaselineRecommender::score(Index user) const {
+std::vector<float> Scorer::score(Index user) const {
   std::vector<float> out(n_items());
   score(user, out.data(), out.size());
   return out;
 }
 
-std::vector<ScoredItem> BaselineRecommender::recommend(Index user, std::size_t k,
-                                                       const std::vector<Index>& exclude) const {
+std::vector<ScoredItem> Scorer::recommend(Index user, std::size_t k,
+                                          const std::vector<Index>& exclude) const {
   const std::vector<float> scores = score(user);
   return top_k(scores, k, exclude);
+}
+
+// ---- FunctionScorer -------------------------------------------------------------------------------
+
+FunctionScorer::FunctionScorer(std::size_t n_items, Function fn)
+    : n_items_(n_items), fn_(std::move(fn)) {
+  if (!fn_) TAILOR_THROW(invalid_argument, "FunctionScorer: the scoring function is empty");
+}
+
+void FunctionScorer::score(Index user, float* out, std::size_t out_size) const {
+  check_buffer(out_size, n_items_, "FunctionScorer::score");
+  fn_(user, out, out_size);
+}
+
+// ---- ALSScorer ------------------------------------------------------------------------------------
+
+ALSScorer::ALSScorer(const ALSFactorizer& model) : model_(&model) {
+  if (!model.fitted()) TAILOR_THROW(not_fitted, "ALSScorer: the ALSFactorizer is not fitted");
+}
+
+std::size_t ALSScorer::n_items() const { return static_cast<std::size_t>(model_->items()); }
+
+void ALSScorer::score(Index user, float* out, std::size_t out_size) const {
+  check_buffer(out_size, n_items(), "ALSScorer::score");
+  if (user >= model_->users()) {
+    TAILOR_THROW(invalid_argument, "ALSScorer::score: user " << user << " but the model has "
+                                                            << model_->users() << " users");
+  }
+  const RowMatrix& items = model_->item_factors();
+  Eigen::Map<Eigen::VectorXf> scores(out, static_cast<Eigen::Index>(out_size));
+  scores.noalias() = items * model_->user_factors().row(static_cast<Eigen::Index>(user)).transpose();
 }
 
 // ---- PopularityRecommender ------------------------------------------------------------------------

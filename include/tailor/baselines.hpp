@@ -19,13 +19,18 @@
 //   RandomRecommender      score(u, i) = a hash of (seed, u, i) mapped to [0, 1): a uniformly
 //                          random ranking per user, the same for the same seed on every run.
 //
+// All of them implement Scorer, the score-every-item interface shared by every model (ALSScorer
+// adapts an ALSFactorizer, FunctionScorer any function), which Evaluator and the tuners consume.
+//
 // Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
+#include "tailor/als.hpp"
 #include "tailor/id_map.hpp"
 #include "tailor/scored_item.hpp"
 #include "tailor/types.hpp"
@@ -36,11 +41,13 @@ namespace tailor {
 /// The usual "seen items" to exclude from that user's recommendations.
 std::vector<Index> row_items(const SparseMatrix& interactions, Index user);
 
-/// What every baseline offers. Thread-safety: thread-compatible (const methods may run
-/// concurrently; fit needs exclusion).
-class BaselineRecommender {
+/// The interface every model offers to evaluation, tuning and serving code: one score per item for
+/// a user, higher is better. The baselines below implement it, ALSScorer adapts a fitted
+/// ALSFactorizer and FunctionScorer any callable.
+/// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
+class Scorer {
  public:
-  virtual ~BaselineRecommender() = default;
+  virtual ~Scorer() = default;
 
   /// Number of items scored (columns of the fitted matrix); 0 before fit.
   virtual std::size_t n_items() const = 0;
@@ -56,6 +63,43 @@ class BaselineRecommender {
   /// The k best items for `user`, best first, never one listed in `exclude`.
   virtual std::vector<ScoredItem> recommend(Index user, std::size_t k,
                                             const std::vector<Index>& exclude = {}) const;
+};
+
+/// The former name of Scorer, kept for code written against the baselines alone.
+using BaselineRecommender = Scorer;
+
+/// A Scorer over a caller's function fn(user, out, out_size), e.g. a hybrid model or a test
+/// double. The function must be safe to call concurrently when the scorer is used from several
+/// threads (Evaluator does that). Thread-safety: as the wrapped function.
+class FunctionScorer : public Scorer {
+ public:
+  using Function = std::function<void(Index user, float* out, std::size_t out_size)>;
+  FunctionScorer(std::size_t n_items, Function fn);
+
+  using Scorer::score;
+  std::size_t n_items() const override { return n_items_; }
+  void score(Index user, float* out, std::size_t out_size) const override;
+
+ private:
+  std::size_t n_items_;
+  Function fn_;
+};
+
+/// Adapts a fitted ALSFactorizer: score(u, i) = x_u . y_i for the users and items it was fitted
+/// on. Holds a pointer: the factorizer must outlive the adapter and must not be refitted while
+/// the adapter is in use. Throws Error(not_fitted) on construction if the model is not fitted.
+/// Thread-safety: thread-compatible (const methods may run concurrently).
+class ALSScorer : public Scorer {
+ public:
+  explicit ALSScorer(const ALSFactorizer& model);
+
+  using Scorer::score;
+  std::size_t n_items() const override;
+  /// Throws Error(invalid_argument) for a user outside the fitted rows.
+  void score(Index user, float* out, std::size_t out_size) const override;
+
+ private:
+  const ALSFactorizer* model_;
 };
 
 // ---- popularity -----------------------------------------------------------------------------------
@@ -74,7 +118,7 @@ struct PopularityOptions {
 /// Most popular items, globally or within a category. Any user index is accepted: the score does
 /// not depend on the user, which makes this the fallback for users never seen in training.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class PopularityRecommender : public BaselineRecommender {
+class PopularityRecommender : public Scorer {
  public:
   explicit PopularityRecommender(PopularityOptions options = {});
 
@@ -101,7 +145,7 @@ class PopularityRecommender : public BaselineRecommender {
   /// Popularity of every item (the scores).
   const std::vector<float>& popularity() const { return popularity_; }
 
-  using BaselineRecommender::score;
+  using Scorer::score;
   std::size_t n_items() const override { return popularity_.size(); }
   void score(Index user, float* out, std::size_t out_size) const override;
   /// O(k + |exclude| log |exclude|): walks the items presorted by popularity.
@@ -149,7 +193,7 @@ struct ItemKnnOptions {
 /// Item-based collaborative filtering over a sparse top-N neighbour matrix.
 /// score() accepts the users of the fitted matrix; score_history() scores any list of items.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class ItemKnnRecommender : public BaselineRecommender {
+class ItemKnnRecommender : public Scorer {
  public:
   explicit ItemKnnRecommender(ItemKnnOptions options = {});
 
@@ -170,7 +214,7 @@ class ItemKnnRecommender : public BaselineRecommender {
   void score_history(const std::vector<Index>& items, const std::vector<float>& weights, float* out,
                      std::size_t out_size) const;
 
-  using BaselineRecommender::score;
+  using Scorer::score;
   std::size_t n_items() const override { return static_cast<std::size_t>(similarity_.rows()); }
   void score(Index user, float* out, std::size_t out_size) const override;
 
@@ -185,14 +229,14 @@ class ItemKnnRecommender : public BaselineRecommender {
 
 /// A uniformly random ranking per user, reproducible from the seed. Any user index is accepted.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class RandomRecommender : public BaselineRecommender {
+class RandomRecommender : public Scorer {
  public:
   explicit RandomRecommender(std::uint64_t seed = 42) : seed_(seed) {}
 
   /// Records the number of items (columns); the interactions themselves are not used.
   void fit(const SparseMatrix& interactions);
 
-  using BaselineRecommender::score;
+  using Scorer::score;
   std::size_t n_items() const override { return n_items_; }
   void score(Index user, float* out, std::size_t out_size) const override;
 
