@@ -88,6 +88,11 @@ __attribute__((target("avx2,fma"))) inline float hsum256(__m256 x) {
   return _mm_cvtss_f32(lo);
 }
 
+#ifndef TAILOR_ALS_PREFETCH
+#define TAILOR_ALS_PREFETCH 8
+#endif
+constexpr std::size_t kPrefetchAhead = TAILOR_ALS_PREFETCH;  // rows ahead, a multiple of 4
+
 __attribute__((target("avx2,fma"))) void gram_apply_avx2(const float* Y, std::size_t ld,
                                                          const std::int32_t* idx, std::size_t n,
                                                          const float* a, const float* s, float sgn,
@@ -95,14 +100,63 @@ __attribute__((target("avx2,fma"))) void gram_apply_avx2(const float* Y, std::si
                                                          std::size_t k) {
   const std::size_t k8 = k & ~std::size_t{7};
   std::size_t i = 0;
+  // Groups of 8 rows: 8 independent dot-product chains, reduced together into one vector.
+  const __m256 sgnv = _mm256_set1_ps(sgn);
+  for (; i + 8 <= n; i += 8) {
+    const float* y[8];
+    for (int q = 0; q < 8; ++q) y[q] = Y + ld * static_cast<std::size_t>(idx[i + q]);
+    if (i + kPrefetchAhead + 8 <= n) {
+      for (std::size_t q = i + kPrefetchAhead; q < i + kPrefetchAhead + 8; ++q) {
+        const char* next = reinterpret_cast<const char*>(Y + ld * static_cast<std::size_t>(idx[q]));
+        for (std::size_t off = 0; off < k * sizeof(float); off += 64) {
+          _mm_prefetch(next + off, _MM_HINT_T0);
+        }
+      }
+    }
+    __m256 d[8];
+    for (int q = 0; q < 8; ++q) d[q] = _mm256_setzero_ps();
+    for (std::size_t j = 0; j < k8; j += 8) {
+      const __m256 vv = _mm256_loadu_ps(v + j);
+      for (int q = 0; q < 8; ++q) d[q] = _mm256_fmadd_ps(_mm256_loadu_ps(y[q] + j), vv, d[q]);
+    }
+    const __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(d[0], d[1]), _mm256_hadd_ps(d[2], d[3]));
+    const __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(d[4], d[5]), _mm256_hadd_ps(d[6], d[7]));
+    __m256 sums = _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20),
+                                _mm256_permute2f128_ps(t0, t1, 0x31));
+    if (k8 < k) {
+      alignas(32) float extra[8];
+      for (int q = 0; q < 8; ++q) {
+        float e = 0.0f;
+        for (std::size_t j = k8; j < k; ++j) e += y[q][j] * v[j];
+        extra[q] = e;
+      }
+      sums = _mm256_add_ps(sums, _mm256_load_ps(extra));
+    }
+    __m256 cv = _mm256_mul_ps(_mm256_mul_ps(sgnv, _mm256_loadu_ps(s + i)), sums);
+    if (a != nullptr) cv = _mm256_add_ps(cv, _mm256_loadu_ps(a + i));
+    alignas(32) float c[8];
+    _mm256_store_ps(c, cv);
+    __m256 cb[8];
+    for (int q = 0; q < 8; ++q) cb[q] = _mm256_set1_ps(c[q]);
+    for (std::size_t j = 0; j < k8; j += 8) {
+      __m256 o = _mm256_loadu_ps(out + j);
+      for (int q = 0; q < 8; ++q) o = _mm256_fmadd_ps(cb[q], _mm256_loadu_ps(y[q] + j), o);
+      _mm256_storeu_ps(out + j, o);
+    }
+    for (std::size_t j = k8; j < k; ++j) {
+      float o = out[j];
+      for (int q = 0; q < 8; ++q) o += c[q] * y[q][j];
+      out[j] = o;
+    }
+  }
   for (; i + 4 <= n; i += 4) {
     const float* y0 = Y + ld * static_cast<std::size_t>(idx[i]);
     const float* y1 = Y + ld * static_cast<std::size_t>(idx[i + 1]);
     const float* y2 = Y + ld * static_cast<std::size_t>(idx[i + 2]);
     const float* y3 = Y + ld * static_cast<std::size_t>(idx[i + 3]);
-    if (i + 8 <= n) {  // the next group's rows: only the first pass over a row misses cache
-      for (std::size_t q = 4; q < 8; ++q) {
-        const char* next = reinterpret_cast<const char*>(Y + ld * static_cast<std::size_t>(idx[i + q]));
+    if (i + kPrefetchAhead + 4 <= n) {  // rows of a later group (misses: mostly the first pass)
+      for (std::size_t q = i + kPrefetchAhead; q < i + kPrefetchAhead + 4; ++q) {
+        const char* next = reinterpret_cast<const char*>(Y + ld * static_cast<std::size_t>(idx[q]));
         for (std::size_t off = 0; off < k * sizeof(float); off += 64) {
           _mm_prefetch(next + off, _MM_HINT_T0);
         }
