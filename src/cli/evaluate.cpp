@@ -1,0 +1,329 @@
+// tailor CLI: evaluate (ALS vs item-kNN vs popularity on a train/test pair) and tune
+// (hyperparameter search on a validation split of the training file).
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "commands.hpp"
+#include "tailor/baselines.hpp"
+#include "tailor/error.hpp"
+#include "tailor/evaluation.hpp"
+#include "tailor/splits.hpp"
+#include "tailor/tuning.hpp"
+
+namespace tailor::cli {
+
+namespace {
+
+std::vector<std::size_t> parse_ks(const Args& args) {
+  std::vector<std::size_t> ks;
+  std::stringstream in(args.get("k"));
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    const auto v = parse_int64(part);
+    if (!v || *v < 1) throw UsageError("option '--k': expected positive integers like 10 or 5,10, got '" + args.get("k") + "'");
+    ks.push_back(static_cast<std::size_t>(*v));
+  }
+  if (ks.empty()) throw UsageError("option '--k': empty");
+  return ks;
+}
+
+std::vector<std::string> parse_models(const std::string& text) {
+  std::vector<std::string> models;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    if (part != "als" && part != "knn" && part != "pop")
+      throw UsageError("option '--models': unknown model '" + part + "' (als, knn, pop)");
+    models.push_back(part);
+  }
+  if (models.empty()) throw UsageError("option '--models': empty");
+  return models;
+}
+
+std::string fixed(double v, int digits = 4) {
+  if (std::isnan(v)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string pad(std::string s, std::size_t width) {
+  if (s.size() < width) s.insert(0, width - s.size(), ' ');
+  return s;
+}
+
+nlohmann::json als_json(const ALSOptions& o, const InteractionMatrixOptions& m) {
+  return {{"factors", o.factors},
+          {"iterations", o.iterations},
+          {"regularization", o.regularization},
+          {"alpha", m.alpha},
+          {"transform", m.transform == ConfidenceTransform::linear ? "linear" : "log"},
+          {"half_life_days", m.weights.half_life_days},
+          {"seed", o.seed}};
+}
+
+// The confidence matrix of `matrix` recomputed with another transform/alpha (same pattern).
+SparseMatrix reweighted(const InteractionMatrix& matrix, const InteractionMatrixOptions& options) {
+  SparseMatrix c = matrix.confidence();
+  const std::vector<float>& w = matrix.weights();
+  float* values = c.valuePtr();
+  for (std::size_t e = 0; e < w.size(); ++e)
+    values[e] = static_cast<float>(options.confidence(static_cast<double>(w[e])));
+  return c;
+}
+
+}  // namespace
+
+// ---- evaluate -------------------------------------------------------------------------------------
+
+int cmd_evaluate(int argc, char** argv) {
+  CommandSpec spec{
+      "evaluate",
+      "Fits each model on --train, recommends for every user with a relevant --test item\n"
+      "(training items excluded) and prints nDCG, precision, recall, MAP, MRR, hit rate and\n"
+      "catalog coverage at k; --report writes the full JSON report (segments, novelty, AUC...).",
+      "Test events of users or items absent from --train are dropped (counted on stderr). MAP\n"
+      "uses the min(|R|, k) denominator; the report also has map_recsys (|R|, as Microsoft\n"
+      "Recommenders). knn = item-kNN cosine, 100 neighbours; pop = most popular items.",
+      {{"train", "FILE", "training events", "", true},
+       {"test", "FILE", "test events", "", true},
+       {"k", "N[,N...]", "cut-offs", "10", false},
+       {"models", "LIST", "comma-separated among als,knn,pop", "als,knn,pop", false},
+       {"report", "FILE", "write the JSON report here", "", false}}};
+  add_options(spec, input_options());
+  add_options(spec, model_options());
+  spec.options.push_back(quiet_option());
+  const Args args = Args::parse(spec, argc, argv, 2);
+  const Progress progress(args.flag("quiet"));
+  const std::vector<std::size_t> ks = parse_ks(args);
+  const std::vector<std::string> models = parse_models(args.get("models"));
+  const ALSOptions options = als_options(args);
+
+  TrainingData train = load_training(args.get("train"), args, progress);
+  progress.note("reading " + args.get("test"));
+  const LoadedEvents test_events = load_events(args.get("test"), args);
+  std::size_t dropped = 0;
+  const InteractionMatrix test = matrix_in_index_space(test_events.events, train.matrix, &dropped);
+  if (dropped > 0)
+    progress.note(args.get("test") + ": " + std::to_string(dropped) +
+                  " test pairs dropped (user or item not in --train)");
+
+  EvaluationOptions eo;
+  eo.ks = ks;
+  eo.threads = options.threads;
+  const Evaluator evaluator(train.matrix, test, eo);
+  if (evaluator.test_users().empty())
+    TAILOR_THROW(invalid_argument, args.get("test") << ": no test user of --train has a relevant item");
+
+  nlohmann::json report;
+  report["train"] = args.get("train");
+  report["test"] = args.get("test");
+  report["test_pairs_dropped"] = dropped;
+  report["models"] = nlohmann::json::object();
+  const std::size_t k0 = ks.front();
+  std::cout << "users evaluated: " << evaluator.test_users().size() << " of "
+            << train.matrix.n_users() << ", items: " << train.matrix.n_items() << "\n";
+  std::cout << "model " << pad("nDCG@" + std::to_string(k0), 9) << pad("P@" + std::to_string(k0), 9)
+            << pad("R@" + std::to_string(k0), 9) << pad("MAP@" + std::to_string(k0), 9)
+            << pad("MRR", 9) << pad("HR", 9) << pad("cov", 9) << pad("AUC", 9) << pad("fit_s", 9)
+            << "\n";
+  for (const auto& name : models) {
+    const double start = now_seconds();
+    std::unique_ptr<Scorer> scorer;
+    ALSFactorizer als(options);
+    ReportInfo info;
+    info.dataset = args.get("train");
+    info.split = "train " + args.get("train") + ", test " + args.get("test");
+    info.seed = options.seed;
+    info.model = name;
+    if (name == "als") {
+      als = train_als(train.matrix.confidence(), options, progress);
+      scorer = std::make_unique<ALSScorer>(als);
+      info.model_options = als_json(options, train.matrix.options());
+    } else if (name == "knn") {
+      ItemKnnOptions ko;
+      ko.threads = options.threads;
+      auto knn = std::make_unique<ItemKnnRecommender>(ko);
+      knn->fit(train.matrix.confidence());
+      scorer = std::move(knn);
+      info.model_options = {{"similarity", "cosine"}, {"neighbors", ko.neighbors}};
+    } else {
+      auto pop = std::make_unique<PopularityRecommender>();
+      pop->fit(train.matrix.confidence());
+      scorer = std::move(pop);
+    }
+    const double fit_seconds = now_seconds() - start;
+    progress.note("evaluating " + name);
+    const EvaluationResult r = evaluator.evaluate(*scorer);
+    info.timings["fit"] = fit_seconds;
+    report["models"][name] = evaluation_report(r, eo, info);
+    const AccuracyMetrics& a = r.at(k0).accuracy;
+    std::string label = name;
+    label.resize(5, ' ');
+    std::cout << label << " " << pad(fixed(a.ndcg), 9) << pad(fixed(a.precision), 9)
+              << pad(fixed(a.recall), 9) << pad(fixed(a.map), 9) << pad(fixed(a.mrr), 9)
+              << pad(fixed(a.hit_rate), 9) << pad(fixed(r.at(k0).beyond.coverage), 9)
+              << pad(fixed(r.auc), 9) << pad(fixed(fit_seconds, 2), 9) << "\n";
+    std::cout.flush();
+  }
+  if (args.has("report")) {
+    Output out(args.get("report"));
+    out.stream() << report.dump(2) << "\n";
+    out.close();
+    progress.note("report written to " + args.get("report"));
+  }
+  return 0;
+}
+
+// ---- tune -----------------------------------------------------------------------------------------
+
+int cmd_tune(int argc, char** argv) {
+  CommandSpec spec{
+      "tune",
+      "Searches ALS hyperparameters (factors, regularization, confidence alpha) on a validation\n"
+      "split of --train, maximizing nDCG@k, and prints a JSON document with every trial, the\n"
+      "default configuration's score on the same split and the best configuration.",
+      "Validation split (--val-method): stratified-user (default; per user, --val-ratio of the\n"
+      "pairs train), stratified-item, leave-last-k (each user's latest pair), or temporal (the\n"
+      "latest 1 - ratio of the pairs). Ranges: factors 16..192 (log), regularization 0.05..200\n"
+      "(log), alpha 0.25..64 (log); grid uses 3 points each. --iterations and --transform stay\n"
+      "fixed. Pass the best values to `tailor recommend` (the JSON's \"command_line\").",
+      {{"train", "FILE", "events to tune on (split into train/validation)", "", true},
+       {"method", "grid|random|bayes", "search method", "bayes", false},
+       {"trials", "N", "objective evaluations (random, bayes)", "20", false},
+       {"k", "N", "cut-off of the nDCG objective", "10", false},
+       {"val-method", "NAME", "stratified-user|stratified-item|leave-last-k|temporal",
+        "stratified-user", false},
+       {"val-ratio", "X", "train share of the validation split", "0.8", false},
+       {"out", "FILE", "write the JSON here ('-' = stdout)", "-", false}}};
+  add_options(spec, input_options());
+  add_options(spec, model_options());
+  spec.options.push_back(quiet_option());
+  const Args args = Args::parse(spec, argc, argv, 2);
+  const Progress progress(args.flag("quiet"));
+  const std::string method = args.get("method");
+  if (method != "grid" && method != "random" && method != "bayes")
+    throw UsageError("option '--method': expected grid, random or bayes, got '" + method + "'");
+  const std::size_t trials = args.get_size("trials");
+  if (trials == 0) throw UsageError("option '--trials': must be >= 1");
+  const std::size_t k = args.get_size("k");
+  if (k == 0) throw UsageError("option '--k': must be >= 1");
+  const double ratio = args.get_double("val-ratio");
+  if (!(ratio > 0.0 && ratio < 1.0)) throw UsageError("option '--val-ratio': must be in (0, 1)");
+  const std::string val_method = args.get("val-method");
+  const ALSOptions defaults = als_options(args);
+
+  TrainingData data = load_training(args.get("train"), args, progress);
+  const std::vector<Interaction> pairs = data.matrix.interactions();
+  Split split;
+  if (val_method == "stratified-user") split = split_stratified(pairs, ratio, defaults.seed, StratifyBy::user);
+  else if (val_method == "stratified-item") split = split_stratified(pairs, ratio, defaults.seed, StratifyBy::item);
+  else if (val_method == "leave-last-k") split = split_leave_last_k(pairs, 1);
+  else if (val_method == "temporal") split = split_temporal(pairs, temporal_cutoff(pairs, 1.0 - ratio));
+  else throw UsageError("option '--val-method': unknown method '" + val_method + "'");
+  const TrainTest tt = make_train_test(data.matrix, split);
+
+  EvaluationOptions eo;
+  eo.ks = {k};
+  eo.compute_auc = false;
+  eo.compute_diversity = false;
+  eo.segment_bounds.clear();
+  eo.new_item_breakdown = false;
+  eo.threads = defaults.threads;
+  const Evaluator evaluator(tt.train, tt.test, eo);
+  if (evaluator.test_users().empty())
+    TAILOR_THROW(invalid_argument, args.get("train") << ": the validation split has no users with held-out items");
+  progress.note("validation: " + std::to_string(split.train.size()) + " train pairs, " +
+                std::to_string(split.test.size()) + " held out, " +
+                std::to_string(evaluator.test_users().size()) + " users");
+
+  const InteractionMatrixOptions base_matrix = data.matrix.options();
+  auto score_of = [&](std::size_t factors, double regularization, double alpha) {
+    ALSOptions o = defaults;
+    o.factors = factors;
+    o.regularization = static_cast<float>(regularization);
+    o.compute_loss = false;
+    InteractionMatrixOptions m = base_matrix;
+    m.alpha = alpha;
+    ALSFactorizer als(o);
+    als.fit(reweighted(tt.train, m));
+    return evaluator.evaluate(ALSScorer(als)).at(k).accuracy.ndcg;
+  };
+
+  progress.note("scoring the default configuration");
+  const double default_score =
+      score_of(defaults.factors, defaults.regularization, base_matrix.alpha);
+
+  ParamSpace space;
+  if (method == "grid") {
+    space.add_values("factors", {32, 64, 128}, true, true);
+    space.add_values("regularization", {0.5, 5, 50}, true);
+    space.add_values("alpha", {1, 4, 16}, true);
+  } else {
+    space.add("factors", 16, 192, true, true);
+    space.add("regularization", 0.05, 200, true);
+    space.add("alpha", 0.25, 64, true);
+  }
+  SearchOptions so;
+  so.trials = trials;
+  so.seed = defaults.seed;
+  so.initial_points = std::min<std::size_t>(5, trials);
+  const std::size_t total = method == "grid" ? grid_points(space, so).size() : trials;
+  so.on_trial = [&](const Trial& t) {
+    progress.step("tune", t.index + 1, total, "nDCG@" + std::to_string(k) + " " + fixed(t.score));
+  };
+  const Objective objective = [&](const ParamSet& p) {
+    return score_of(static_cast<std::size_t>(p.get_int("factors")), p.get("regularization"),
+                    p.get("alpha"));
+  };
+  const SearchResult result = method == "grid"     ? grid_search(space, objective, so)
+                              : method == "random" ? random_search(space, objective, so)
+                                                   : bayesian_search(space, objective, so);
+
+  nlohmann::json out;
+  out["train"] = args.get("train");
+  out["validation"] = {{"method", val_method},
+                       {"train_ratio", ratio},
+                       {"seed", defaults.seed},
+                       {"train_pairs", split.train.size()},
+                       {"validation_pairs", split.test.size()},
+                       {"users", evaluator.test_users().size()}};
+  out["objective"] = "ndcg@" + std::to_string(k);
+  out["fixed"] = {{"iterations", defaults.iterations},
+                  {"transform", base_matrix.transform == ConfidenceTransform::linear ? "linear" : "log"}};
+  out["default"] = {{"params",
+                     {{"factors", defaults.factors},
+                      {"regularization", defaults.regularization},
+                      {"alpha", base_matrix.alpha}}},
+                    {"score", default_score}};
+  out["search"] = result.to_json();
+  if (result.best_index) {
+    const Trial& best = result.best();
+    out["best"] = {{"params", best.params.to_json()}, {"score", best.score}};
+    out["improvement_over_default"] = best.score - default_score;
+    out["improves_on_default"] = best.score > default_score;
+    char cmd[256];
+    std::snprintf(cmd, sizeof cmd, "--factors %lld --regularization %.6g --alpha %.6g",
+                  static_cast<long long>(best.params.get_int("factors")),
+                  best.params.get("regularization"), best.params.get("alpha"));
+    out["command_line"] = cmd;
+    progress.note("best nDCG@" + std::to_string(k) + " " + fixed(best.score) + " (default " +
+                  fixed(default_score) + "): " + cmd);
+  } else {
+    out["best"] = nullptr;
+  }
+  Output o(args.get("out"));
+  o.stream() << out.dump(2) << "\n";
+  o.close();
+  return 0;
+}
+
+}  // namespace tailor::cli
