@@ -117,9 +117,8 @@ int main(int argc, char** argv) {
       if (paid[i].value) paid[i].value = *paid[i].value * data.unit_prices[i];
 
     heading("2. Clean the event log");
-    tailor::CleaningOptions clean_options;
-    clean_options.bot_max_events_per_day = 2000;  // an order of 1,000 lines is a wholesaler, not a bot
-    const tailor::CleaningReport cleaning = tailor::clean_events(data.events, clean_options);
+    // Defaults: bot rates count views, clicks, carts and searches, not checkout lines.
+    const tailor::CleaningReport cleaning = tailor::clean_events(data.events);
     std::printf("%zu in, %zu exact duplicates, %zu events of %zu bot-like actors, %zu repeated views "
                 "-> %zu events\n",
                 cleaning.input_events, cleaning.duplicates_removed, cleaning.bot_events_removed,

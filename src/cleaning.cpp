@@ -66,6 +66,9 @@ void CleaningOptions::validate() const {
     TAILOR_THROW(invalid_argument,
                  "CleaningOptions: bot_window_ms must be > 0 when the window rule is on, got "
                      << bot_window_ms);
+  if (remove_bots && bot_rate_types.empty())
+    TAILOR_THROW(invalid_argument,
+                 "CleaningOptions: bot_rate_types is empty while remove_bots is on");
   if (collapse_repeated_views && view_collapse_window_ms < 0)
     TAILOR_THROW(invalid_argument, "CleaningOptions: view_collapse_window_ms must be >= 0, got "
                                        << view_collapse_window_ms);
@@ -133,6 +136,7 @@ std::vector<FlaggedActor> find_bots(const std::vector<Event>& events,
 
   const std::vector<std::string> actors = actor_keys(events);
   const std::vector<std::size_t> order = order_by_actor_time(events, actors);
+  std::vector<Timestamp> counted;
   std::size_t begin = 0;
   while (begin < order.size()) {
     std::size_t end = begin + 1;
@@ -141,26 +145,28 @@ std::vector<FlaggedActor> find_bots(const std::vector<Event>& events,
     FlaggedActor f;
     f.actor = actors[order[begin]];
     f.events = end - begin;
-    // Sliding window: for each event j, the events in (t_j - window, t_j] end at j.
-    std::size_t left = begin;
+    // Only the event types that are single actions count toward the rates.
+    counted.clear();
     for (std::size_t j = begin; j < end; ++j) {
-      const Timestamp t = events[order[j]].timestamp;
-      while (t - events[order[left]].timestamp >= options.bot_window_ms) ++left;
+      const Event& e = events[order[j]];
+      if (std::find(options.bot_rate_types.begin(), options.bot_rate_types.end(), e.type) !=
+          options.bot_rate_types.end())
+        counted.push_back(e.timestamp);
+    }
+    // Sliding window: for each counted event j, the counted events in (t_j - window, t_j].
+    std::size_t left = 0;
+    for (std::size_t j = 0; j < counted.size(); ++j) {
+      while (counted[j] - counted[left] >= options.bot_window_ms) ++left;
       const std::size_t in_window = j - left + 1;
       if (in_window > f.peak_in_window) {
         f.peak_in_window = in_window;
-        f.peak_window_start = events[order[left]].timestamp;
+        f.peak_window_start = counted[left];
       }
     }
-    // Calendar days: events are sorted by time, so each day is one run.
+    // Calendar days: the counted times are sorted, so each day is one run.
     std::size_t run = 0;
-    for (std::size_t j = begin; j < end; ++j) {
-      if (j > begin &&
-          utc_day(events[order[j]].timestamp) == utc_day(events[order[j - 1]].timestamp)) {
-        ++run;
-      } else {
-        run = 1;
-      }
+    for (std::size_t j = 0; j < counted.size(); ++j) {
+      run = (j > 0 && utc_day(counted[j]) == utc_day(counted[j - 1])) ? run + 1 : 1;
       f.peak_per_day = std::max(f.peak_per_day, run);
     }
     f.window_rule = window_on && f.peak_in_window > options.bot_max_events_in_window;

@@ -283,3 +283,24 @@ TEST_CASE("CleaningOptions::validate rejects nonsense", "[cleaning]") {
     CHECK_NOTHROW(opt.validate());
   }
 }
+
+TEST_CASE("Checkout lines do not count toward the bot rates unless asked", "[cleaning]") {
+  CleaningOptions opt;
+  opt.bot_max_events_in_window = 10;
+  opt.bot_window_ms = kMin;
+  opt.bot_max_events_per_day = 0;
+  std::vector<Event> events;
+  // A wholesaler's 300-line order, all lines at one instant, plus a few views before it.
+  for (int i = 0; i < 300; ++i)
+    events.push_back(ev("wholesaler", "p" + std::to_string(i), EventType::purchase, kT0));
+  for (int i = 0; i < 5; ++i)
+    events.push_back(ev("wholesaler", "p" + std::to_string(i), EventType::view, kT0 - (i + 1) * kSec));
+  CHECK(tailor::find_bots(events, opt).empty());
+
+  opt.bot_rate_types.push_back(EventType::purchase);
+  const auto bots = tailor::find_bots(events, opt);
+  REQUIRE(bots.size() == 1);
+  CHECK(bots[0].actor == "wholesaler");
+  CHECK(bots[0].events == 305);
+  CHECK(bots[0].peak_in_window == 305);
+}

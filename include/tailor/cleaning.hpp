@@ -6,7 +6,9 @@
 //      inhuman are flagged and all their events removed. Two rules, either may be disabled:
 //        - more than `bot_max_events_in_window` events in any sliding window of
 //          `bot_window_ms` milliseconds (the window is half-open: [t, t + bot_window_ms));
-//        - more than `bot_max_events_per_day` events in one UTC calendar day.
+//        - more than `bot_max_events_per_day` events in one UTC calendar day;
+//      only events whose type is in `bot_rate_types` count (by default not purchase or return
+//      lines, which a checkout writes many at a time).
 //      Bots are detected after de-duplication (a retried upload is not a bot) and before views
 //      are collapsed (collapsing would hide a crawler hammering one page);
 //   3. repeated views: for each (actor, item), an event whose type is in `collapse_types` is
@@ -43,6 +45,11 @@ struct CleaningOptions {
   Timestamp bot_window_ms = 60 * 1000;
   /// Daily rule: more than this many events in one UTC day flags the actor; 0 disables.
   std::size_t bot_max_events_per_day = 5000;
+  /// The event types counted by both rules: single actions of a person. Purchase and return
+  /// lines are left out by default because one checkout writes a line per product at one instant
+  /// (a wholesaler's 500-line order is not a bot); all events of a flagged actor are removed.
+  std::vector<EventType> bot_rate_types = {EventType::view, EventType::click,
+                                           EventType::add_to_cart, EventType::search};
 
   bool collapse_repeated_views = true;
   /// Repeats within this many milliseconds of the last kept one are dropped (>= 0).
