@@ -111,10 +111,9 @@ int main(int argc, char** argv) {
       std::printf("  %-31s %8llu\n", name.c_str(), static_cast<unsigned long long>(count));
     std::printf("catalog: %zu products\n", data.catalog.size());
 
-    // RFM needs the amount paid; Online Retail events carry the quantity and a unit price.
-    std::vector<tailor::Event> paid = data.events;
-    for (std::size_t i = 0; i < paid.size(); ++i)
-      if (paid[i].value) paid[i].value = *paid[i].value * data.unit_prices[i];
+    // RFM needs the amount paid: Online Retail events carry the quantity, with a unit price per
+    // line (parallel to the events, so computed before cleaning reorders nothing but drops some).
+    std::vector<tailor::RfmRecord> rfm = tailor::compute_rfm(data.events, data.unit_prices);
 
     heading("2. Clean the event log");
     // Defaults: bot rates count views, clicks, carts and searches, not checkout lines.
@@ -208,11 +207,6 @@ int main(int argc, char** argv) {
     }
 
     heading("6. Best customers (RFM, reference = last invoice)");
-    tailor::CleaningOptions dedupe_only;
-    dedupe_only.remove_bots = false;
-    dedupe_only.collapse_repeated_views = false;
-    tailor::clean_events(paid, dedupe_only);
-    std::vector<tailor::RfmRecord> rfm = tailor::compute_rfm(paid);
     std::sort(rfm.begin(), rfm.end(),
               [](const auto& a, const auto& b) { return a.monetary > b.monetary; });
     std::printf("%zu customers with purchases; top 5 by money spent:\n", rfm.size());
