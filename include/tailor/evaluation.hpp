@@ -108,6 +108,7 @@ struct MetricsAtK {
 /// Accuracy of one subset of users (history segment) or of relevant items (new / known).
 struct SegmentMetrics {
   std::string name;                    ///< "1-4", "100+", "new_items", "known_items"
+  std::string kind;                    ///< "history" or "items"
   std::size_t min_history = 0;         ///< history segments: the bucket [min, max]
   std::size_t max_history = 0;         ///< SIZE_MAX for the open last bucket
   std::size_t test_users = 0;          ///< test users in the segment (with a relevant item)
