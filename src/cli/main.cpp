@@ -51,6 +51,7 @@ void print_usage(std::ostream& out) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
+    std::cerr << "tailor: error: no command given\n";
     print_usage(std::cerr);
     return 2;
   }

@@ -1,0 +1,320 @@
+// Tests of the `tailor` command-line tool: runs the built binary on the tiny hand-made files in
+// tests/data/cli and on files written to the scratch folder, and checks output formats, exit codes
+// and error messages.
+#include "catch.hpp"
+
+#ifdef TAILOR_CLI_PATH
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tailor/csv.hpp"
+#include "test_data.hpp"
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+std::string quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+std::string data(const std::string& name) {
+  return std::string(TAILOR_TEST_SOURCE_DIR) + "/tests/data/cli/" + name;
+}
+
+std::string scratch(const std::string& name) { return tailor::test::scratch_dir() + "/cli_" + name; }
+
+// Runs `tailor <args>` (args already shell-quoted where needed), capturing stdout and stderr.
+Run tailor_run(const std::string& args) {
+  const std::string out = scratch("stdout.txt");
+  const std::string err = scratch("stderr.txt");
+  const std::string cmd = quoted(TAILOR_CLI_PATH) + " " + args + " > " + quoted(out) + " 2> " + quoted(err);
+  const int status = std::system(cmd.c_str());
+  Run r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_text(out);
+  r.err = read_text(err);
+  return r;
+}
+
+// Parses CSV text with the library's tokenizer: header + rows of fields.
+std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::istringstream in(text);
+  tailor::CsvReader reader(in, "output");
+  std::vector<std::vector<std::string>> rows;
+  while (reader.next_row()) {
+    REQUIRE(!reader.issue());
+    std::vector<std::string> row;
+    for (std::size_t i = 0; i < reader.size(); ++i) row.emplace_back(reader.field(i));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// user -> items of tests/data/cli/events.csv (every event there has a positive weight).
+std::map<std::string, std::set<std::string>> seen_items() {
+  std::map<std::string, std::set<std::string>> seen;
+  const auto rows = parse_csv(read_text(data("events.csv")));
+  for (std::size_t r = 1; r < rows.size(); ++r) seen[rows[r][0]].insert(rows[r][1]);
+  return seen;
+}
+
+// Checks user_id,rank,item_id,score rows: ranks 1..n per user in order, scores non-increasing.
+std::map<std::string, std::vector<std::string>> check_recommendations(const std::string& text) {
+  const auto rows = parse_csv(text);
+  REQUIRE(!rows.empty());
+  CHECK(rows[0] == std::vector<std::string>{"user_id", "rank", "item_id", "score"});
+  std::map<std::string, std::vector<std::string>> lists;
+  std::map<std::string, double> last_score;
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    REQUIRE(rows[r].size() == 4);
+    auto& list = lists[rows[r][0]];
+    list.push_back(rows[r][2]);
+    CHECK(rows[r][1] == std::to_string(list.size()));
+    const double score = std::stod(rows[r][3]);
+    if (list.size() > 1) CHECK(score <= last_score[rows[r][0]]);
+    last_score[rows[r][0]] = score;
+  }
+  return lists;
+}
+
+}  // namespace
+
+TEST_CASE("tailor recommend writes k ranked rows per user without seen items", "[cli]") {
+  const Run r = tailor_run("recommend --quiet --k 2 --train " + quoted(data("events.csv")));
+  REQUIRE(r.code == 0);
+  CHECK(r.err.empty());  // --quiet
+  const auto lists = check_recommendations(r.out);
+  const auto seen = seen_items();
+  REQUIRE(lists.size() == seen.size());  // every user of the file (5), including "u4,x"
+  for (const auto& [user, items] : lists) {
+    INFO("user " << user);
+    CHECK(items.size() == 2);
+    for (const auto& item : items) CHECK(seen.at(user).count(item) == 0);
+  }
+  // RFC 4180 quoting of IDs with a comma or a quote, checked on the raw text.
+  CHECK(r.out.find("\"u4,x\",1,") != std::string::npos);
+  CHECK(r.out.find("user_id,rank,item_id,score\n") == 0);
+}
+
+TEST_CASE("tailor recommend --include-seen, catalog stock filter, --users fallback", "[cli]") {
+  SECTION("--include-seen ranks every item") {
+    const Run r = tailor_run("recommend --quiet --k 6 --include-seen --train " + quoted(data("events.csv")));
+    REQUIRE(r.code == 0);
+    const auto lists = check_recommendations(r.out);
+    for (const auto& [user, items] : lists) CHECK(items.size() == 6);  // 6 items in the file
+  }
+  SECTION("without it, users get fewer rows when fewer items are eligible") {
+    const Run r = tailor_run("recommend --quiet --k 6 --train " + quoted(data("events.csv")));
+    REQUIRE(r.code == 0);
+    const auto lists = check_recommendations(r.out);
+    const auto seen = seen_items();
+    for (const auto& [user, items] : lists) CHECK(items.size() == 6 - seen.at(user).size());
+  }
+  SECTION("out-of-stock catalog items are never recommended") {
+    const Run r = tailor_run("recommend --quiet --k 6 --include-seen --model knn --train " +
+                             quoted(data("events.csv")) + " --catalog " + quoted(data("items.csv")));
+    REQUIRE(r.code == 0);
+    const auto lists = check_recommendations(r.out);
+    for (const auto& [user, items] : lists) {
+      CHECK(items.size() == 5);
+      CHECK(std::find(items.begin(), items.end(), "C") == items.end());
+    }
+  }
+  SECTION("unknown users in --users get the most popular items") {
+    write_text(scratch("users.txt"), "u1\nnobody\n");
+    const Run r = tailor_run("recommend --k 1 --train " + quoted(data("events.csv")) + " --users " +
+                             quoted(scratch("users.txt")));
+    REQUIRE(r.code == 0);
+    const auto lists = check_recommendations(r.out);
+    REQUIRE(lists.size() == 2);
+    CHECK(lists.at("nobody") == std::vector<std::string>{"A"});  // A: 4 of 5 users
+    CHECK(r.err.find("1 of 2 users are not in --train") != std::string::npos);
+  }
+  SECTION("a file with only user_id,item_id works, written to --out") {
+    const Run r = tailor_run("recommend --quiet --k 1 --model pop --train " + quoted(data("minimal.csv")) +
+                             " --out " + quoted(scratch("recs.csv")));
+    REQUIRE(r.code == 0);
+    CHECK(r.out.empty());
+    const auto lists = check_recommendations(read_text(scratch("recs.csv")));
+    CHECK(lists.at("u1") == std::vector<std::string>{"C"});  // C and B tie at 2 users; B is seen
+  }
+}
+
+TEST_CASE("tailor usage errors exit with code 2", "[cli]") {
+  const std::string train = " --train " + quoted(data("events.csv"));
+  for (const std::string& args :
+       {std::string("recommend --bogus") + train, std::string("recommend --k"),
+        std::string("recommend --k ten") + train, std::string("recommend --k 0") + train,
+        std::string("stats"), std::string("frobnicate"), std::string(""),
+        std::string("similar") + train, std::string("recommend --train a --train b"),
+        std::string("stats --format xml") + train}) {
+    INFO("tailor " << args);
+    const Run r = tailor_run(args);
+    CHECK(r.code == 2);
+    CHECK(r.err.find("tailor: error: ") != std::string::npos);
+    CHECK(r.out.empty());
+  }
+  const Run help = tailor_run("recommend --help");
+  CHECK(help.code == 0);
+  CHECK(help.out.find("--include-seen") != std::string::npos);
+}
+
+TEST_CASE("tailor data errors exit with code 1 naming file:line and column", "[cli]") {
+  SECTION("strict by default") {
+    const Run r = tailor_run("stats --train " + quoted(data("bad.csv")));
+    CHECK(r.code == 1);
+    CHECK(r.err.find("tailor: error: ") != std::string::npos);
+    CHECK(r.err.find("bad.csv:4: column 'item_id'") != std::string::npos);
+  }
+  SECTION("missing user column") {
+    write_text(scratch("nouser.csv"), "customer,item_id\nc1,A\n");
+    const Run r = tailor_run("recommend --train " + quoted(scratch("nouser.csv")));
+    CHECK(r.code == 1);
+    CHECK(r.err.find("user_id") != std::string::npos);
+  }
+  SECTION("missing file") {
+    const Run r = tailor_run("fit --train " + quoted(scratch("does-not-exist.csv")));
+    CHECK(r.code == 1);
+    CHECK(r.err.find("does-not-exist.csv") != std::string::npos);
+  }
+  SECTION("unknown item for similar") {
+    const Run r = tailor_run("similar --item ZZ --train " + quoted(data("events.csv")));
+    CHECK(r.code == 1);
+    CHECK(r.err.find("'ZZ'") != std::string::npos);
+  }
+}
+
+TEST_CASE("tailor stats --json parses and counts rejections with --lenient", "[cli]") {
+  const Run r = tailor_run("stats --json --train " + quoted(data("events.csv")));
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j.at("stats").at("users") == 5);
+  CHECK(j.at("stats").at("items") == 6);
+  CHECK(j.at("stats").at("nnz") == 14);
+  CHECK(j.at("read").at("records") == 14);
+
+  const Run bad = tailor_run("stats --json --lenient --train " + quoted(data("bad.csv")));
+  REQUIRE(bad.code == 0);
+  const auto b = nlohmann::json::parse(bad.out);
+  CHECK(b.at("read").at("rejected") == 2);
+  CHECK(b.at("read").at("accepted") == 2);
+  CHECK(b.at("read").at("by_reason").at("missing_value") == 1);
+  CHECK(b.at("read").at("by_reason").at("invalid_timestamp") == 1);
+}
+
+TEST_CASE("tailor reads JSON Lines and gzip-free tab files by option", "[cli]") {
+  write_text(scratch("events.jsonl"),
+             "{\"user_id\":\"a\",\"item_id\":\"X\"}\n{\"user_id\":\"a\",\"item_id\":\"Y\"}\n"
+             "{\"user_id\":\"b\",\"item_id\":\"X\"}\n{\"user_id\":\"b\",\"item_id\":\"Z\"}\n");
+  const Run r = tailor_run("stats --json --train " + quoted(scratch("events.jsonl")));
+  REQUIRE(r.code == 0);
+  CHECK(nlohmann::json::parse(r.out).at("stats").at("nnz") == 4);
+  write_text(scratch("events.tsv"), "user_id\titem_id\na\tX\nb\tY\n");
+  const Run t = tailor_run("stats --json --delimiter tab --train " + quoted(scratch("events.tsv")));
+  REQUIRE(t.code == 0);
+  CHECK(nlohmann::json::parse(t.out).at("stats").at("users") == 2);
+}
+
+TEST_CASE("tailor fit prints every iteration's loss", "[cli]") {
+  const Run r = tailor_run("fit --quiet --iterations 4 --factors 3 --train " + quoted(data("events.csv")));
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("factors 3, iterations 4") != std::string::npos);
+  CHECK(r.out.find("trained 4 iterations") != std::string::npos);
+  std::istringstream lines(r.out);
+  std::string line;
+  int iteration_lines = 0;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    int it = 0;
+    double loss = 0;
+    if (fields >> it >> loss && it == iteration_lines + 1) ++iteration_lines;
+  }
+  CHECK(iteration_lines == 4);
+}
+
+TEST_CASE("tailor similar lists neighbours with catalog titles", "[cli]") {
+  const Run r = tailor_run("similar --quiet --item A --k 2 --train " + quoted(data("events.csv")) +
+                           " --catalog " + quoted(data("items.csv")));
+  REQUIRE(r.code == 0);
+  const auto rows = parse_csv(r.out);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0] == std::vector<std::string>{"rank", "item_id", "score", "title"});
+  // Cosine of A's users {u1,u2,u4,u5} with C's {u1,u2}: 2/sqrt(8) = 0.7071, the highest.
+  CHECK(rows[1][1] == "C");
+  CHECK(std::stod(rows[1][2]) == Approx(0.707107).margin(1e-5));
+  CHECK(rows[1][3] == "Candle");
+  CHECK(rows[2][3] == "Blue cup, large");
+  const Run als = tailor_run("similar --quiet --method als --item A --k 5 --train " + quoted(data("events.csv")));
+  REQUIRE(als.code == 0);
+  CHECK(parse_csv(als.out).size() == 6);
+}
+
+TEST_CASE("tailor split partitions events; evaluate and tune write JSON", "[cli]") {
+  const std::string train = quoted(scratch("split_train.csv"));
+  const std::string test = quoted(scratch("split_test.csv"));
+  const Run s = tailor_run("split --quiet --in " + quoted(data("events.csv")) + " --train-out " + train +
+                           " --test-out " + test + " --method leave-last-k --k 1");
+  REQUIRE(s.code == 0);
+  const auto tr = parse_csv(read_text(scratch("split_train.csv")));
+  const auto te = parse_csv(read_text(scratch("split_test.csv")));
+  CHECK(tr[0] == std::vector<std::string>{"user_id", "item_id", "event_type", "timestamp", "value"});
+  CHECK(tr.size() - 1 + te.size() - 1 == 14);
+  CHECK(te.size() - 1 == 5);  // one pair per user
+  // Each user's test event is their latest one.
+  std::map<std::string, std::string> latest_train, test_time;
+  for (std::size_t i = 1; i < tr.size(); ++i) latest_train[tr[i][0]] = std::max(latest_train[tr[i][0]], tr[i][3]);
+  for (std::size_t i = 1; i < te.size(); ++i) test_time[te[i][0]] = te[i][3];
+  for (const auto& [user, t] : test_time) CHECK(latest_train.at(user) < t);
+
+  const Run e = tailor_run("evaluate --quiet --k 2 --train " + train + " --test " + test + " --report " +
+                           quoted(scratch("report.json")));
+  REQUIRE(e.code == 0);
+  CHECK(e.out.find("nDCG@2") != std::string::npos);
+  const auto report = nlohmann::json::parse(read_text(scratch("report.json")));
+  for (const char* model : {"als", "knn", "pop"}) CHECK(report.at("models").contains(model));
+
+  const Run t = tailor_run("tune --quiet --method random --trials 2 --iterations 3 --train " +
+                           quoted(data("events.csv")));
+  REQUIRE(t.code == 0);
+  const auto tune = nlohmann::json::parse(t.out);
+  CHECK(tune.at("search").at("trials").size() == 2);
+  CHECK(tune.at("default").contains("score"));
+  CHECK(tune.contains("best"));
+}
+
+#else
+TEST_CASE("tailor CLI tests need the tailor_cli target", "[cli][!mayfail]") { SUCCEED("CLI not built"); }
+#endif
