@@ -264,11 +264,30 @@ Rejection CsvReader::rejection_for_issue() const {
   return rejection(issue_->reason, issue_->field, issue_->detail);
 }
 
-std::optional<Rejection> CsvReader::check_column_count() const {
-  if (header_.empty() || size() == header_.size()) return std::nullopt;
+std::optional<Rejection> CsvReader::check_column_count(std::optional<std::size_t> expected) const {
+  if (!expected) {
+    if (header_.empty()) return std::nullopt;
+    expected = header_.size();
+  }
+  if (size() == *expected) return std::nullopt;
   return rejection(RejectReason::wrong_column_count, kNoField,
-                   "expected " + std::to_string(header_.size()) + " fields, found " +
+                   "expected " + std::to_string(*expected) + " fields, found " +
                        std::to_string(size()));
+}
+
+bool CsvReader::next_valid_row(ReportBuilder& report, std::optional<std::size_t> expected_fields) {
+  while (next_row()) {
+    if (issue_) {
+      report.reject(rejection_for_issue());
+      continue;
+    }
+    if (auto wrong = check_column_count(expected_fields)) {
+      report.reject(std::move(*wrong));
+      continue;
+    }
+    return true;
+  }
+  return false;
 }
 
 }  // namespace tailor

@@ -24,7 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::size_t kNoField = static_cast<std::size_t>(-1);
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -68,21 +67,6 @@ bool file_exists(const std::string& path) {
 
 std::string in_dir(const std::string& dir, const char* name) {
   return (fs::path(dir) / name).string();
-}
-
-// Checks the field count of a header-less record; returns false (after rejecting) if wrong.
-bool check_fields(const CsvReader& csv, ReportBuilder& report, std::size_t expected) {
-  if (csv.issue()) {
-    report.reject(csv.rejection_for_issue());
-    return false;
-  }
-  if (csv.size() != expected) {
-    report.reject(csv.rejection(
-        RejectReason::wrong_column_count, kNoField,
-        "expected " + std::to_string(expected) + " fields, got " + std::to_string(csv.size())));
-    return false;
-  }
-  return true;
 }
 
 // Appends code point `cp` as UTF-8; false (nothing appended) for surrogates and cp > U+10FFFF.
@@ -210,15 +194,7 @@ class RetailLoader {
     const std::size_t c_date = csv.require_column("InvoiceDate");
     const std::size_t c_price = csv.require_column("UnitPrice");
     const std::size_t c_customer = csv.require_column("CustomerID");
-    while (csv.next_row()) {
-      if (csv.issue()) {
-        report_.reject(csv.rejection_for_issue());
-        continue;
-      }
-      if (auto bad = csv.check_column_count()) {
-        report_.reject(*bad);
-        continue;
-      }
+    while (csv.next_valid_row(report_)) {
       const std::string_view invoice = trim_blanks(csv.field(c_invoice));
       const std::string_view code = trim_blanks(csv.field(c_code));
       if (invoice.empty()) {
@@ -379,8 +355,7 @@ ReadReport read_plain_rows(const std::string& path, char delimiter, bool utf8, s
   csv_options.validate_utf8 = utf8;
   CsvReader csv(*in, path, csv_options);
   ReportBuilder report(path, options.policy, options.max_samples);
-  while (csv.next_row()) {
-    if (!check_fields(csv, report, fields)) continue;
+  while (csv.next_valid_row(report, fields)) {
     if (auto rejection = on_row(csv)) {
       report.reject(std::move(*rejection));
     } else {
@@ -589,15 +564,7 @@ Dataset load_movielens_latest_small(const std::string& dir, const DatasetOptions
     const std::size_t c_title = csv.require_column("title");
     const std::size_t c_genres = csv.require_column("genres");
     ReportBuilder report(path, options.policy, options.max_samples);
-    while (csv.next_row()) {
-      if (csv.issue()) {
-        report.reject(csv.rejection_for_issue());
-        continue;
-      }
-      if (auto bad = csv.check_column_count()) {
-        report.reject(*bad);
-        continue;
-      }
+    while (csv.next_valid_row(report)) {
       const std::string_view id = trim_blanks(csv.field(c_id));
       if (id.empty()) {
         report.reject(csv.rejection(RejectReason::missing_value, c_id, "empty movie id"));
@@ -629,15 +596,7 @@ Dataset load_movielens_latest_small(const std::string& dir, const DatasetOptions
     const std::size_t c_tag = csv.require_column("tag");
     ReportBuilder report(tags_path, options.policy, options.max_samples);
     std::unordered_map<Index, std::vector<std::string>> tags;
-    while (csv.next_row()) {
-      if (csv.issue()) {
-        report.reject(csv.rejection_for_issue());
-        continue;
-      }
-      if (auto bad = csv.check_column_count()) {
-        report.reject(*bad);
-        continue;
-      }
+    while (csv.next_valid_row(report)) {
       const std::string_view tag = trim_blanks(csv.field(c_tag));
       if (tag.empty()) {
         report.reject(csv.rejection(RejectReason::missing_value, c_tag, "empty tag"));
@@ -676,15 +635,7 @@ Dataset load_movielens_latest_small(const std::string& dir, const DatasetOptions
     const std::size_t c_imdb = csv.require_column("imdbId");
     const std::size_t c_tmdb = csv.require_column("tmdbId");
     ReportBuilder report(links_path, options.policy, options.max_samples);
-    while (csv.next_row()) {
-      if (csv.issue()) {
-        report.reject(csv.rejection_for_issue());
-        continue;
-      }
-      if (auto bad = csv.check_column_count()) {
-        report.reject(*bad);
-        continue;
-      }
+    while (csv.next_valid_row(report)) {
       report.accept();
       const std::string_view movie = trim_blanks(csv.field(c_movie));
       if (!data.catalog.contains(movie)) {

@@ -385,15 +385,7 @@ ReadReport read_events_csv(std::istream& in, const std::string& display_name,
   ReportBuilder report(display_name, options.policy, options.max_samples);
   Event event;
   EventText text;
-  while (csv.next_row()) {
-    if (csv.issue()) {
-      report.reject(csv.rejection_for_issue());
-      continue;
-    }
-    if (auto wrong = csv.check_column_count()) {
-      report.reject(std::move(*wrong));
-      continue;
-    }
+  while (csv.next_valid_row(report)) {
     for (int s = 0; s < kEventSlots; ++s) {
       text[s] = columns[s] == kNoColumn ? std::optional<std::string_view>()
                                         : std::optional<std::string_view>(csv.field(columns[s]));
@@ -481,15 +473,7 @@ ReadReport read_catalog_csv(std::istream& in, const std::string& display_name,
   ReportBuilder report(display_name, options.policy, options.max_samples);
   CatalogItem item;
   CatalogText text;
-  while (csv.next_row()) {
-    if (csv.issue()) {
-      report.reject(csv.rejection_for_issue());
-      continue;
-    }
-    if (auto wrong = csv.check_column_count()) {
-      report.reject(std::move(*wrong));
-      continue;
-    }
+  while (csv.next_valid_row(report)) {
     for (int s = 0; s < kCatalogSlots; ++s) {
       text[s] = columns[s] == kNoColumn ? std::optional<std::string_view>()
                                         : std::optional<std::string_view>(csv.field(columns[s]));

@@ -15,9 +15,10 @@
 //   tailor::CsvReader csv(*in, "orders.csv.gz");
 //   csv.read_header();
 //   const std::size_t sku = csv.require_column("StockCode");
-//   while (csv.next_row()) {
-//     if (csv.issue()) { ...reject csv.rejection_for_issue()...; continue; }
+//   tailor::ReportBuilder report("orders.csv.gz", tailor::ErrorPolicy::lenient);
+//   while (csv.next_valid_row(report)) {   // malformed records are rejected and skipped
 //     use(csv.field(sku));
+//     report.accept();
 //   }
 //
 // Thread-safety: not thread-safe.
@@ -99,8 +100,15 @@ class CsvReader {
   Rejection rejection(RejectReason reason, std::size_t field, std::string detail) const;
   /// The Rejection describing issue(); call only when issue() is set.
   Rejection rejection_for_issue() const;
-  /// A wrong_column_count Rejection if size() differs from the header's size, else nullopt.
-  std::optional<Rejection> check_column_count() const;
+  /// A wrong_column_count Rejection if size() differs from `expected` (default: the header's
+  /// size; no check without a header), else nullopt.
+  std::optional<Rejection> check_column_count(std::optional<std::size_t> expected = {}) const;
+
+  /// Advances to the next well-formed record: records with an issue() or the wrong number of
+  /// fields (see check_column_count) are passed to report.reject() and skipped, so in strict mode
+  /// the first one throws. False at end of input. The loop most readers want:
+  ///   while (csv.next_valid_row(report)) { ...fields...; report.accept(); }
+  bool next_valid_row(ReportBuilder& report, std::optional<std::size_t> expected_fields = {});
 
  private:
   bool parse_record();
