@@ -22,6 +22,14 @@ namespace {
 using tailor::SparseMatrix;
 namespace bench = tailor::bench;
 
+// The 1-minute load average: on a shared machine, wall times are only comparable at equal load.
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string first;
+  in >> first;
+  return first;
+}
+
 // CPU seconds used by all threads of this process: with other jobs on the machine, wall time
 // overstates our cost; cpu / threads is what an idle machine would show (for a well-balanced run).
 double process_cpu_seconds() {
@@ -102,19 +110,27 @@ void bench_fold_in(const std::string& dataset, const tailor::ALSFactorizer& als)
   const std::size_t history = 50, calls = 3000;
   std::vector<tailor::Index> items(history);
   std::vector<float> conf(history);
-  std::vector<double> micros;
+  std::vector<double> micros, cpu_micros;
   micros.reserve(calls);
+  cpu_micros.reserve(calls);
   double sink = 0.0;
   for (std::size_t c = 0; c < calls + 100; ++c) {
     for (std::size_t i = 0; i < history; ++i) {
       items[i] = static_cast<tailor::Index>(bench::detail::splitmix64(state) % als.items());
       conf[i] = 1.0f + static_cast<float>(bench::detail::splitmix64(state) % 20);
     }
+    timespec c0{}, c1{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     const auto t0 = bench::Clock::now();
     const tailor::Vector u = als.fold_in_user(items, conf);
     const double us = bench::seconds_since(t0) * 1e6;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
     sink += static_cast<double>(u[0]);
-    if (c >= 100) micros.push_back(us);  // the first calls warm caches and thread-local scratch
+    if (c >= 100) {  // the first calls warm caches and thread-local scratch
+      micros.push_back(us);
+      cpu_micros.push_back(1e6 * static_cast<double>(c1.tv_sec - c0.tv_sec) +
+                           1e-3 * static_cast<double>(c1.tv_nsec - c0.tv_nsec));
+    }
   }
   bench::emit({{"bench", "als_fold_in_user"},
                {"dataset", dataset},
@@ -124,6 +140,8 @@ void bench_fold_in(const std::string& dataset, const tailor::ALSFactorizer& als)
                {"p50_us", bench::quantile(micros, 0.5)},
                {"p99_us", bench::quantile(micros, 0.99)},
                {"max_us", bench::quantile(micros, 1.0)},
+               {"cpu_p50_us", bench::quantile(cpu_micros, 0.5)},
+               {"cpu_p99_us", bench::quantile(cpu_micros, 0.99)},
                {"checksum", sink}});
 }
 
@@ -135,7 +153,8 @@ int main(int argc, char** argv) {
   bench::emit({{"bench", "als_config"},
                {"eigen_simd", Eigen::SimdInstructionSetsInUse()},
                {"kernel", tailor::ALSFactorizer::kernel_name()},
-               {"threads", threads}});
+               {"threads", threads},
+               {"loadavg", load_average()}});
   if (which == "all" || which == "ml1m") {
     const SparseMatrix ml = load_ml1m_pairs(bench::data_path("ml-1m-partial/ratings_pairs.tsv"), 5.0f);
     if (ml.nonZeros() == 0) {

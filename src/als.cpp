@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -304,23 +305,99 @@ __attribute__((target("avx2,fma"))) void syrk_avx2(const float* U, const float* 
     for (; i0 < k; ++i0) syrk_rows_avx2<1>(U, V, r0, r1, k, i0, G);
   }
 }
+// Solves A x = b in place (x -> b) for a symmetric positive definite row-major k x k A, which is
+// overwritten by U with A = U'U (upper rows; left-looking, four rows of U per update sweep).
+// Returns false if a pivot is not positive and finite.
+__attribute__((target("avx2,fma"))) bool cholesky_solve_avx2(float* A, float* b, std::size_t k) {
+  for (std::size_t j = 0; j < k; ++j) {
+    float* v = A + j * k;  // row j, columns j..k-1: A[j][j..) - sum_p U[p][j] U[p][j..)
+    std::size_t p = 0;
+    for (; p + 4 <= j; p += 4) {
+      const float* u0 = A + p * k;
+      const float* u1 = u0 + k;
+      const float* u2 = u1 + k;
+      const float* u3 = u2 + k;
+      const __m256 c0 = _mm256_set1_ps(-u0[j]), c1 = _mm256_set1_ps(-u1[j]);
+      const __m256 c2 = _mm256_set1_ps(-u2[j]), c3 = _mm256_set1_ps(-u3[j]);
+      std::size_t c = j;
+      for (; c + 8 <= k; c += 8) {
+        __m256 acc = _mm256_loadu_ps(v + c);
+        acc = _mm256_fmadd_ps(c0, _mm256_loadu_ps(u0 + c), acc);
+        acc = _mm256_fmadd_ps(c1, _mm256_loadu_ps(u1 + c), acc);
+        acc = _mm256_fmadd_ps(c2, _mm256_loadu_ps(u2 + c), acc);
+        acc = _mm256_fmadd_ps(c3, _mm256_loadu_ps(u3 + c), acc);
+        _mm256_storeu_ps(v + c, acc);
+      }
+      for (; c < k; ++c) v[c] -= u0[j] * u0[c] + u1[j] * u1[c] + u2[j] * u2[c] + u3[j] * u3[c];
+    }
+    for (; p < j; ++p) {
+      const float* u = A + p * k;
+      const __m256 cu = _mm256_set1_ps(-u[j]);
+      std::size_t c = j;
+      for (; c + 8 <= k; c += 8) {
+        _mm256_storeu_ps(v + c, _mm256_fmadd_ps(cu, _mm256_loadu_ps(u + c), _mm256_loadu_ps(v + c)));
+      }
+      for (; c < k; ++c) v[c] -= u[j] * u[c];
+    }
+    const float d = v[j];
+    if (!(d > 0.0f) || !std::isfinite(d)) return false;
+    const float inv = 1.0f / std::sqrt(d);
+    v[j] = std::sqrt(d);
+    for (std::size_t c = j + 1; c < k; ++c) v[c] *= inv;
+  }
+  // U' z = b (forward, row updates), then U x = z (backward, dot products).
+  for (std::size_t j = 0; j < k; ++j) {
+    const float* u = A + j * k;
+    const float z = b[j] / u[j];
+    b[j] = z;
+    for (std::size_t c = j + 1; c < k; ++c) b[c] -= z * u[c];
+  }
+  for (std::size_t j = k; j-- > 0;) {
+    const float* u = A + j * k;
+    std::size_t c = j + 1;
+    __m256 acc = _mm256_setzero_ps();
+    for (; c + 8 <= k; c += 8) {
+      acc = _mm256_fmadd_ps(_mm256_loadu_ps(u + c), _mm256_loadu_ps(b + c), acc);
+    }
+    float sum = b[j] - hsum256(acc);
+    for (; c < k; ++c) sum -= u[c] * b[c];
+    b[j] = sum / u[j];
+  }
+  return true;
+}
+
 #endif  // TAILOR_ALS_X86
+
+bool cholesky_solve_generic(float* A, float* b, std::size_t k) {
+  const auto kk = static_cast<Eigen::Index>(k);
+  Eigen::Map<Eigen::MatrixXf> a(A, kk, kk);
+  Eigen::LLT<Eigen::Ref<Eigen::MatrixXf>> llt(a);
+  if (llt.info() != Eigen::Success) return false;
+  Eigen::Map<Vector> x(b, kk);
+  llt.solveInPlace(x);
+  return true;
+}
 
 struct Kernels {
   GramApplyFn gram_apply;
   MatVecFn matvec;
   SyrkFn syrk;
+  bool (*cholesky_solve)(float* A, float* b, std::size_t k);
   const char* name;
 };
 
+// TAILOR_ALS_KERNEL=generic in the environment forces the Eigen kernels (to test them).
 Kernels pick_kernels() {
+  const char* forced = std::getenv("TAILOR_ALS_KERNEL");
+  const bool generic_only = forced != nullptr && std::string(forced) == "generic";
 #ifdef TAILOR_ALS_X86
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    return {gram_apply_avx2, matvec_avx2, syrk_avx2, "avx2+fma"};
+  if (!generic_only && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    return {gram_apply_avx2, matvec_avx2, syrk_avx2, cholesky_solve_avx2, "avx2+fma"};
   }
 #endif
-  return {gram_apply_generic, matvec_generic, syrk_generic, "generic"};
+  (void)generic_only;
+  return {gram_apply_generic, matvec_generic, syrk_generic, cholesky_solve_generic, "generic"};
 }
 
 const Kernels& kernels() {
@@ -336,6 +413,7 @@ struct HalfProblem {
   const SparseMatrix* rows = nullptr;
   const RowMatrix* other = nullptr;
   const ColMatrix* gram = nullptr;  // alpha0 * other' other (k x k); unused when alpha0 == 0
+  float gram_scale = 1.0f;          // exact solves use gram_scale * gram (fold-in: alpha0 * Y'Y)
   float alpha0 = 1.0f;
   float lambda = 0.01f;
   float nu = 0.0f;
@@ -454,7 +532,7 @@ void solve_row_exact(const HalfProblem& p, const std::int32_t* idx, const float*
   const float lam = row_lambda(p, n);
   row_coefficients(p, val, n, sc);
   if (p.alpha0 != 0.0f) {
-    sc.A = *p.gram;
+    sc.A.noalias() = p.gram_scale * *p.gram;
   } else {
     sc.A.setZero(kk, kk);
   }
@@ -476,12 +554,10 @@ void solve_row_exact(const HalfProblem& p, const std::int32_t* idx, const float*
     kern.syrk(sc.scaled.data(), sc.block.data(), static_cast<std::size_t>(m), p.k, sc.A.data());
     sc.b.noalias() += sc.block.transpose() * sc.block_a;
   }
-  mirror_upper(sc.A.data(), p.k);
-  Eigen::LLT<Eigen::Ref<ColMatrix>> llt(sc.A);
-  if (llt.info() != Eigen::Success) {
+  // No mirror_upper: both solvers read only the upper triangle (row-major) that syrk computed.
+  if (!kern.cholesky_solve(sc.A.data(), sc.b.data(), p.k)) {
     throw_non_finite(p, row, "normal equations are not positive definite (non-finite input?)");
   }
-  llt.solveInPlace(sc.b);
   x = sc.b;
   if (!x.allFinite()) throw_non_finite(p, row, "factor vector is not finite");
 }
@@ -903,11 +979,10 @@ Vector fold_in(const ALSOptions& opt, const RowMatrix& other, const ColMatrix& g
     idx[i] = static_cast<std::int32_t>(ids[i]);
   }
   const float alpha0 = explicit_ratings ? 0.0f : opt.unobserved_weight;
-  thread_local ColMatrix scaled_gram;
-  if (alpha0 != 0.0f) scaled_gram.noalias() = alpha0 * gram;
   HalfProblem p;
   p.other = &other;
-  p.gram = &scaled_gram;
+  p.gram = &gram;
+  p.gram_scale = alpha0;
   p.alpha0 = alpha0;
   p.lambda = opt.regularization;
   p.nu = opt.regularization_exponent;

@@ -197,7 +197,8 @@ class ALSFactorizer {
   double loss(const SparseMatrix& ratings) const;
 
   /// Instruction set of the training and fold-in kernels picked at run time: "avx2+fma" or
-  /// "generic" (Eigen, with whatever SIMD the library was compiled for).
+  /// "generic" (Eigen, with whatever SIMD the library was compiled for). Setting the environment
+  /// variable TAILOR_ALS_KERNEL=generic before first use forces the generic kernels.
   static const char* kernel_name() noexcept;
 
  private:
