@@ -10,13 +10,12 @@
 #include <vector>
 
 #include "tailor/csv.hpp"
+#include "reader_invariants.hpp"
 #include "tailor/readers.hpp"
 
 namespace {
 
-void check(bool ok) {
-  if (!ok) std::abort();
-}
+using tailor::fuzz::check;
 
 std::string quote_all(const std::vector<std::string>& fields, char delimiter) {
   std::string out;
@@ -76,40 +75,13 @@ void events(const std::string& text, tailor::ErrorPolicy policy) {
   opt.max_samples = 5;
   opt.csv.max_field_bytes = 128;
   opt.csv.max_record_bytes = 1024;
-  std::istringstream in(text);
-  std::uint64_t delivered = 0;
-  try {
-    const tailor::ReadReport report = tailor::read_events_csv(in, "fuzz.csv", opt, [&](tailor::Event&& e) {
-      check(!e.user.empty() || !e.session.empty());
-      check(!e.item.empty() || e.type == tailor::EventType::search);
-      check(!e.value || *e.value >= 0);
-      ++delivered;
-    });
-    check(report.records == report.accepted + report.rejected);
-    check(report.accepted == delivered);
-    check(report.samples.size() <= 5 && report.samples.size() <= report.rejected);
-    (void)report.to_json().dump();
-  } catch (const tailor::Error& e) {
-    check(e.code() == tailor::ErrorCode::parse_error);
-  }
+  tailor::fuzz::check_event_reader(
+      [](auto&&... args) { return tailor::read_events_csv(args...); }, text, opt);
 }
 
 void catalog(const std::string& text) {
-  tailor::CatalogReaderOptions opt;
-  opt.policy = tailor::ErrorPolicy::lenient;
-  std::istringstream in(text);
-  std::uint64_t delivered = 0;
-  try {
-    const tailor::ReadReport report = tailor::read_catalog_csv(in, "fuzz.csv", opt, [&](tailor::CatalogItem&& item) {
-      check(!item.id.empty());
-      check(!item.price || *item.price >= 0);
-      ++delivered;
-    });
-    check(report.records == report.accepted + report.rejected);
-    check(report.accepted == delivered);
-  } catch (const tailor::Error& e) {
-    check(e.code() == tailor::ErrorCode::parse_error);
-  }
+  tailor::fuzz::check_catalog_reader(
+      [](auto&&... args) { return tailor::read_catalog_csv(args...); }, text);
 }
 
 }  // namespace

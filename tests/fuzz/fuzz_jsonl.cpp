@@ -6,13 +6,12 @@
 #include <sstream>
 #include <string>
 
+#include "reader_invariants.hpp"
 #include "tailor/readers.hpp"
 
 namespace {
 
-void check(bool ok) {
-  if (!ok) std::abort();
-}
+using tailor::fuzz::check;
 
 void events(const std::string& text, tailor::ErrorPolicy policy) {
   tailor::EventReaderOptions opt;
@@ -23,39 +22,13 @@ void events(const std::string& text, tailor::ErrorPolicy policy) {
   opt.max_samples = 5;
   opt.csv.max_field_bytes = 512;
   opt.csv.max_record_bytes = 2048;
-  std::istringstream in(text);
-  std::uint64_t delivered = 0;
-  try {
-    const tailor::ReadReport report = tailor::read_events_jsonl(in, "fuzz.jsonl", opt, [&](tailor::Event&& e) {
-      check(!e.user.empty() || !e.session.empty());
-      check(!e.item.empty() || e.type == tailor::EventType::search);
-      ++delivered;
-    });
-    check(report.records == report.accepted + report.rejected);
-    check(report.accepted == delivered);
-    check(report.samples.size() <= 5 && report.samples.size() <= report.rejected);
-    (void)report.to_json().dump();
-  } catch (const tailor::Error& e) {
-    check(e.code() == tailor::ErrorCode::parse_error);
-  }
+  tailor::fuzz::check_event_reader(
+      [](auto&&... args) { return tailor::read_events_jsonl(args...); }, text, opt);
 }
 
 void catalog(const std::string& text) {
-  tailor::CatalogReaderOptions opt;
-  opt.policy = tailor::ErrorPolicy::lenient;
-  std::istringstream in(text);
-  std::uint64_t delivered = 0;
-  try {
-    const tailor::ReadReport report = tailor::read_catalog_jsonl(in, "fuzz.jsonl", opt, [&](tailor::CatalogItem&& item) {
-      check(!item.id.empty());
-      check(!item.price || *item.price >= 0);
-      ++delivered;
-    });
-    check(report.records == report.accepted + report.rejected);
-    check(report.accepted == delivered);
-  } catch (const tailor::Error& e) {
-    check(e.code() == tailor::ErrorCode::parse_error);
-  }
+  tailor::fuzz::check_catalog_reader(
+      [](auto&&... args) { return tailor::read_catalog_jsonl(args...); }, text);
 }
 
 }  // namespace
