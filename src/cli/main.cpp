@@ -51,8 +51,7 @@ void print_usage(std::ostream& out) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "tailor: error: no command given\n";
-    print_usage(std::cerr);
+    std::cerr << "tailor: error: no command given (see 'tailor --help')\n";
     return 2;
   }
   const std::string command = argv[1];
@@ -72,8 +71,7 @@ int main(int argc, char** argv) {
     } catch (const tailor::cli::HelpShown&) {
       return 0;
     } catch (const tailor::cli::UsageError& e) {
-      std::cerr << "tailor: error: " << e.what() << "\n"
-                << "(see 'tailor " << c.name << " --help')\n";
+      std::cerr << "tailor: error: " << e.what() << " (see 'tailor " << c.name << " --help')\n";
       return 2;
     } catch (const tailor::Error& e) {
       std::cerr << "tailor: error: " << e.what() << "\n";
@@ -83,7 +81,6 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::cerr << "tailor: error: unknown command '" << command << "'\n";
-  print_usage(std::cerr);
+  std::cerr << "tailor: error: unknown command '" << command << "' (see 'tailor --help')\n";
   return 2;
 }
