@@ -330,7 +330,14 @@ TEST_CASE("make_train_test and ALSScorer share one index space", "[evaluation]")
 // ---- MovieLens 100K, the Microsoft Recommenders protocol -------------------------------------------
 // All ratings relevant, 75/25 split stratified per item (seed 42), seen items excluded, k = 10.
 // ALS: confidence 1 + 0.6 * rating (= 1 + 3 * rating / 5), 32 factors, lambda 30, 10 iterations
-// (the configuration tuned in test_als.cpp). Measured at commit time: see the CHECKs' comments.
+// (the configuration tuned in test_als.cpp). Item-kNN: cosine, 100 neighbours, binarized.
+// Measured at commit time (943 users; MAP = AP denominator min(|R|, 10), MAP(|R|) = Microsoft
+// Recommenders' map_at_k denominator):
+//   model       nDCG@10  P@10   R@10   MAP    MAP(|R|)  AUC
+//   ALS         0.485    0.420  0.226  0.343  0.149     0.941
+//   item-kNN    0.388    0.333  0.181  0.256  0.112     0.908
+//   popularity  0.252    0.228  0.114  0.138  0.055     0.864
+// Their published nDCG@10 on this protocol: BiVAE 0.469, BPR 0.445, LightGCN 0.416, SAR 0.394.
 TEST_CASE("ML-100K evaluation: ALS nDCG@10 >= 0.40, item-kNN and popularity reported",
           "[evaluation][ml100k]") {
   const tailor::Dataset ds = tailor::load_movielens_100k(tailor::test::data_path("ml-100k"));
@@ -372,8 +379,12 @@ TEST_CASE("ML-100K evaluation: ALS nDCG@10 >= 0.40, item-kNN and popularity repo
                     << a.map << " MAP(|R|) " << a.map_recsys << " AUC " << r->auc);
   }
   CHECK(r_als.users_evaluated == 943);
-  CHECK(r_als.at(10).accuracy.ndcg >= 0.40);
+  CHECK(r_als.at(10).accuracy.ndcg >= 0.40);  // target; measured 0.485
+  CHECK(r_als.at(10).accuracy.precision >= 0.35);
+  CHECK(r_knn.at(10).accuracy.ndcg >= 0.35);  // measured 0.388
+  CHECK(r_pop.at(10).accuracy.ndcg >= 0.22);  // measured 0.252
   CHECK(r_als.at(10).accuracy.ndcg > r_knn.at(10).accuracy.ndcg);
   CHECK(r_knn.at(10).accuracy.ndcg > r_pop.at(10).accuracy.ndcg);
-  CHECK(r_pop.at(10).accuracy.ndcg > 0.1);
+  // Every relevant test item of this split was seen in training by some user (per-item split).
+  CHECK(r_als.item_segments[1].test_users == 0);
 }
