@@ -237,7 +237,13 @@ TEST_CASE("tailor stats --json parses and counts rejections with --lenient", "[c
   CHECK(b.at("read").at("by_reason").at("invalid_timestamp") == 1);
 }
 
-TEST_CASE("tailor reads JSON Lines and gzip-free tab files by option", "[cli]") {
+TEST_CASE("tailor reads JSON Lines, gzip and tab-separated files", "[cli]") {
+  const std::string gz = scratch("events.csv.gz");
+  REQUIRE(std::system(("gzip -c " + quoted(data("events.csv")) + " > " + quoted(gz)).c_str()) == 0);
+  const Run g = tailor_run("stats --json --train " + quoted(gz));
+  REQUIRE(g.code == 0);
+  CHECK(nlohmann::json::parse(g.out).at("stats").at("nnz") == 14);
+
   write_text(scratch("events.jsonl"),
              "{\"user_id\":\"a\",\"item_id\":\"X\"}\n{\"user_id\":\"a\",\"item_id\":\"Y\"}\n"
              "{\"user_id\":\"b\",\"item_id\":\"X\"}\n{\"user_id\":\"b\",\"item_id\":\"Z\"}\n");
