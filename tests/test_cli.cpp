@@ -144,7 +144,7 @@ TEST_CASE("tailor recommend --include-seen, catalog stock filter, --users fallba
     for (const auto& [user, items] : lists) CHECK(items.size() == 6 - seen.at(user).size());
   }
   SECTION("out-of-stock catalog items are never recommended") {
-    const Run r = tailor_run("recommend --quiet --k 6 --include-seen --model knn --train " +
+    const Run r = tailor_run("recommend --quiet --k 6 --include-seen --algorithm knn --train " +
                              quoted(data("events.csv")) + " --catalog " + quoted(data("items.csv")));
     REQUIRE(r.code == 0);
     const auto lists = check_recommendations(r.out);
@@ -164,7 +164,7 @@ TEST_CASE("tailor recommend --include-seen, catalog stock filter, --users fallba
     CHECK(r.err.find("1 of 2 users are not in --train") != std::string::npos);
   }
   SECTION("a file with only user_id,item_id works, written to --out") {
-    const Run r = tailor_run("recommend --quiet --k 1 --model pop --train " + quoted(data("minimal.csv")) +
+    const Run r = tailor_run("recommend --quiet --k 1 --algorithm pop --train " + quoted(data("minimal.csv")) +
                              " --out " + quoted(scratch("recs.csv")));
     REQUIRE(r.code == 0);
     CHECK(r.out.empty());

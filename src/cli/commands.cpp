@@ -157,7 +157,8 @@ int cmd_recommend(int argc, char** argv) {
        {"catalog", "FILE", "catalog (item_id[,title,description,category,brand,price,in_stock])", "",
         false},
        {"include-seen", "", "also recommend items the user already has", "", false},
-       {"model", "als|knn|pop", "model to fit", "als", false}}};
+       {"algorithm", "als|knn|pop", "model to fit (--model is reserved for model files)", "als",
+        false}}};
   add_options(spec, input_options());
   add_options(spec, model_options());
   spec.options.push_back(quiet_option());
@@ -165,9 +166,9 @@ int cmd_recommend(int argc, char** argv) {
   const Progress progress(args.flag("quiet"));
   const std::size_t k = args.get_size("k");
   if (k == 0) throw UsageError("option '--k': must be >= 1");
-  const std::string model = args.get("model");
+  const std::string model = args.get("algorithm");
   if (model != "als" && model != "knn" && model != "pop")
-    throw UsageError("option '--model': expected als, knn or pop, got '" + model + "'");
+    throw UsageError("option '--algorithm': expected als, knn or pop, got '" + model + "'");
   const ALSOptions options = als_options(args);
 
   TrainingData data = load_training(args.get("train"), args, progress);
