@@ -153,10 +153,7 @@ int main(int argc, char** argv) {
 
     const std::size_t k = 10;
     const Score als_score = evaluate(relevant, train, k, [&](tailor::Index u, std::size_t kk, const auto& seen) {
-      std::vector<tailor::ScoredItem> out;
-      for (const auto& r : als.recommend(als.user_factors().row(u).transpose(), kk, seen))
-        out.push_back({r.item, r.score});
-      return out;
+      return als.recommend(als.user_factors().row(u).transpose(), kk, seen);
     });
     const Score pop_score = evaluate(relevant, train, k, [&](tailor::Index u, std::size_t kk, const auto& seen) {
       return popularity.recommend(u, kk, seen);

@@ -774,31 +774,6 @@ struct Trainer {
   }
 };
 
-std::vector<ALSFactorizer::ScoredItem> select_top(const Vector& scores, std::size_t k,
-                                                  const Index* exclude, std::size_t n_exclude,
-                                                  Index also_exclude) {
-  std::vector<ALSFactorizer::ScoredItem> cand;
-  cand.reserve(static_cast<std::size_t>(scores.size()));
-  std::size_t e = 0;
-  for (Index i = 0; i < static_cast<Index>(scores.size()); ++i) {
-    while (e < n_exclude && exclude[e] < i) ++e;
-    if ((e < n_exclude && exclude[e] == i) || i == also_exclude) continue;
-    cand.push_back({i, scores[static_cast<Eigen::Index>(i)]});
-  }
-  const auto better = [](const ALSFactorizer::ScoredItem& x, const ALSFactorizer::ScoredItem& y) {
-    return x.score > y.score || (x.score == y.score && x.item < y.item);
-  };
-  if (cand.size() > k) {
-    std::nth_element(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(k), cand.end(),
-                     better);
-    cand.resize(k);
-  }
-  std::sort(cand.begin(), cand.end(), better);
-  return cand;
-}
-
-constexpr Index kNoItem = static_cast<Index>(-1);
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -1020,7 +995,8 @@ std::vector<ALSFactorizer::ScoredItem> ALSFactorizer::recommend(
   }
   if (k == 0) return {};
   const Vector scores = item_factors_ * user_vector;
-  return select_top(scores, k, exclude.data(), exclude.size(), kNoItem);
+  return top_k(scores.data(), static_cast<std::size_t>(scores.size()), k,
+               std::vector<Index>(exclude.begin(), exclude.end()));
 }
 
 std::vector<ALSFactorizer::ScoredItem> ALSFactorizer::similar_items(Index item,
@@ -1037,7 +1013,7 @@ std::vector<ALSFactorizer::ScoredItem> ALSFactorizer::similar_items(Index item,
       scores[i] = item_norms_[i] > 0.0f ? scores[i] / (item_norms_[i] * norm) : 0.0f;
     }
   }
-  return select_top(scores, k, nullptr, 0, item);
+  return top_k(scores.data(), static_cast<std::size_t>(scores.size()), k, {item});
 }
 
 double ALSFactorizer::loss(const SparseMatrix& ratings) const {

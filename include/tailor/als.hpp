@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "tailor/id_map.hpp"
+#include "tailor/scored_item.hpp"
 #include "tailor/types.hpp"
 
 namespace tailor {
@@ -110,11 +111,8 @@ struct ALSCallbacks {
 
 class ALSFactorizer {
  public:
-  /// One recommended or similar item.
-  struct ScoredItem {
-    Index item;
-    float score;
-  };
+  /// One recommended or similar item (the library-wide result type).
+  using ScoredItem = ::tailor::ScoredItem;
 
   /// A read-only view of contiguous values (a std::span stand-in for C++17).
   template <class T>
