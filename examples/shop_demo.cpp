@@ -14,10 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <iostream>
-#include <map>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include <tailor/tailor.hpp>
@@ -37,49 +34,19 @@ std::string title_of(const tailor::Catalog& catalog, const std::string& id) {
   return item != nullptr && !item->title.empty() ? item->title : std::string("?");
 }
 
-// Per-user lists of relevant test items: purchases in the test period of items the user had not
-// bought (or otherwise interacted with) in training, for users and items known to the model.
-std::vector<std::vector<tailor::Index>> relevant_new_purchases(
-    const std::vector<tailor::Event>& test_events, const tailor::InteractionMatrix& train) {
-  std::vector<std::vector<tailor::Index>> relevant(train.n_users());
+// The held-out month as a test matrix in the training index space: purchases of items the
+// shopper had not interacted with in training, by shoppers and of items the model knows.
+tailor::InteractionMatrix new_purchases(const std::vector<tailor::Event>& test_events,
+                                        const tailor::InteractionMatrix& train) {
+  std::vector<tailor::Interaction> pairs;
   for (const auto& e : test_events) {
     if (e.type != tailor::EventType::purchase || e.user.empty()) continue;
     const auto u = train.users().find(e.user);
     const auto i = train.items().find(e.item);
     if (!u || !i || train.find(*u, *i)) continue;
-    relevant[*u].push_back(*i);
+    pairs.push_back({*u, *i, 1.0f, e.timestamp, e.timestamp, 1});
   }
-  for (auto& r : relevant) {
-    std::sort(r.begin(), r.end());
-    r.erase(std::unique(r.begin(), r.end()), r.end());
-  }
-  return relevant;
-}
-
-struct Score {
-  double recall = 0, ndcg = 0, precision = 0;
-  std::size_t users = 0;
-};
-
-template <class RecommendFn>
-Score evaluate(const std::vector<std::vector<tailor::Index>>& relevant,
-               const tailor::InteractionMatrix& train, std::size_t k, RecommendFn recommend) {
-  Score s;
-  for (tailor::Index u = 0; u < relevant.size(); ++u) {
-    if (relevant[u].empty()) continue;
-    const std::vector<tailor::Index> seen = tailor::row_items(train.confidence(), u);
-    const std::vector<tailor::Index> ranked = tailor::items_of(recommend(u, k, seen));
-    s.recall += tailor::recall_at_k(ranked, relevant[u], k);
-    s.ndcg += tailor::ndcg_at_k(ranked, relevant[u], k);
-    s.precision += tailor::precision_at_k(ranked, relevant[u], k);
-    ++s.users;
-  }
-  if (s.users > 0) {
-    s.recall /= static_cast<double>(s.users);
-    s.ndcg /= static_cast<double>(s.users);
-    s.precision /= static_cast<double>(s.users);
-  }
-  return s;
+  return train.with_interactions(pairs);
 }
 
 }  // namespace
@@ -135,8 +102,7 @@ int main(int argc, char** argv) {
                 split.train.size(), split.test.size(), seconds_since(start));
     std::printf("%s\n", train.statistics().summary().c_str());
 
-    heading("4. Offline evaluation on the held-out month (new-to-shopper purchases, k = 10)");
-    const auto relevant = relevant_new_purchases(split.test, train);
+    heading("4. Offline evaluation on the held-out weeks (new-to-shopper purchases, k = 10)");
     tailor::ALSOptions als_options;
     als_options.factors = 64;
     als_options.iterations = 15;
@@ -151,21 +117,19 @@ int main(int argc, char** argv) {
     tailor::ItemKnnRecommender knn;
     knn.fit(train.confidence());
 
-    const std::size_t k = 10;
-    const Score als_score = evaluate(relevant, train, k, [&](tailor::Index u, std::size_t kk, const auto& seen) {
-      return als.recommend(als.user_factors().row(u).transpose(), kk, seen);
-    });
-    const Score pop_score = evaluate(relevant, train, k, [&](tailor::Index u, std::size_t kk, const auto& seen) {
-      return popularity.recommend(u, kk, seen);
-    });
-    const Score knn_score = evaluate(relevant, train, k, [&](tailor::Index u, std::size_t kk, const auto& seen) {
-      return knn.recommend(u, kk, seen);
-    });
-    std::printf("%-12s %9s %9s %9s   (%zu shoppers)\n", "model", "recall@10", "ndcg@10", "prec@10",
-                als_score.users);
-    for (const auto& [name, s] : {std::pair<const char*, Score>{"ALS", als_score},
-                                  {"item-kNN", knn_score}, {"popularity", pop_score}})
-      std::printf("%-12s %9.4f %9.4f %9.4f\n", name, s.recall, s.ndcg, s.precision);
+    tailor::EvaluationOptions eval_options;
+    eval_options.ks = {10};
+    const tailor::Evaluator evaluator(train, new_purchases(split.test, train), eval_options);
+    std::printf("%-12s %9s %9s %9s %9s   (%zu shoppers)\n", "model", "recall@10", "ndcg@10",
+                "prec@10", "coverage", evaluator.test_users().size());
+    const tailor::ALSScorer als_scorer(als);
+    for (const auto& [name, scorer] : {std::pair<const char*, const tailor::Scorer*>{"ALS", &als_scorer},
+                                       {"item-kNN", &knn}, {"popularity", &popularity}}) {
+      const tailor::EvaluationResult result = evaluator.evaluate(*scorer);
+      const tailor::MetricsAtK& m = result.at(10);
+      std::printf("%-12s %9.4f %9.4f %9.4f %9.4f\n", name, m.accuracy.recall, m.accuracy.ndcg,
+                  m.accuracy.precision, m.beyond.coverage);
+    }
 
     heading("5. What shoppers see");
     const std::string customer = "17850";
