@@ -1,5 +1,6 @@
 // tailor CLI: evaluate (ALS vs item-kNN vs popularity on a train/test pair) and tune
 // (hyperparameter search on a validation split of the training file).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -194,8 +195,9 @@ int cmd_tune(int argc, char** argv) {
       "Validation split (--val-method): stratified-user (default; per user, --val-ratio of the\n"
       "pairs train), stratified-item, leave-last-k (each user's latest pair), or temporal (the\n"
       "latest 1 - ratio of the pairs). Ranges: factors 16..192 (log), regularization 0.05..200\n"
-      "(log), alpha 0.25..64 (log); grid uses 3 points each. --iterations and --transform stay\n"
-      "fixed. Pass the best values to `tailor recommend` (the JSON's \"command_line\").",
+      "(log), alpha 0.25..64 (log). Grid: 27 points centred on the starting values (--factors x 0.5,\n"
+      "1, 2; --regularization x 1/3, 1, 3; --alpha x 1/4, 1, 4), so it contains the default.\n"
+      "--iterations and --transform stay fixed. Pass the best values to `tailor recommend` (the JSON's \"command_line\").",
       {{"train", "FILE", "events to tune on (split into train/validation)", "", true},
        {"method", "grid|random|bayes", "search method", "bayes", false},
        {"trials", "N", "objective evaluations (random, bayes)", "20", false},
@@ -264,9 +266,13 @@ int cmd_tune(int argc, char** argv) {
 
   ParamSpace space;
   if (method == "grid") {
-    space.add_values("factors", {32, 64, 128}, true, true);
-    space.add_values("regularization", {0.5, 5, 50}, true);
-    space.add_values("alpha", {1, 4, 16}, true);
+    // Centred on the starting configuration, so the grid contains it and its best is never worse.
+    const double f = static_cast<double>(defaults.factors);
+    const double r = defaults.regularization;
+    const double a = base_matrix.alpha;
+    space.add_values("factors", {std::max(1.0, std::round(f / 2)), f, 2 * f}, true, true);
+    space.add_values("regularization", {r / 3, r, 3 * r}, true);
+    space.add_values("alpha", {a / 4, a, 4 * a}, true);
   } else {
     space.add("factors", 16, 192, true, true);
     space.add("regularization", 0.05, 200, true);
