@@ -184,7 +184,7 @@ TEST_CASE("tailor usage errors exit with code 2", "[cli]") {
     INFO("tailor " << args);
     const Run r = tailor_run(args);
     CHECK(r.code == 2);
-    CHECK(r.err.find("tailor: error: ") != std::string::npos);
+    REQUIRE(r.err.find("tailor: error: ") != std::string::npos);
     // The error is the last line of stderr, and one line (progress notes may come before it).
     CHECK(std::count(r.err.begin() + static_cast<std::ptrdiff_t>(r.err.find("tailor: error: ")), r.err.end(), '\n') == 1);
     CHECK(r.out.empty());

@@ -1,7 +1,10 @@
 // Where tests find data: the bundled Online Retail file and the shared public data sets.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 namespace tailor::test {
@@ -18,7 +21,15 @@ inline std::string data_path(const std::string& relative) { return data_dir() + 
 /// The Online Retail file bundled with the repository (gzip-compressed CSV, all 541,909 rows).
 inline std::string bundled_retail() { return TAILOR_TEST_BUNDLED_RETAIL; }
 
-/// A scratch folder for files a test writes.
-inline std::string scratch_dir() { return TAILOR_TEST_SCRATCH_DIR; }
+/// A scratch folder for files a test writes, private to this process: ctest runs test cases of
+/// one executable in parallel processes, which must not overwrite each other's files.
+inline std::string scratch_dir() {
+  static const std::string dir = [] {
+    const std::string path = std::string(TAILOR_TEST_SCRATCH_DIR) + "/" + std::to_string(::getpid());
+    std::filesystem::create_directories(path);
+    return path;
+  }();
+  return dir;
+}
 
 }  // namespace tailor::test
