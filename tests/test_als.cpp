@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "sparse.hpp"
 #include "tailor/error.hpp"
 #include "test_data.hpp"
 
@@ -27,14 +28,8 @@ using tailor::Vector;
 
 namespace {
 
-using Triplet = Eigen::Triplet<float, std::int32_t>;
-
-SparseMatrix make_matrix(Eigen::Index rows, Eigen::Index cols, const std::vector<Triplet>& t) {
-  SparseMatrix m(rows, cols);
-  m.setFromTriplets(t.begin(), t.end());
-  m.makeCompressed();
-  return m;
-}
+using tailor::test::make_matrix;
+using tailor::test::Triplet;
 
 std::uint64_t next_random(std::uint64_t& state) {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);

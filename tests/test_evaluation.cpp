@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "sparse.hpp"
 #include "tailor/als.hpp"
 #include "tailor/baselines.hpp"
 #include "tailor/datasets.hpp"
@@ -24,14 +25,8 @@ using tailor::SparseMatrix;
 
 namespace {
 
-using Triplet = Eigen::Triplet<float, std::int32_t>;
-
-SparseMatrix make_matrix(Eigen::Index rows, Eigen::Index cols, const std::vector<Triplet>& t) {
-  SparseMatrix m(rows, cols);
-  m.setFromTriplets(t.begin(), t.end());
-  m.makeCompressed();
-  return m;
-}
+using tailor::test::make_matrix;
+using tailor::test::Triplet;
 
 // 4 users x 5 items. Train: u0 {0, 1}, u1 {0}, u2 {0, 1, 2}, u3 nothing (cold).
 // Test: u0 {2, 4}, u1 {1}, u2 {3 with value 0: not relevant}, u3 {3}. Items 3 and 4 are new.
