@@ -4,7 +4,7 @@
 // memory. Reference for the synthetic set: implicit 0.7.3, 2 threads, CG: 1.61 s/iteration at 64
 // factors and 2.42 s at 128.
 //
-// Usage: bench_als [all|ml1m|synthetic] [threads]
+// Usage: bench_als [all|ml1m|synthetic|fold_in] [threads]  (fold_in: latency only, 3 iterations)
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -215,6 +215,18 @@ int main(int argc, char** argv) {
     for (std::size_t f : {64, 128}) {
       tailor::ALSFactorizer als;
       bench_iterations("synthetic-100k-50k-5m", syn, f, threads, &als);
+      bench_fold_in("synthetic-100k-50k-5m", als);
+    }
+  }
+  if (which == "fold_in") {  // latency only: the factors need not be converged
+    const SparseMatrix syn = bench::power_law_confidences(bench::PowerLawOptions{});
+    for (std::size_t f : {64, 128}) {
+      tailor::ALSOptions opt;
+      opt.factors = static_cast<int>(f);
+      opt.iterations = 3;
+      opt.threads = threads;
+      tailor::ALSFactorizer als(opt);
+      als.fit(syn);
       bench_fold_in("synthetic-100k-50k-5m", als);
     }
   }

@@ -305,45 +305,65 @@ __attribute__((target("avx2,fma"))) void syrk_avx2(const float* U, const float* 
     for (; i0 < k; ++i0) syrk_rows_avx2<1>(U, V, r0, r1, k, i0, G);
   }
 }
+// Row j of U (columns from c0, a multiple of 8, for B blocks of 8): v[c] -= sum_(p<j) U[p][j] U[p][c].
+// B blocks times 8/B interleaved partial sums over p give eight independent FMA chains, so the loop
+// runs at FMA throughput rather than latency even for the last, narrow rows. Lanes left of column
+// j belong to the unused lower triangle and are overwritten freely.
+template <int B>
+__attribute__((target("avx2,fma"))) inline void cholesky_row_update_avx2(float* A, std::size_t k,
+                                                                         std::size_t j,
+                                                                         std::size_t c0) {
+  constexpr int P = 8 / B;
+  float* v = A + j * k;
+  __m256 acc[P][B];
+  for (int b = 0; b < B; ++b) {
+    acc[0][b] = _mm256_loadu_ps(v + c0 + 8 * b);
+    for (int q = 1; q < P; ++q) acc[q][b] = _mm256_setzero_ps();
+  }
+  std::size_t p = 0;
+  for (; p + P <= j; p += P) {
+    for (int q = 0; q < P; ++q) {
+      const float* u = A + (p + static_cast<std::size_t>(q)) * k;
+      const __m256 c = _mm256_set1_ps(-u[j]);
+      for (int b = 0; b < B; ++b) {
+        acc[q][b] = _mm256_fmadd_ps(c, _mm256_loadu_ps(u + c0 + 8 * b), acc[q][b]);
+      }
+    }
+  }
+  for (; p < j; ++p) {
+    const float* u = A + p * k;
+    const __m256 c = _mm256_set1_ps(-u[j]);
+    for (int b = 0; b < B; ++b) acc[0][b] = _mm256_fmadd_ps(c, _mm256_loadu_ps(u + c0 + 8 * b), acc[0][b]);
+  }
+  for (int b = 0; b < B; ++b) {
+    for (int q = 1; q < P; ++q) acc[0][b] = _mm256_add_ps(acc[0][b], acc[q][b]);
+    _mm256_storeu_ps(v + c0 + 8 * b, acc[0][b]);
+  }
+}
+
 // Solves A x = b in place (x -> b) for a symmetric positive definite row-major k x k A, which is
-// overwritten by U with A = U'U (upper rows; left-looking, four rows of U per update sweep).
+// overwritten by U with A = U'U (upper rows, left-looking: row j is finished from rows 0..j-1).
 // Returns false if a pivot is not positive and finite.
 __attribute__((target("avx2,fma"))) bool cholesky_solve_avx2(float* A, float* b, std::size_t k) {
+  const std::size_t k8 = k & ~std::size_t{7};
   for (std::size_t j = 0; j < k; ++j) {
-    float* v = A + j * k;  // row j, columns j..k-1: A[j][j..) - sum_p U[p][j] U[p][j..)
-    std::size_t p = 0;
-    for (; p + 4 <= j; p += 4) {
-      const float* u0 = A + p * k;
-      const float* u1 = u0 + k;
-      const float* u2 = u1 + k;
-      const float* u3 = u2 + k;
-      const __m256 c0 = _mm256_set1_ps(-u0[j]), c1 = _mm256_set1_ps(-u1[j]);
-      const __m256 c2 = _mm256_set1_ps(-u2[j]), c3 = _mm256_set1_ps(-u3[j]);
-      std::size_t c = j;
-      for (; c + 8 <= k; c += 8) {
-        __m256 acc = _mm256_loadu_ps(v + c);
-        acc = _mm256_fmadd_ps(c0, _mm256_loadu_ps(u0 + c), acc);
-        acc = _mm256_fmadd_ps(c1, _mm256_loadu_ps(u1 + c), acc);
-        acc = _mm256_fmadd_ps(c2, _mm256_loadu_ps(u2 + c), acc);
-        acc = _mm256_fmadd_ps(c3, _mm256_loadu_ps(u3 + c), acc);
-        _mm256_storeu_ps(v + c, acc);
-      }
-      for (; c < k; ++c) v[c] -= u0[j] * u0[c] + u1[j] * u1[c] + u2[j] * u2[c] + u3[j] * u3[c];
-    }
-    for (; p < j; ++p) {
-      const float* u = A + p * k;
-      const __m256 cu = _mm256_set1_ps(-u[j]);
-      std::size_t c = j;
-      for (; c + 8 <= k; c += 8) {
-        _mm256_storeu_ps(v + c, _mm256_fmadd_ps(cu, _mm256_loadu_ps(u + c), _mm256_loadu_ps(v + c)));
-      }
-      for (; c < k; ++c) v[c] -= u[j] * u[c];
+    float* v = A + j * k;
+    std::size_t c = j & ~std::size_t{7};
+    for (; c + 64 <= k8; c += 64) cholesky_row_update_avx2<8>(A, k, j, c);
+    for (; c + 32 <= k8; c += 32) cholesky_row_update_avx2<4>(A, k, j, c);
+    for (; c + 16 <= k8; c += 16) cholesky_row_update_avx2<2>(A, k, j, c);
+    for (; c < k8; c += 8) cholesky_row_update_avx2<1>(A, k, j, c);
+    for (c = std::max(c, j); c < k; ++c) {
+      float sum = v[c];
+      for (std::size_t p = 0; p < j; ++p) sum -= A[p * k + j] * A[p * k + c];
+      v[c] = sum;
     }
     const float d = v[j];
     if (!(d > 0.0f) || !std::isfinite(d)) return false;
-    const float inv = 1.0f / std::sqrt(d);
-    v[j] = std::sqrt(d);
-    for (std::size_t c = j + 1; c < k; ++c) v[c] *= inv;
+    const float root = std::sqrt(d);
+    const float inv = 1.0f / root;
+    v[j] = root;
+    for (std::size_t col = j + 1; col < k; ++col) v[col] *= inv;
   }
   // U' z = b (forward, row updates), then U x = z (backward, dot products).
   for (std::size_t j = 0; j < k; ++j) {
@@ -530,6 +550,13 @@ void solve_row_exact(const HalfProblem& p, const std::int32_t* idx, const float*
     return;
   }
   const float lam = row_lambda(p, n);
+  const RowMatrix& Y = *p.other;
+  // Start fetching the first block's rows (scattered over the factor matrix) while the Gram
+  // matrix is copied: on a large catalog these misses cost as much as the arithmetic.
+  for (std::size_t e = 0; e < std::min(n, kCholeskyBlock); ++e) {
+    const char* row = reinterpret_cast<const char*>(Y.data() + p.k * static_cast<std::size_t>(idx[e]));
+    for (std::size_t off = 0; off < p.k * sizeof(float); off += 64) __builtin_prefetch(row + off);
+  }
   row_coefficients(p, val, n, sc);
   if (p.alpha0 != 0.0f) {
     sc.A.noalias() = p.gram_scale * *p.gram;
@@ -538,7 +565,6 @@ void solve_row_exact(const HalfProblem& p, const std::int32_t* idx, const float*
   }
   sc.A.diagonal().array() += lam;
   sc.b.setZero(kk);
-  const RowMatrix& Y = *p.other;
   const Kernels& kern = kernels();
   for (std::size_t lo = 0; lo < n; lo += kCholeskyBlock) {
     const auto m = static_cast<Eigen::Index>(std::min(kCholeskyBlock, n - lo));
