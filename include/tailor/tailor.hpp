@@ -18,6 +18,7 @@
 #include "tailor/readers.hpp"
 #include "tailor/scored_item.hpp"
 #include "tailor/splits.hpp"
+#include "tailor/stats.hpp"
 #include "tailor/thread_pool.hpp"
 #include "tailor/tuning.hpp"
 #include "tailor/types.hpp"
