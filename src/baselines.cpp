@@ -2,15 +2,12 @@
 #include "tailor/baselines.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <exception>
-#include <mutex>
 #include <numeric>
-#include <thread>
 #include <utility>
 
 #include "tailor/error.hpp"
+#include "tailor/thread_pool.hpp"
 
 namespace tailor {
 namespace {
@@ -339,84 +336,70 @@ void ItemKnnRecommender::fit(const SparseMatrix& interactions) {
     for (std::size_t i = 0; i < n_items; ++i) norms[i] = wt.row(static_cast<Eigen::Index>(i)).norm();
   }
 
-  // One row of the neighbour matrix per item; each worker owns a dense accumulator.
+  // One row of the neighbour matrix per item, on the library's pool; each worker owns a dense
+  // accumulator. Rows are independent, so the result does not depend on the thread count.
   std::vector<std::vector<std::pair<Index, float>>> rows(n_items);
-  std::atomic<std::size_t> next_block{0};
   constexpr std::size_t kBlock = 64;
   const std::size_t keep = options_.neighbors;
   const Similarity kind = options_.similarity;
   const double shrinkage = options_.shrinkage;
-  auto work = [&]() {
-    std::vector<double> acc(n_items, 0.0);
-    std::vector<char> touched_mark(n_items, 0);
+  ThreadPool pool(options_.threads);
+  struct Scratch {
+    std::vector<double> acc;
+    std::vector<char> touched_mark;
     std::vector<Index> touched;
     std::vector<std::pair<Index, float>> candidates;
-    for (;;) {
-      const std::size_t begin = next_block.fetch_add(kBlock);
-      if (begin >= n_items) break;
-      const std::size_t end = std::min(n_items, begin + kBlock);
-      for (std::size_t i = begin; i < end; ++i) {
-        touched.clear();
-        for (SparseMatrix::InnerIterator ui(wt, static_cast<Eigen::Index>(i)); ui; ++ui) {
-          const double w_ui = ui.value();
-          for (SparseMatrix::InnerIterator uj(w, ui.index()); uj; ++uj) {
-            const auto j = static_cast<Index>(uj.index());
-            if (j == i) continue;
-            if (!touched_mark[j]) {
-              touched_mark[j] = 1;
-              touched.push_back(j);
-            }
-            acc[j] += w_ui * uj.value();
-          }
-        }
-        candidates.clear();
-        for (Index j : touched) {
-          double s = acc[j];
-          if (kind == Similarity::cosine) {
-            const double denom = norms[i] * norms[j] + shrinkage;
-            s = denom > 0.0 ? s / denom : 0.0;
-          }
-          const auto sf = static_cast<float>(s);
-          if (sf > 0.0f) candidates.emplace_back(j, sf);
-          acc[j] = 0.0;
-          touched_mark[j] = 0;
-        }
-        auto better = [](const std::pair<Index, float>& a, const std::pair<Index, float>& b) {
-          if (a.second != b.second) return a.second > b.second;
-          return a.first < b.first;
-        };
-        if (candidates.size() > keep) {
-          std::nth_element(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(keep),
-                           candidates.end(), better);
-          candidates.resize(keep);
-        }
-        std::sort(candidates.begin(), candidates.end());  // by column index for CSR
-        rows[i] = candidates;
-      }
-    }
   };
-  std::size_t threads = options_.threads == 0 ? std::thread::hardware_concurrency() : options_.threads;
-  threads = std::max<std::size_t>(1, std::min(threads, (n_items + kBlock - 1) / kBlock));
-  if (threads <= 1) {
-    work();
-  } else {
-    std::vector<std::thread> pool;
-    std::exception_ptr failure;
-    std::mutex failure_mutex;
-    for (std::size_t t = 0; t < threads; ++t) {
-      pool.emplace_back([&]() {
-        try {
-          work();
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(failure_mutex);
-          if (!failure) failure = std::current_exception();
-          next_block.store(n_items);  // stop the others early
-        }
-      });
+  std::vector<Scratch> scratch(pool.size());
+  pool.parallel_for(0, n_items, kBlock, [&](std::size_t begin, std::size_t end, std::size_t worker) {
+    Scratch& sc = scratch[worker];
+    if (sc.acc.size() != n_items) {
+      sc.acc.assign(n_items, 0.0);
+      sc.touched_mark.assign(n_items, 0);
     }
-    for (auto& t : pool) t.join();
-    if (failure) std::rethrow_exception(failure);
-  }
+    std::vector<double>& acc = sc.acc;
+    std::vector<char>& touched_mark = sc.touched_mark;
+    std::vector<Index>& touched = sc.touched;
+    std::vector<std::pair<Index, float>>& candidates = sc.candidates;
+    for (std::size_t i = begin; i < end; ++i) {
+      touched.clear();
+      for (SparseMatrix::InnerIterator ui(wt, static_cast<Eigen::Index>(i)); ui; ++ui) {
+        const double w_ui = ui.value();
+        for (SparseMatrix::InnerIterator uj(w, ui.index()); uj; ++uj) {
+          const auto j = static_cast<Index>(uj.index());
+          if (j == i) continue;
+          if (!touched_mark[j]) {
+            touched_mark[j] = 1;
+            touched.push_back(j);
+          }
+          acc[j] += w_ui * uj.value();
+        }
+      }
+      candidates.clear();
+      for (Index j : touched) {
+        double s = acc[j];
+        if (kind == Similarity::cosine) {
+          const double denom = norms[i] * norms[j] + shrinkage;
+          s = denom > 0.0 ? s / denom : 0.0;
+        }
+        const auto sf = static_cast<float>(s);
+        if (sf > 0.0f) candidates.emplace_back(j, sf);
+        acc[j] = 0.0;
+        touched_mark[j] = 0;
+      }
+      auto better = [](const std::pair<Index, float>& a, const std::pair<Index, float>& b) {
+        if (a.second != b.second) return a.second > b.second;
+        return a.first < b.first;
+      };
+      if (candidates.size() > keep) {
+        std::nth_element(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(keep),
+                         candidates.end(), better);
+        candidates.resize(keep);
+      }
+      std::sort(candidates.begin(), candidates.end());  // by column index for CSR
+      rows[i] = candidates;
+    }
+  });
 
   std::size_t nnz = 0;
   for (const auto& r : rows) nnz += r.size();
