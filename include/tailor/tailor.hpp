@@ -9,6 +9,7 @@
 #include "tailor/datasets.hpp"
 #include "tailor/error.hpp"
 #include "tailor/evaluation.hpp"
+#include "tailor/experiment.hpp"
 #include "tailor/event.hpp"
 #include "tailor/hybrid_ranker.hpp"
 #include "tailor/id_map.hpp"
