@@ -833,6 +833,30 @@ ALSFactorizer::ALSFactorizer(ALSOptions options) : options_(std::move(options)) 
   options_.validate();
 }
 
+ALSFactorizer ALSFactorizer::from_factors(ALSOptions options, RowMatrix user_factors,
+                                          RowMatrix item_factors) {
+  ALSFactorizer als(std::move(options));
+  const auto k = static_cast<Eigen::Index>(als.options_.factors);
+  const std::pair<const char*, const RowMatrix*> sides[] = {{"user_factors", &user_factors},
+                                                            {"item_factors", &item_factors}};
+  for (const auto& [name, m] : sides) {
+    TAILOR_REQUIRE(m->cols() == k, "ALSFactorizer::from_factors: " << name << " has " << m->cols()
+                                       << " columns, options.factors is " << k);
+    if (!m->allFinite()) {
+      for (Eigen::Index r = 0; r < m->rows(); ++r)
+        for (Eigen::Index c = 0; c < m->cols(); ++c)
+          if (!std::isfinite((*m)(r, c)))
+            TAILOR_THROW(invalid_argument, "ALSFactorizer::from_factors: " << name << "(" << r
+                                               << ", " << c << ") is not finite: " << (*m)(r, c));
+    }
+  }
+  als.user_factors_ = std::move(user_factors);
+  als.item_factors_ = std::move(item_factors);
+  als.refresh_caches();
+  als.fitted_ = true;
+  return als;
+}
+
 const char* ALSFactorizer::kernel_name() noexcept { return kernels().name; }
 
 void ALSFactorizer::require_fitted(const char* what) const {

@@ -146,6 +146,14 @@ class ALSFactorizer {
   /// Throws Error(invalid_argument) if options.validate() does.
   explicit ALSFactorizer(ALSOptions options = {});
 
+  /// A fitted model made from stored factors (a model file, or factors trained elsewhere)
+  /// without training: users x k and items x k, k = options.factors. Fold-in and scoring caches
+  /// are rebuilt; iterations_run() and best_iteration() are 0. Throws Error(invalid_argument) if
+  /// options.validate() does, if a matrix does not have options.factors columns, or if a value
+  /// is not finite (naming the matrix, row and column).
+  static ALSFactorizer from_factors(ALSOptions options, RowMatrix user_factors,
+                                    RowMatrix item_factors);
+
   const ALSOptions& options() const noexcept { return options_; }
 
   /// Trains from scratch on `ratings` (users x items; confidences, or ratings in explicit mode).
