@@ -8,6 +8,7 @@
 #include "tailor/crc32c.hpp"
 #include "tailor/csv.hpp"
 #include "tailor/datasets.hpp"
+#include "tailor/drift.hpp"
 #include "tailor/error.hpp"
 #include "tailor/evaluation.hpp"
 #include "tailor/event.hpp"
