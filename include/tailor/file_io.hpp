@@ -57,6 +57,10 @@ const char* file_op_name(FileOpKind op) noexcept;
 
 /// One failure to inject.
 struct InjectedFault {
+  InjectedFault(FileOpKind op_ = FileOpKind::pwrite, int error_ = EIO, std::uint64_t after_ = 0,
+                std::uint64_t times_ = 1)
+      : op(op_), error(error_), after(after_), times(times_) {}
+
   FileOpKind op = FileOpKind::pwrite;
   int error = EIO;              ///< errno reported by the failing call (ENOSPC = disk full)
   std::uint64_t after = 0;      ///< calls of `op` that succeed before the first failure

@@ -13,6 +13,7 @@
 #include "tailor/error.hpp"
 #include "tailor/evaluation.hpp"
 #include "tailor/event.hpp"
+#include "tailor/event_log.hpp"
 #include "tailor/experiment.hpp"
 #include "tailor/file_io.hpp"
 #include "tailor/hybrid_ranker.hpp"
