@@ -302,3 +302,184 @@ TEST_CASE("Bad experiment configurations get typed errors naming the field", "[e
   }
   CHECK(fails_with([&] { ExperimentSet::load(broken); }, tailor::ErrorCode::parse_error, "not valid JSON"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// `tailor experiment`: runs the built binary on files written to the scratch folder.
+
+#ifdef TAILOR_CLI_PATH
+
+#include <sys/wait.h>
+
+#include <random>
+#include <sstream>
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string scratch(const std::string& name) { return tailor::test::scratch_dir() + "/experiment_cli_" + name; }
+
+Run tailor_run(const std::string& args) {
+  const std::string out = scratch("stdout.txt"), err = scratch("stderr.txt");
+  const std::string cmd = std::string("'") + TAILOR_CLI_PATH + "' " + args + " > '" + out + "' 2> '" + err + "'";
+  const int status = std::system(cmd.c_str());
+  Run r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_text(out);
+  r.err = read_text(err);
+  return r;
+}
+
+// Writes a configuration and a simulated experiment: 3000 shoppers assigned by the library, each
+// shown three items; B converts at 16%, A at 10%; every buyer clicks first; some buy two items in
+// one basket and some return one. Exposures as JSON Lines and CSV, events as CSV.
+struct CliFiles {
+  std::string config = scratch("config.json");
+  std::string exposures_jsonl = scratch("exposures.jsonl");
+  std::string exposures_csv = scratch("exposures.csv");
+  std::string events = scratch("events.csv");
+  std::string users = scratch("users.txt");
+};
+
+CliFiles write_cli_files() {
+  CliFiles f;
+  const json config = json::parse(R"({"hash_key": "cli-test", "experiments": [{"name": "rec",
+      "control": "A", "holdout": 0.1,
+      "variants": [{"name": "A", "share": 0.5}, {"name": "B", "share": 0.5}],
+      "analysis": {"minimum_detectable_effect": 0.3, "baseline": 0.1}}]})");
+  std::ofstream(f.config) << config.dump(2);
+  const ExperimentSet set = ExperimentSet::from_json(config);
+  std::ofstream jsonl(f.exposures_jsonl), csv(f.exposures_csv), events(f.events), users(f.users);
+  csv << "recommendation_id,user,session,timestamp,items,variants\n";
+  events << "user_id,item_id,event_type,timestamp,value,session\n";
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(0, 1);
+  const long long t0 = 1'700'000'000'000LL;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    users << id << "\n";
+    const auto a = set.assign(user(id));
+    const std::string variant = a.experiments.at(0).variant;
+    const long long t = t0 + i * 60'000LL;
+    const std::string rec = "r" + std::to_string(i);
+    jsonl << json{{"recommendation_id", rec}, {"user", id}, {"timestamp", t},
+                  {"items", {"p1", "p2", "p3"}}, {"variants", {{"rec", variant}}}}.dump() << "\n";
+    csv << rec << "," << id << ",," << t << ",p1|p2|p3,rec=" << variant << "\n";
+    const double rate = variant == "B" ? 0.16 : 0.10;
+    if (u(rng) < rate) {
+      events << id << ",p2,click," << t + 1000 << ",,\n";
+      events << id << ",p2,purchase," << t + 2000 << ",25.5,inv" << i << "\n";
+      if (u(rng) < 0.3) events << id << ",p3,purchase," << t + 2000 << ",10,inv" << i << "\n";
+      if (u(rng) < 0.1) events << id << ",p2,return," << t + 86'400'000LL << ",,\n";
+    }
+    if (u(rng) < 0.05) events << id << ",p9,purchase," << t + 3000 << ",5,x" << i << "\n";  // not shown
+  }
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("tailor experiment reports won/lost/inconclusive as a table and as JSON", "[experiment][cli]") {
+  const CliFiles f = write_cli_files();
+  const std::string inputs = "--config '" + f.config + "' --events '" + f.events + "'";
+  const Run table = tailor_run("experiment " + inputs + " --exposures '" + f.exposures_jsonl + "'");
+  INFO(table.out << table.err);
+  REQUIRE(table.code == 0);
+  CHECK(table.out.find("exposures: 3000 read (0 rejected, 0 duplicates)") != std::string::npos);
+  CHECK(table.out.find("sample ratio: ok") != std::string::npos);
+  CHECK(table.out.find("WON") != std::string::npos);
+  CHECK(table.out.find("why: Won: conversion_rate") != std::string::npos);
+  CHECK(table.out.find("holdout") != std::string::npos);
+
+  const Run js = tailor_run("experiment --json " + inputs + " --exposures '" + f.exposures_jsonl + "'");
+  REQUIRE(js.code == 0);
+  const json j = json::parse(js.out);
+  CHECK(j["exposures"]["accepted"] == 3000);
+  REQUIRE(j["reports"].size() == 1);
+  const json& report = j["reports"][0];
+  CHECK(report["results"][0]["variant"] == "B");
+  CHECK(report["results"][0]["verdict"] == "won");
+  CHECK(report["sample_ratio"]["mismatch"] == false);
+  CHECK(j["attribution"]["unattributed"].get<int>() > 0);  // purchases of p9, never shown
+  // Baskets: orders are fewer than purchases; returns are counted.
+  std::uint64_t orders = 0, purchases = 0, returns = 0;
+  for (const auto& v : report["variants"]) {
+    orders += v["orders"].get<std::uint64_t>();
+    purchases += v["purchases"].get<std::uint64_t>();
+    returns += v["returns"].get<std::uint64_t>();
+  }
+  CHECK(orders < purchases);
+  CHECK(returns > 0);
+
+  // The CSV form of the same exposures gives the same report.
+  const Run from_csv = tailor_run("experiment --json " + inputs + " --exposures '" + f.exposures_csv + "'");
+  REQUIRE(from_csv.code == 0);
+  CHECK(json::parse(from_csv.out)["reports"] == j["reports"]);
+
+  // --assign prints what the library assigns.
+  const Run assign = tailor_run("experiment --config '" + f.config + "' --assign '" + f.users + "'");
+  REQUIRE(assign.code == 0);
+  std::istringstream lines(assign.out);
+  std::string line;
+  std::getline(lines, line);
+  CHECK(line == "user_id,experiment,variant");
+  const ExperimentSet set = ExperimentSet::load(f.config);
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    const auto c1 = line.find(','), c2 = line.rfind(',');
+    const std::string id = line.substr(0, c1);
+    CHECK(line.substr(c1 + 1, c2 - c1 - 1) == "rec");
+    CHECK(line.substr(c2 + 1) == set.assign(user(id)).experiments.at(0).variant);
+    ++rows;
+  }
+  CHECK(rows == 3000);
+}
+
+TEST_CASE("tailor experiment names the file, line and field of bad input", "[experiment][cli]") {
+  const CliFiles f = write_cli_files();
+  const std::string bad = scratch("bad.jsonl");
+  std::ofstream(bad) << R"({"recommendation_id": "r1", "user": "u", "timestamp": 1700000000000, "items": ["a"]})" "\n"
+                     << R"({"recommendation_id": "r2", "user": "u", "timestamp": "yesterday", "items": ["a"]})" "\n";
+  Run r = tailor_run("experiment --config '" + f.config + "' --events '" + f.events + "' --exposures '" + bad + "'");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("bad.jsonl:2: column 'timestamp': invalid_timestamp") != std::string::npos);
+  // --lenient skips it and says so.
+  r = tailor_run("experiment --lenient --config '" + f.config + "' --events '" + f.events + "' --exposures '" + bad + "'");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("exposures: 1 read (1 rejected") != std::string::npos);
+  // A bad configuration names the field.
+  const std::string config = scratch("bad_config.json");
+  std::ofstream(config) << R"({"experiments": [{"name": "x", "variants": [{"name": "a", "share": 0.7},
+                            {"name": "b", "share": 0.7}]}]})";
+  r = tailor_run("experiment --config '" + config + "' --assign '" + f.users + "'");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("bad_config.json: experiments[0] ('x').variants: shares sum to 1.4") != std::string::npos);
+  // Usage errors: exit 2.
+  r = tailor_run("experiment --config '" + f.config + "' --exposures '" + f.exposures_jsonl + "'");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--exposures and --events are required") != std::string::npos);
+  r = tailor_run("experiment --config '" + f.config + "' --window-hours -3 --assign x");
+  CHECK(r.code == 2);
+  r = tailor_run("experiment --config '" + f.config + "' --events '" + f.events + "' --exposures '" +
+                 f.exposures_jsonl + "' --experiment nope");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("no experiment named 'nope'") != std::string::npos);
+  // The help documents the input formats.
+  r = tailor_run("experiment --help");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("recommendation_id") != std::string::npos);
+  CHECK(r.out.find("last-touch") != std::string::npos);
+}
+
+#endif  // TAILOR_CLI_PATH

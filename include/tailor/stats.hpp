@@ -117,6 +117,8 @@ struct RatioMoments {
 
   void add(double x, double y);
   void merge(const RatioMoments& other);
+  double sum_x() const { return n * mean_x; }
+  double sum_y() const { return n * mean_y; }
   /// sum(x) / sum(y); NaN when sum(y) == 0.
   double ratio() const;
   /// Delta-method variance of ratio() over independent units:

@@ -11,5 +11,6 @@ int cmd_similar(int argc, char** argv);
 int cmd_split(int argc, char** argv);
 int cmd_evaluate(int argc, char** argv);
 int cmd_tune(int argc, char** argv);
+int cmd_experiment(int argc, char** argv);
 
 }  // namespace tailor::cli

@@ -34,6 +34,8 @@ const Command kCommands[] = {
      tailor::cli::cmd_evaluate},
     {"tune", "hyperparameter search (grid, random, bayes) on a validation split of --train",
      tailor::cli::cmd_tune},
+    {"experiment", "A/B test report (won/lost/inconclusive and why) from exposures and events",
+     tailor::cli::cmd_experiment},
 };
 
 void print_usage(std::ostream& out) {
