@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "tailor/error.hpp"
+#include "tailor/stats.hpp"
 
 namespace tailor {
 namespace {
@@ -316,7 +317,7 @@ nlohmann::json DriftSignal::to_json() const {
                       {"drifted", drifted},
                       {"reference_count", reference_count},
                       {"current_count", current_count}};
-  if (statistic == "ks") j["p_value"] = number(p_value);
+  j["p_value"] = number(p_value);
   if (statistic == "psi") {
     j["expected_without_drift"] = number(expected_without_drift);
     nlohmann::json bins_json = nlohmann::json::array();
@@ -379,6 +380,7 @@ DriftReport compare_profiles(const DriftProfile& reference, const DriftProfile& 
         cur.push_back(counts.second);
       }
       psi_signal(s, labels, ref, cur, reference.events, current.events, o);
+      if (labels.size() >= 2) s.p_value = stats::chi_square_independence({ref, cur}).p_value;
       if (s.drifted) {
         r.reasons.push_back("event-type mix PSI " + fmt(s.value) + " >= " + fmt(s.threshold) + " (" +
                             s.severity + " shift; largest change: " + s.bins.front().label + " " +

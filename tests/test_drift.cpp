@@ -228,6 +228,7 @@ TEST_CASE("No drift between two windows of the same seeded stream", "[drift]") {
     CHECK(r.event_types.evaluated);
     CHECK(r.event_types.value < 0.01);
     CHECK(r.event_types.severity == "none");
+    CHECK(r.event_types.p_value > 1e-4);  // chi-square on 4 types, same mix
     CHECK(r.item_popularity.value < 0.01);
     CHECK(r.item_popularity.expected_without_drift == Approx(20.0 * 2.0 / 20000.0));
     CHECK(r.unseen_items.value < 0.01);  // a few tail items only
@@ -253,6 +254,7 @@ TEST_CASE("Drift fires on each deliberately shifted signal", "[drift]") {
     CHECK(r.event_types.severity == "major");
     CHECK(r.event_types.bins.front().label == "purchase");
     CHECK(r.event_types.bins.front().current_share == Approx(0.25).margin(0.01));
+    CHECK(r.event_types.p_value < 1e-12);  // chi-square test of homogeneity
     CHECK_FALSE(r.item_popularity.drifted);
     CHECK_FALSE(r.scores.drifted);
     REQUIRE(r.reasons.size() == 1);

@@ -3,7 +3,10 @@
 // Two windows of events are compared: a reference (typically the recent traffic at the time the
 // serving model was trained) and the current window. Four signals:
 //
-//   event_type_mix   PSI over the event types (one bin per type seen in either window);
+//   event_type_mix   PSI over the event types (one bin per type seen in either window), with the
+//                    p-value of Pearson's chi-square test of homogeneity of the 2 x types table
+//                    for information (large windows make tiny shifts significant, so the verdict
+//                    rests on PSI);
 //   item_popularity  PSI over the reference's `top_items` most frequent items plus one "other" bin
 //                    (every other item, including items the reference never saw);
 //   unseen_items     the share of the current window's item events whose item never appears in
@@ -160,7 +163,8 @@ struct DriftSignal {
   std::string statistic;  ///< "psi", "share" or "ks"
   bool evaluated = false; ///< false when a window had too little data (see note)
   double value = std::numeric_limits<double>::quiet_NaN();      ///< PSI, share or KS D
-  double p_value = std::numeric_limits<double>::quiet_NaN();    ///< KS only
+  /// KS p-value (scores); chi-square p-value (event_type_mix, two types or more); else NaN.
+  double p_value = std::numeric_limits<double>::quiet_NaN();
   double threshold = std::numeric_limits<double>::quiet_NaN();  ///< drift at value >= threshold
   /// PSI: "none", "moderate", "major"; others: "none" or "drift"; "" when not evaluated.
   std::string severity;
