@@ -714,15 +714,6 @@ Vector user_content_profile(const RowMatrix& item_vectors, const std::vector<Pro
   return (sum / norm).cast<float>();
 }
 
-std::vector<std::uint32_t> item_interaction_counts(const SparseMatrix& user_item) {
-  std::vector<std::uint32_t> counts(static_cast<std::size_t>(user_item.cols()), 0);
-  for (Eigen::Index u = 0; u < user_item.outerSize(); ++u) {
-    for (SparseMatrix::InnerIterator it(user_item, u); it; ++it) {
-      if (it.value() != 0.0f) ++counts[static_cast<std::size_t>(it.col())];
-    }
-  }
-  return counts;
-}
 
 // ---- ContentToFactorMap -----------------------------------------------------------------------
 

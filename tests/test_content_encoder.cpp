@@ -14,6 +14,7 @@
 #include "tailor/als.hpp"
 #include "tailor/datasets.hpp"
 #include "tailor/error.hpp"
+#include "tailor/hybrid_ranker.hpp"
 #include "tailor/interaction_matrix.hpp"
 #include "test_data.hpp"
 
@@ -584,11 +585,6 @@ TEST_CASE("Bridge rejects bad shapes and too few training items", "[content_enco
   tailor::ContentBridgeState s = bridge.state();
   s.bias.resize(5);
   expect_error([&] { ContentToFactorMap m(s); }, ErrorCode::invalid_argument, "bias has 5");
-}
-
-TEST_CASE("item_interaction_counts counts stored entries per column", "[content_encoder]") {
-  const auto m = tailor::test::make_matrix(3, 4, {{0, 0, 1}, {1, 0, 2}, {2, 3, 1}, {1, 3, 0.5f}});
-  CHECK(tailor::item_interaction_counts(m) == std::vector<std::uint32_t>{2, 0, 0, 2});
 }
 
 TEST_CASE("A fitted encoder encodes concurrently with identical results", "[content_encoder][threads]") {

@@ -58,7 +58,8 @@
 //   encoder.fit(catalog);
 //   tailor::RowMatrix content = encoder.encode_all(catalog, matrix.items());  // ALS item order
 //   tailor::ContentToFactorMap bridge;
-//   bridge.fit(content, als.item_factors(), tailor::item_interaction_counts(matrix.confidence()));
+//   bridge.fit(content, als.item_factors(),
+//              tailor::item_interaction_counts(matrix.confidence()));  // hybrid_ranker.hpp
 //   tailor::Vector y_new = bridge.map(encoder.encode(new_item));  // score with x_u . y_new
 #pragma once
 
@@ -243,8 +244,6 @@ struct ProfileItem {
 Vector user_content_profile(const RowMatrix& item_vectors, const std::vector<ProfileItem>& history,
                             Timestamp now, double half_life_days);
 
-/// Interactions per item of a user x item matrix: the stored entries of each column.
-std::vector<std::uint32_t> item_interaction_counts(const SparseMatrix& user_item);
 
 /// Options of ContentToFactorMap.
 struct ContentBridgeOptions {
