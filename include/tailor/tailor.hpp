@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tailor/als.hpp"
+#include "tailor/ann_index.hpp"
 #include "tailor/baselines.hpp"
 #include "tailor/catalog.hpp"
 #include "tailor/cleaning.hpp"
