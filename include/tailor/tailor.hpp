@@ -27,6 +27,7 @@
 #include "tailor/outcomes.hpp"
 #include "tailor/pseudonymize.hpp"
 #include "tailor/readers.hpp"
+#include "tailor/recommender.hpp"
 #include "tailor/retrain_policy.hpp"
 #include "tailor/rules.hpp"
 #include "tailor/scored_item.hpp"

@@ -1,0 +1,276 @@
+// tailor: Recommender, the facade a shop backend creates at start-up and calls from its own
+// request threads.
+//
+// It owns two kinds of state:
+//   * an immutable ModelSnapshot: the catalog as of publication, ALS factors, item neighbours,
+//     content vectors and the cold-start bridge, popularity, trending, co-purchase lists, the ANN
+//     index and a HybridRanker over all of them. It is published through an atomic shared_ptr
+//     swap: a request loads the pointer once and is answered entirely by that snapshot, so
+//     retraining and catalog changes never block or tear a request;
+//   * mutable per-shopper profiles (the newest `profile_events` events of each user or anonymous
+//     session and the user's folded-in ALS vector), in `profile_shards` shards, each behind its
+//     own shared mutex.
+//
+// Data flow:
+//   ingest(event)     O(1): appends to the shopper's profile (exclusive lock on one shard), keeps
+//                     the event for the next retrain, drops the shopper's cached responses.
+//   recommend(req)    loads the snapshot; reads the profile (shared lock); if the profile changed
+//                     since its vector was computed, folds the user in again (ALS fold-in over the
+//                     training row plus the events since the snapshot, ~10 us at 64 factors) and
+//                     stores the vector back; ranks with the HybridRanker; maps indices to IDs.
+//   retrain()         rebuilds every model from the kept events off the serving path (the caller's
+//                     thread, or a background thread with retrain_async()), then swaps.
+//   upsert_item(...)  publishes a snapshot with the new catalog and the same models; a new item
+//                     is encoded by the content encoder, mapped into the ALS space by the bridge
+//                     and added to the ANN index's side buffer, so it can be recommended at once.
+//
+// Items keep one dense index for the life of the Recommender (the catalog's index; IDs only
+// grow), so Rules (allow, deny, pins, promoted...) are written with item_index().
+//
+// Costs: upsert_item/remove_item copy the catalog and rebuild the ranker's catalog index: O(catalog)
+// per call (about a millisecond per 10k items); batch them with upsert_items(). Kept events cost
+// their size in memory until max_kept_events drops the oldest.
+//
+// Thread-safety: thread-safe. Every public method may be called from any thread concurrently.
+//
+// **Example**:
+//   tailor::Recommender rec;
+//   rec.upsert_items(catalog_items);
+//   rec.ingest(history);                   // bulk load
+//   rec.retrain();
+//   rec.ingest(event);                     // from request threads, as events arrive
+//   tailor::RecommendRequest req;
+//   req.user = "17850";
+//   req.k = 10;
+//   for (const auto& r : rec.recommend(req).items) std::cout << r.item << ": " << r.reason << "\n";
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tailor/als.hpp"
+#include "tailor/ann_index.hpp"
+#include "tailor/baselines.hpp"
+#include "tailor/catalog.hpp"
+#include "tailor/content_encoder.hpp"
+#include "tailor/event.hpp"
+#include "tailor/hybrid_ranker.hpp"
+#include "tailor/interaction_matrix.hpp"
+#include "tailor/rules.hpp"
+
+namespace tailor {
+
+/// Options of Recommender. The defaults suit implicit shop events.
+struct RecommenderOptions {
+  InteractionMatrixOptions matrix;  ///< event weights and the confidence transform
+  ALSOptions als;                   ///< collaborative model (als.threads: training threads)
+  HybridRankerOptions ranker;
+  ItemKnnOptions neighbors;         ///< item-to-item neighbour lists
+  bool use_content = true;          ///< content encoder and cold-start bridge
+  ContentEncoderOptions content;
+  ContentBridgeOptions bridge;
+  TrendingOptions trending;         ///< `now` 0 = the newest kept event
+  AnnIndexOptions ann;
+  std::size_t profile_events = 100;   ///< newest events kept per shopper, >= 1
+  std::size_t profile_shards = 64;    ///< >= 1
+  std::size_t cache_entries = 0;      ///< cached responses per shard (see RecommendRequest::cache_key); 0 = off
+  std::size_t max_kept_events = 0;    ///< events kept for retraining; 0 = all; oldest dropped first
+  std::size_t basket_max_items = 50;  ///< larger baskets are skipped for co-purchase counts, >= 2
+  std::size_t bought_together_per_item = 50;  ///< co-purchase list length per item, >= 1
+
+  /// Throws Error(invalid_argument) naming the first bad field (including nested options).
+  void validate() const;
+};
+
+/// One request for recommendations.
+struct RecommendRequest {
+  std::string user;     ///< user ID; empty for an anonymous shopper (then `session` is used)
+  std::string session;  ///< session key of an anonymous shopper
+  std::size_t k = 10;   ///< >= 1
+  std::optional<std::string> context_item;  ///< the product page being viewed, if any
+  Rules rules;          ///< filters, boosts, pins, caps, diversity (item indices: item_index())
+  /// Non-empty: the response may be served from, and is stored in, the result cache under
+  /// (shopper, cache_key, k, context_item). The caller promises that requests sharing a key share
+  /// their rules. Cached responses are dropped by the shopper's own events, by any new snapshot
+  /// (retrain, catalog change) and by erase_user.
+  std::string cache_key;
+};
+
+/// One recommended item.
+struct Recommendation {
+  std::string item;          ///< external item ID
+  Index index = 0;           ///< dense item index
+  float score = 0.0f;
+  SourceMask sources = 0;    ///< see hybrid_ranker.hpp
+  std::string reason;        ///< e.g. "because you viewed WHITE METAL LANTERN"
+};
+
+/// What recommend() and friends return.
+struct RecommendResponse {
+  std::vector<Recommendation> items;
+  std::uint64_t model_version = 0;  ///< the snapshot that produced every item of this response
+  bool from_cache = false;
+};
+
+/// Counters of a Recommender (a consistent-enough view for monitoring).
+struct RecommenderStats {
+  std::uint64_t model_version = 0;
+  std::uint64_t events_ingested = 0;
+  std::uint64_t events_kept = 0;
+  std::uint64_t profiles = 0;
+  std::uint64_t items = 0;             ///< catalog size (including items seen only in events)
+  std::uint64_t model_items = 0;       ///< items with ALS factors in the serving snapshot
+  std::uint64_t model_users = 0;
+  std::uint64_t fold_ins = 0;          ///< user vectors recomputed by recommend()
+  std::uint64_t cache_hits = 0;
+  std::uint64_t cache_misses = 0;
+  std::uint64_t retrains = 0;
+};
+
+/// What retrain() did.
+struct RetrainReport {
+  std::uint64_t model_version = 0;
+  std::uint64_t events = 0;   ///< events trained on
+  std::size_t users = 0;
+  std::size_t items = 0;
+  std::size_t interactions = 0;
+  double seconds = 0.0;
+  bool content = false;       ///< the content encoder was fitted
+  bool bridge = false;        ///< the cold-start bridge was fitted
+  std::string ann_backend;    ///< "exact" or "hnsw"
+};
+
+struct ModelSnapshot;
+struct ModelParts;
+
+/// The in-process recommender (see the file comment). Thread-safety: thread-safe.
+class Recommender {
+ public:
+  /// Throws Error(invalid_argument) when options.validate() does.
+  explicit Recommender(RecommenderOptions options = {});
+  ~Recommender();
+  Recommender(const Recommender&) = delete;
+  Recommender& operator=(const Recommender&) = delete;
+
+  const RecommenderOptions& options() const noexcept { return options_; }
+
+  // ---- events
+
+  /// Records one event: the shopper's profile changes at once (visible to the next recommend()),
+  /// and the event is kept for the next retrain. An item not in the catalog is added to it with
+  /// its ID only. Throws Error(invalid_argument) naming the field for an event without user and
+  /// session, a non-search event without item, or a value the event weights cannot use; nothing
+  /// is recorded then.
+  void ingest(const Event& event);
+  /// ingest() of each event in order; validates all first, so a bad event records nothing (the
+  /// error names its position).
+  void ingest(const std::vector<Event>& events);
+
+  // ---- catalog
+
+  /// Inserts or merges (UpsertMode::merge) catalog records and publishes them in one new snapshot.
+  /// Throws like Catalog::upsert, naming the position; nothing is published then.
+  void upsert_items(const std::vector<CatalogItem>& items);
+  void upsert_item(const CatalogItem& item) { upsert_items({item}); }
+  /// Stops recommending `item_id` (it still counts as history and for training); returns false if
+  /// the ID is unknown.
+  bool remove_item(const std::string& item_id);
+  /// The dense index of an item ID (for Rules), or nullopt.
+  std::optional<Index> item_index(const std::string& item_id) const;
+  /// The catalog as of the serving snapshot.
+  std::shared_ptr<const Catalog> catalog() const;
+
+  // ---- models
+
+  /// Trains every model on the kept events and the current catalog, then publishes the new
+  /// snapshot. Requests keep being answered by the old snapshot meanwhile. Retrains are serialised
+  /// (a second caller waits). Throws Error(invalid_argument) when no event can be used (nothing
+  /// is published then and the serving snapshot stays).
+  RetrainReport retrain();
+  /// The serving snapshot's version: 0 before the first retrain, then 1, 2, ... (catalog changes
+  /// publish new versions too).
+  std::uint64_t model_version() const;
+  /// The serving snapshot (kept alive by the returned pointer).
+  std::shared_ptr<const ModelSnapshot> snapshot() const;
+
+  // ---- serving
+
+  /// Recommendations for a user or anonymous session. A shopper the models have never seen gets
+  /// content, popularity and trending recommendations, and collaborative ones as soon as their
+  /// profile has events on items the model knows. Throws Error(not_fitted) before the first
+  /// retrain, Error(invalid_argument) for k == 0, no user and no session, or bad rules, and
+  /// Error(unknown_id) for an unknown context item.
+  RecommendResponse recommend(const RecommendRequest& request) const;
+  /// Items similar to `item_id` for its product page (no shopper): neighbours, content and
+  /// collaborative similarity through the ranker with the item as context; rules apply.
+  RecommendResponse similar_items(const std::string& item_id, std::size_t k,
+                                  const Rules& rules = {}) const;
+  /// Items most often bought in the same basket (session, or user and day) as `item_id`, by lift-
+  /// weighted co-purchase count; out-of-stock and removed items skipped.
+  RecommendResponse frequently_bought_together(const std::string& item_id, std::size_t k) const;
+  /// The k items trending now (see trending_scores), optionally within a category path prefix.
+  RecommendResponse trending(std::size_t k, const std::vector<std::string>& category_prefix = {}) const;
+
+  /// The shopper's current ALS vector (folded in if needed), or nullopt if the shopper has no
+  /// usable history. Throws Error(not_fitted) before the first retrain.
+  std::optional<Vector> user_vector(const std::string& actor) const;
+
+  // ---- privacy
+
+  /// Forgets a user or session ("session:<key>" for anonymous ones): profile, vector and cached
+  /// responses at once; their kept events are dropped so the next retrain excludes them. Returns
+  /// the number of kept events dropped.
+  std::size_t erase_user(const std::string& actor);
+
+  RecommenderStats stats() const;
+
+ private:
+  struct Shard;
+  struct Profile;
+  struct Core;
+
+  RecommenderOptions options_;
+  std::unique_ptr<Core> core_;
+};
+
+/// The trained models of a snapshot, shared by the snapshots that differ only in the catalog.
+struct ModelParts {
+  IdMap users;                 ///< training actors (Event::actor())
+  SparseMatrix weights;        ///< users x items net event weights (catalog index space)
+  IdMap history_users;         ///< every actor with an item event in training
+  SparseMatrix history;        ///< history_users x items: 1 for every item the actor touched
+                               ///< (also when returns cancelled it out of `weights`)
+  ALSFactorizer als;
+  ContentEncoder encoder;      ///< fitted when the catalog had content at training
+  ContentToFactorMap bridge;   ///< fitted when enough items qualify
+  ItemNeighbors neighbors;
+  ItemNeighbors bought_together;
+  std::vector<std::uint32_t> counts;
+  std::vector<float> popularity;
+  std::vector<float> trending;
+  std::shared_ptr<AnnIndex> ann;  ///< over the ranker's CF vectors; new items join its side buffer
+  Timestamp newest_event = 0;
+};
+
+
+/// Everything one published model state holds (immutable once published). Exposed for tests,
+/// persistence and monitoring; hosts normally use Recommender's methods.
+struct ModelSnapshot {
+  std::uint64_t version = 0;
+  std::uint64_t trained_through = 0;   ///< events with sequence number < this are in the models
+  std::shared_ptr<const Catalog> catalog;
+  std::shared_ptr<const ModelParts> parts;  ///< null before the first retrain
+  /// Content vectors and their bridge images (cold-start factors), one row per item known when
+  /// they were last extended (catalog changes append rows for new items); may be null.
+  std::shared_ptr<const RowMatrix> content;
+  std::shared_ptr<const RowMatrix> cold_factors;
+  std::unique_ptr<HybridRanker> ranker;            ///< over `catalog` and `parts`
+};
+
+}  // namespace tailor

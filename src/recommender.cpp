@@ -1,0 +1,823 @@
+#include "tailor/recommender.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#include <utility>
+
+#include "tailor/error.hpp"
+#include "recommender_state.hpp"
+
+namespace tailor {
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+void RecommenderOptions::validate() const {
+  matrix.validate();
+  als.validate();
+  ranker.validate();
+  neighbors.validate();
+  if (use_content) {
+    content.validate();
+    bridge.validate();
+  }
+  trending.validate();
+  ann.validate();
+  TAILOR_REQUIRE(profile_events >= 1, "RecommenderOptions::profile_events must be >= 1");
+  TAILOR_REQUIRE(profile_shards >= 1, "RecommenderOptions::profile_shards must be >= 1");
+  TAILOR_REQUIRE(basket_max_items >= 2, "RecommenderOptions::basket_max_items must be >= 2");
+  TAILOR_REQUIRE(bought_together_per_item >= 1,
+                 "RecommenderOptions::bought_together_per_item must be >= 1");
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+using detail::KeptEvent;
+using detail::ProfileEvent;
+using detail::CacheEntry;
+
+namespace {
+
+bool counts_for_profile(const Event& e) { return !e.item.empty(); }
+
+std::string request_actor(const std::string& user, const std::string& session) {
+  if (!user.empty()) return user;
+  return "session:" + session;
+}
+
+std::string cache_key_of(const std::string& actor, const RecommendRequest& r) {
+  std::string key = actor;
+  key += '\x1f';
+  key += r.cache_key;
+  key += '\x1f';
+  key += std::to_string(r.k);
+  key += '\x1f';
+  if (r.context_item) key += *r.context_item;
+  return key;
+}
+
+// Rows of `m` (users x items) as sparse rows of (item, value).
+SparseMatrix weights_matrix(const std::vector<Interaction>& pairs, std::size_t users,
+                            std::size_t items) {
+  std::vector<Eigen::Triplet<float, std::int32_t>> t;
+  t.reserve(pairs.size());
+  for (const auto& p : pairs) {
+    t.emplace_back(static_cast<std::int32_t>(p.user), static_cast<std::int32_t>(p.item), p.weight);
+  }
+  SparseMatrix m(static_cast<Eigen::Index>(users), static_cast<Eigen::Index>(items));
+  m.setFromTriplets(t.begin(), t.end());
+  m.makeCompressed();
+  return m;
+}
+
+// Co-purchase lists: baskets are purchase events grouped by session (or by user and UTC day when
+// the session is empty). score(i, j) = c_ij / sqrt(c_i c_j) * c_ij / (c_ij + 2): the cosine of the
+// two items' basket sets, shrunk when few baskets share them.
+ItemNeighbors bought_together(const std::vector<const Event*>& purchases, const Catalog& catalog,
+                              std::size_t max_basket, std::size_t per_item) {
+  std::map<std::string, std::vector<Index>> baskets;
+  for (const Event* e : purchases) {
+    std::string key = !e->session.empty()
+                          ? "s:" + e->session
+                          : "u:" + e->actor() + ":" + std::to_string(e->timestamp / 86400000LL);
+    baskets[key].push_back(*catalog.index_of(e->item));
+  }
+  const std::size_t n = catalog.size();
+  std::vector<std::uint32_t> single(n, 0);
+  std::unordered_map<std::uint64_t, std::uint32_t> pair;
+  for (auto& [key, items] : baskets) {
+    std::sort(items.begin(), items.end());
+    items.erase(std::unique(items.begin(), items.end()), items.end());
+    if (items.size() > max_basket) continue;
+    for (Index i : items) ++single[i];
+    for (std::size_t a = 0; a < items.size(); ++a) {
+      for (std::size_t b = a + 1; b < items.size(); ++b) {
+        ++pair[(static_cast<std::uint64_t>(items[a]) << 32) | items[b]];
+      }
+    }
+  }
+  std::vector<std::vector<ItemNeighbor>> lists(n);
+  for (const auto& [key, c] : pair) {
+    const auto i = static_cast<Index>(key >> 32);
+    const auto j = static_cast<Index>(key & 0xffffffffu);
+    const double cij = c;
+    const float s = static_cast<float>(cij / std::sqrt(double(single[i]) * double(single[j])) *
+                                       cij / (cij + 2.0));
+    lists[i].push_back({j, s});
+    lists[j].push_back({i, s});
+  }
+  for (auto& l : lists) {
+    std::sort(l.begin(), l.end(), [](const ItemNeighbor& a, const ItemNeighbor& b) {
+      return a.similarity != b.similarity ? a.similarity > b.similarity : a.item < b.item;
+    });
+    if (l.size() > per_item) l.resize(per_item);
+  }
+  return ItemNeighbors::from_lists(lists);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Construction
+
+Recommender::Recommender(RecommenderOptions options)
+    : options_(std::move(options)), core_(std::make_unique<Core>()) {
+  options_.validate();
+  core_->shards.reserve(options_.profile_shards);
+  for (std::size_t i = 0; i < options_.profile_shards; ++i) {
+    core_->shards.push_back(std::make_unique<Shard>());
+  }
+  auto empty = std::make_shared<ModelSnapshot>();
+  empty->catalog = std::make_shared<const Catalog>();
+  core_->catalog = empty->catalog;
+  core_->snapshot = std::move(empty);
+}
+
+Recommender::~Recommender() = default;
+
+// ---------------------------------------------------------------------------------------------
+// Publication
+
+namespace {
+
+// The ranker model over `parts` and `catalog` (arrays may be shorter than the catalog).
+RankerModel ranker_model(const ModelParts& parts, const Catalog& catalog, const RowMatrix* content,
+                         const RowMatrix* cold) {
+  // The ANN index is shared by every snapshot of these parts and gains items as the catalog
+  // grows; a search drops items this snapshot's catalog does not have yet.
+  const std::size_t n_items = catalog.size();
+  RankerModel m;
+  m.catalog = &catalog;
+  m.item_factors = &parts.als.item_factors();
+  m.cold_item_factors = cold;
+  m.content = content;
+  m.neighbors = &parts.neighbors;
+  m.interaction_counts = &parts.counts;
+  m.popularity = &parts.popularity;
+  m.trending = &parts.trending;
+  std::shared_ptr<AnnIndex> ann = parts.ann;
+  m.factor_search = [ann, n_items](const float* q, std::size_t k) {
+    std::vector<ScoredItem> found = ann->search(q, k);
+    found.erase(std::remove_if(found.begin(), found.end(),
+                               [n_items](const ScoredItem& s) { return s.item >= n_items; }),
+                found.end());
+    return found;
+  };
+  return m;
+}
+
+}  // namespace
+
+
+namespace {
+
+// Appends content vectors (and their bridge images) for catalog items beyond the rows of `old`.
+void extend_vectors(const ModelParts& parts, const Catalog& catalog,
+                    std::shared_ptr<const RowMatrix>& content, std::shared_ptr<const RowMatrix>& cold) {
+  if (!content || !parts.encoder.fitted()) return;
+  const auto have = static_cast<std::size_t>(content->rows());
+  if (catalog.size() <= have) return;
+  const auto n = static_cast<Eigen::Index>(catalog.size());
+  auto grown = std::make_shared<RowMatrix>(n, content->cols());
+  grown->topRows(content->rows()) = *content;
+  for (std::size_t i = have; i < catalog.size(); ++i) {
+    grown->row(static_cast<Eigen::Index>(i)) =
+        parts.encoder.encode(catalog.at(static_cast<Index>(i))).transpose();
+  }
+  if (cold && parts.bridge.fitted()) {
+    auto grown_cold = std::make_shared<RowMatrix>(n, cold->cols());
+    grown_cold->topRows(cold->rows()) = *cold;
+    grown_cold->bottomRows(n - cold->rows()) =
+        parts.bridge.map_all(RowMatrix(grown->bottomRows(n - cold->rows())));
+    cold = std::move(grown_cold);
+  }
+  content = std::move(grown);
+}
+
+}  // namespace
+
+std::shared_ptr<ModelSnapshot> detail::make_snapshot(const RecommenderOptions& options,
+                                                    std::shared_ptr<const ModelParts> parts,
+                                                    std::shared_ptr<const Catalog> catalog,
+                                                    std::shared_ptr<const RowMatrix> content,
+                                                    std::shared_ptr<const RowMatrix> cold,
+                                                    std::uint64_t trained_through) {
+  auto snap = std::make_shared<ModelSnapshot>();
+  snap->trained_through = trained_through;
+  snap->catalog = std::move(catalog);
+  if (parts) {
+    extend_vectors(*parts, *snap->catalog, content, cold);
+    snap->ranker = std::make_unique<HybridRanker>(
+        ranker_model(*parts, *snap->catalog, content.get(), cold.get()), options.ranker);
+    // New items (beyond the factor rows) join the ANN index with their CF vectors (bridge images
+    // blended as the ranker does), searched exactly from its side buffer until the next retrain.
+    const RowMatrix* cf = snap->ranker->cf_item_vectors();
+    if (cf != nullptr) {
+      for (Eigen::Index i = parts->als.items(); i < cf->rows(); ++i) {
+        const auto item = static_cast<Index>(i);
+        if (!parts->ann->contains(item) && cf->row(i).squaredNorm() > 0.0f) {
+          const Vector v = cf->row(i).transpose();
+          parts->ann->upsert(item, v);
+        }
+      }
+    }
+  }
+  snap->parts = std::move(parts);
+  snap->content = std::move(content);
+  snap->cold_factors = std::move(cold);
+  return snap;
+}
+
+void Recommender::upsert_items(const std::vector<CatalogItem>& items) {
+  std::lock_guard<std::mutex> catalog_lock(core_->catalog_mutex);
+  auto next = std::make_shared<Catalog>(*core_->load_catalog());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    try {
+      next->upsert(items[i]);
+    } catch (const Error& e) {
+      TAILOR_THROW(invalid_argument, "Recommender::upsert_items: item " << i << ": " << e.what());
+    }
+  }
+  std::shared_ptr<const Catalog> published = std::move(next);
+  std::lock_guard<std::mutex> publish_lock(core_->publish_mutex);
+  const auto current = core_->load_snapshot();
+  auto snap = detail::make_snapshot(options_, current->parts, published, current->content,
+                            current->cold_factors, current->trained_through);
+  snap->version = ++core_->version;
+  std::atomic_store(&core_->catalog, published);
+  std::atomic_store(&core_->snapshot, std::shared_ptr<const ModelSnapshot>(std::move(snap)));
+}
+
+bool Recommender::remove_item(const std::string& item_id) {
+  const CatalogItem* current = core_->load_catalog()->find(item_id);
+  if (current == nullptr) return false;
+  CatalogItem flagged = *current;  // merge applies in_stock: keep every field as it is
+  flagged.attributes[options_.ranker.never_recommend_attribute.empty()
+                         ? std::string("never_recommend")
+                         : options_.ranker.never_recommend_attribute] = "1";
+  upsert_items({flagged});
+  return true;
+}
+
+std::optional<Index> Recommender::item_index(const std::string& item_id) const {
+  return core_->load_catalog()->index_of(item_id);
+}
+
+std::shared_ptr<const Catalog> Recommender::catalog() const {
+  return core_->load_snapshot()->catalog;
+}
+
+std::uint64_t Recommender::model_version() const { return core_->load_snapshot()->version; }
+
+std::shared_ptr<const ModelSnapshot> Recommender::snapshot() const { return core_->load_snapshot(); }
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+namespace {
+
+void check_event(const Event& e, const EventWeights& weights, const char* where, std::size_t pos,
+                 bool batch) {
+  auto fail = [&](const std::string& what) {
+    if (batch) {
+      TAILOR_THROW(invalid_argument, where << ": event " << pos << ": " << what);
+    }
+    TAILOR_THROW(invalid_argument, where << ": " << what);
+  };
+  if (e.user.empty() && e.session.empty()) fail("field 'user': empty, and no session either");
+  if (e.item.empty() && e.type != EventType::search) {
+    fail("field 'item': empty (only search events may omit it)");
+  }
+  if (!weights.weight(e)) fail("field 'value': missing or not finite for this event type");
+}
+
+}  // namespace
+
+void Recommender::ingest(const Event& event) { ingest(std::vector<Event>{event}); }
+
+void Recommender::ingest(const std::vector<Event>& events) {
+  const bool batch = events.size() > 1;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    check_event(events[i], options_.matrix.weights, "Recommender::ingest", i, batch);
+  }
+  // Register unknown items in one catalog copy.
+  auto catalog = core_->load_catalog();
+  bool unknown = false;
+  for (const auto& e : events) {
+    if (!e.item.empty() && !catalog->contains(e.item)) {
+      unknown = true;
+      break;
+    }
+  }
+  if (unknown) {
+    std::lock_guard<std::mutex> lock(core_->catalog_mutex);
+    auto next = std::make_shared<Catalog>(*core_->load_catalog());
+    for (const auto& e : events) {
+      if (!e.item.empty() && !next->contains(e.item)) {
+        CatalogItem bare;
+        bare.id = e.item;
+        next->upsert(std::move(bare));
+      }
+    }
+    catalog = next;
+    std::atomic_store(&core_->catalog, std::shared_ptr<const Catalog>(std::move(next)));
+  }
+  for (const auto& e : events) {
+    const std::string actor = e.actor();
+    Shard& shard = core_->shard_of(actor);
+    const auto weight = static_cast<float>(*options_.matrix.weights.weight(e));
+    {
+      std::unique_lock<std::shared_mutex> lock(shard.mutex);
+      const std::uint64_t seq = core_->next_seq.fetch_add(1, std::memory_order_relaxed);
+      if (counts_for_profile(e)) {
+        Profile& p = shard.profiles[actor];
+        if (p.events.size() >= options_.profile_events) p.events.pop_front();
+        p.events.push_back({*catalog->index_of(e.item), e.type, e.timestamp, weight, seq});
+        ++p.version;
+      }
+      shard.kept.push_back({seq, e});
+      core_->kept_count.fetch_add(1, std::memory_order_relaxed);
+      if (options_.max_kept_events > 0) {
+        const std::size_t per_shard =
+            std::max<std::size_t>(1, options_.max_kept_events / core_->shards.size());
+        while (shard.kept.size() > per_shard) {
+          shard.kept.pop_front();
+          core_->kept_count.fetch_sub(1, std::memory_order_relaxed);
+        }
+      }
+    }
+    if (options_.cache_entries > 0) {
+      std::lock_guard<std::mutex> lock(shard.cache_mutex);
+      const std::string prefix = actor + '\x1f';
+      for (auto it = shard.cache.begin(); it != shard.cache.end();) {
+        it = it->first.compare(0, prefix.size(), prefix) == 0 ? shard.cache.erase(it) : std::next(it);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training
+
+RetrainReport Recommender::retrain() {
+  std::lock_guard<std::mutex> retrain_lock(core_->retrain_mutex);
+  const auto t0 = std::chrono::steady_clock::now();
+  // Cut: every event ingested before this point is trained on.
+  std::vector<KeptEvent> kept;
+  std::uint64_t cut = 0;
+  std::uint64_t collection = 0;
+  {
+    std::vector<std::shared_lock<std::shared_mutex>> locks;
+    locks.reserve(core_->shards.size());
+    for (auto& s : core_->shards) locks.emplace_back(s->mutex);
+    cut = core_->next_seq.load();
+    collection = ++core_->collections;
+    for (auto& s : core_->shards) kept.insert(kept.end(), s->kept.begin(), s->kept.end());
+  }
+  std::sort(kept.begin(), kept.end(),
+            [](const KeptEvent& a, const KeptEvent& b) { return a.seq < b.seq; });
+  std::vector<Event> events;
+  events.reserve(kept.size());
+  for (auto& k : kept) events.push_back(std::move(k.event));
+  kept.clear();
+  kept.shrink_to_fit();
+
+  const auto catalog = core_->load_catalog();  // has every kept event's item
+  InteractionMatrixBuilder builder(options_.matrix);
+  builder.add(events);
+  const InteractionMatrix built = builder.build();
+  TAILOR_REQUIRE(built.confidence().nonZeros() > 0,
+                 "Recommender::retrain: none of the " << events.size()
+                     << " kept events gives a positive user-item weight");
+  std::vector<Interaction> pairs = built.interactions();
+  for (auto& p : pairs) p.item = *catalog->index_of(built.items().id(p.item));
+  const InteractionMatrix matrix =
+      InteractionMatrix::from_interactions(pairs, built.users(), catalog->ids(), options_.matrix);
+
+  auto parts = std::make_shared<ModelParts>();
+  parts->users = matrix.users();
+  parts->weights = weights_matrix(matrix.interactions(), matrix.users().size(), catalog->size());
+  parts->newest_event = 0;
+  {
+    std::vector<Eigen::Triplet<float, std::int32_t>> touched;
+    for (const auto& e : events) {
+      parts->newest_event = std::max(parts->newest_event, e.timestamp);
+      if (e.item.empty()) continue;
+      const Index u = parts->history_users.insert(e.actor());
+      touched.emplace_back(static_cast<std::int32_t>(u),
+                           static_cast<std::int32_t>(*catalog->index_of(e.item)), 1.0f);
+    }
+    parts->history.resize(static_cast<Eigen::Index>(parts->history_users.size()),
+                          static_cast<Eigen::Index>(catalog->size()));
+    parts->history.setFromTriplets(touched.begin(), touched.end(),
+                                   [](float, float b) { return b; });
+    parts->history.makeCompressed();
+  }
+  parts->als = ALSFactorizer(options_.als);
+  parts->als.fit(matrix.confidence());
+  parts->counts = item_interaction_counts(matrix.confidence());
+  parts->popularity.assign(parts->counts.begin(), parts->counts.end());
+  parts->trending = trending_scores(events, catalog->ids(), options_.trending);
+  parts->neighbors = build_item_neighbors(matrix.confidence(), options_.neighbors);
+  std::vector<const Event*> purchases;
+  for (const auto& e : events) {
+    if (e.type == EventType::purchase && !e.item.empty()) purchases.push_back(&e);
+  }
+  parts->bought_together = bought_together(purchases, *catalog, options_.basket_max_items,
+                                           options_.bought_together_per_item);
+
+  RetrainReport report;
+  std::shared_ptr<const RowMatrix> content, cold;
+  if (options_.use_content) {
+    try {
+      parts->encoder = ContentEncoder(options_.content);
+      parts->encoder.fit(*catalog);
+      content = std::make_shared<const RowMatrix>(parts->encoder.encode_all(*catalog));
+      report.content = true;
+    } catch (const Error&) {
+      parts->encoder = ContentEncoder(options_.content);  // no usable text: no content signal
+      content.reset();
+    }
+    if (content) {
+      try {
+        parts->bridge.fit(*content, parts->als.item_factors(), parts->counts, options_.bridge);
+        cold = std::make_shared<const RowMatrix>(parts->bridge.map_all(*content));
+        report.bridge = true;
+      } catch (const Error&) {
+        parts->bridge = ContentToFactorMap();
+      }
+    }
+  }
+  // The ANN index covers the CF vectors the ranker scores: ALS factors blended with the bridge
+  // images for items with few interactions (the same formula as the ranker's).
+  {
+    const RowMatrix cf = cold ? blend_cold_item_factors(parts->als.item_factors(), *cold,
+                                                        parts->counts,
+                                                        options_.ranker.bridge_pseudo_count,
+                                                        catalog->size())
+                              : parts->als.item_factors();
+    parts->ann = std::make_shared<AnnIndex>(cf, options_.ann);
+  }
+  report.ann_backend = ann_backend_name(parts->ann->backend());
+  report.events = events.size();
+  report.users = matrix.users().size();
+  report.items = catalog->size();
+  report.interactions = static_cast<std::size_t>(matrix.confidence().nonZeros());
+
+  {
+    std::lock_guard<std::mutex> publish_lock(core_->publish_mutex);
+    auto snap = detail::make_snapshot(options_, std::move(parts), core_->load_catalog(), content, cold, cut);
+    snap->version = ++core_->version;
+    report.model_version = snap->version;
+    std::atomic_store(&core_->snapshot, std::shared_ptr<const ModelSnapshot>(std::move(snap)));
+  }
+  {
+    // Erasures before this retrain's collection are reflected in the events it trained on.
+    std::lock_guard<std::mutex> lock(core_->erased_mutex);
+    for (auto it = core_->erased.begin(); it != core_->erased.end();) {
+      it = it->second < collection ? core_->erased.erase(it) : std::next(it);
+    }
+  }
+  core_->retrains.fetch_add(1);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serving
+
+namespace {
+
+// The user's vector: the trained row when nothing happened since training, else a fold-in of
+// the training row's weights plus the newer events' weights.
+std::optional<Vector> compute_vector(const ModelSnapshot& snap, const RecommenderOptions& options,
+                                     const std::string& actor, bool erased,
+                                     const std::deque<ProfileEvent>& events,
+                                     std::atomic<std::uint64_t>& fold_ins) {
+  const ModelParts& parts = *snap.parts;
+  const ALSFactorizer& als = parts.als;
+  const auto n_model_items = static_cast<Index>(als.items());
+  std::optional<Index> row;
+  if (!erased) row = parts.users.find(actor);
+  std::map<Index, double> w;
+  if (row) {
+    for (SparseMatrix::InnerIterator it(parts.weights, static_cast<Eigen::Index>(*row)); it; ++it) {
+      w[static_cast<Index>(it.col())] += it.value();
+    }
+  }
+  bool newer = false;
+  for (const auto& e : events) {
+    if (e.seq < snap.trained_through && !erased) continue;  // already in the training row
+    if (e.item >= n_model_items || e.weight == 0.0f) continue;
+    w[e.item] += e.weight;
+    newer = true;
+  }
+  if (row && !newer) return Vector(als.user_factors().row(static_cast<Eigen::Index>(*row)).transpose());
+  std::vector<Index> items;
+  std::vector<float> conf;
+  for (const auto& [item, weight] : w) {
+    if (weight <= options.matrix.min_weight) continue;
+    items.push_back(item);
+    conf.push_back(static_cast<float>(options.matrix.confidence(weight)));
+  }
+  if (items.empty()) return std::nullopt;
+  fold_ins.fetch_add(1, std::memory_order_relaxed);
+  return als.fold_in_user(items, conf);
+}
+
+RecommendResponse to_response(const ModelSnapshot& snap, const RankResult& ranked) {
+  RecommendResponse out;
+  out.model_version = snap.version;
+  out.items.reserve(ranked.items.size());
+  for (const auto& r : ranked.items) {
+    Recommendation rec;
+    rec.item = snap.catalog->ids().id(r.item);
+    rec.index = r.item;
+    rec.score = r.score;
+    rec.sources = r.sources;
+    rec.reason = r.reason;
+    out.items.push_back(std::move(rec));
+  }
+  return out;
+}
+
+void require_model(const ModelSnapshot& snap, const char* what) {
+  if (!snap.parts) {
+    TAILOR_THROW(not_fitted, "Recommender::" << what << ": no model yet (call retrain() first)");
+  }
+}
+
+}  // namespace
+
+std::optional<Vector> Recommender::user_vector(const std::string& actor) const {
+  const auto snap = core_->load_snapshot();
+  require_model(*snap, "user_vector");
+  bool erased = false;
+  {
+    std::lock_guard<std::mutex> lock(core_->erased_mutex);
+    erased = core_->erased.count(actor) != 0;
+  }
+  const Shard& shard = core_->shard_of(actor);
+  std::deque<ProfileEvent> events;
+  {
+    std::shared_lock<std::shared_mutex> lock(shard.mutex);
+    auto it = shard.profiles.find(actor);
+    if (it != shard.profiles.end()) events = it->second.events;
+  }
+  return compute_vector(*snap, options_, actor, erased, events, core_->fold_ins);
+}
+
+RecommendResponse Recommender::recommend(const RecommendRequest& request) const {
+  TAILOR_REQUIRE(request.k >= 1, "Recommender::recommend: k must be >= 1");
+  TAILOR_REQUIRE(!request.user.empty() || !request.session.empty(),
+                 "Recommender::recommend: request has neither user nor session");
+  const auto snap = core_->load_snapshot();  // this request's one snapshot
+  require_model(*snap, "recommend");
+  const std::string actor = request_actor(request.user, request.session);
+  Shard& shard = core_->shard_of(actor);
+  const bool use_cache = options_.cache_entries > 0 && !request.cache_key.empty();
+
+  // Profile (shared lock): events, and the cached vector when still valid.
+  std::deque<ProfileEvent> events;
+  std::uint64_t profile_version = 0;
+  std::optional<Vector> vector;
+  bool vector_valid = false;
+  {
+    std::shared_lock<std::shared_mutex> lock(shard.mutex);
+    auto it = shard.profiles.find(actor);
+    if (it != shard.profiles.end()) {
+      const Profile& p = it->second;
+      events = p.events;
+      profile_version = p.version;
+      if (p.vector_model == snap->version && p.vector_profile == p.version) {
+        vector_valid = true;
+        if (p.has_vector) vector = p.vector;
+      }
+    }
+  }
+  std::string key;
+  if (use_cache) {
+    key = cache_key_of(actor, request);
+    std::lock_guard<std::mutex> lock(shard.cache_mutex);
+    auto it = shard.cache.find(key);
+    if (it != shard.cache.end() && it->second.model_version == snap->version &&
+        it->second.profile_version == profile_version) {
+      core_->cache_hits.fetch_add(1, std::memory_order_relaxed);
+      RecommendResponse hit = it->second.response;
+      hit.from_cache = true;
+      return hit;
+    }
+    core_->cache_misses.fetch_add(1, std::memory_order_relaxed);
+  }
+  bool erased = false;
+  {
+    std::lock_guard<std::mutex> lock(core_->erased_mutex);
+    erased = !core_->erased.empty() && core_->erased.count(actor) != 0;
+  }
+  if (!vector_valid) {
+    vector = compute_vector(*snap, options_, actor, erased, events, core_->fold_ins);
+    std::unique_lock<std::shared_mutex> lock(shard.mutex);
+    auto it = shard.profiles.find(actor);
+    if (it != shard.profiles.end() && it->second.version == profile_version) {
+      it->second.vector_model = snap->version;
+      it->second.vector_profile = profile_version;
+      it->second.has_vector = vector.has_value();
+      if (vector) it->second.vector = *vector;
+    }
+  }
+
+  RankRequest rank;
+  rank.k = request.k;
+  rank.rules = request.rules;
+  if (vector) rank.user_vector = FloatView(*vector);
+  const auto n_items = static_cast<Index>(snap->catalog->size());
+  for (const auto& e : events) {
+    if (e.item >= n_items) continue;
+    rank.recent.push_back({e.item, e.timestamp, e.type});
+    if (e.type == EventType::purchase) rank.purchased_items.push_back(e.item);
+  }
+  if (!erased) {
+    if (auto row = snap->parts->history_users.find(actor)) {
+      for (SparseMatrix::InnerIterator it(snap->parts->history, static_cast<Eigen::Index>(*row)); it;
+           ++it) {
+        rank.seen_items.push_back(static_cast<Index>(it.col()));
+      }
+    }
+  }
+  if (request.context_item) {
+    const auto idx = snap->catalog->index_of(*request.context_item);
+    if (!idx) {
+      TAILOR_THROW(unknown_id, "Recommender::recommend: context item '" << *request.context_item
+                                   << "' is not in the catalog");
+    }
+    rank.context_item = *idx;
+  }
+  RecommendResponse response = to_response(*snap, snap->ranker->rank(rank));
+
+  if (use_cache) {
+    std::lock_guard<std::mutex> lock(shard.cache_mutex);
+    if (shard.cache.size() >= options_.cache_entries && !shard.cache_order.empty()) {
+      shard.cache.erase(shard.cache_order.front());
+      shard.cache_order.pop_front();
+    }
+    if (shard.cache.insert_or_assign(key, CacheEntry{snap->version, profile_version, response}).second) {
+      shard.cache_order.push_back(key);
+    }
+  }
+  return response;
+}
+
+RecommendResponse Recommender::similar_items(const std::string& item_id, std::size_t k,
+                                             const Rules& rules) const {
+  TAILOR_REQUIRE(k >= 1, "Recommender::similar_items: k must be >= 1");
+  const auto snap = core_->load_snapshot();
+  require_model(*snap, "similar_items");
+  const auto idx = snap->catalog->index_of(item_id);
+  if (!idx) {
+    TAILOR_THROW(unknown_id, "Recommender::similar_items: item '" << item_id << "' is not in the catalog");
+  }
+  RankRequest rank;
+  rank.k = k;
+  rank.rules = rules;
+  rank.context_item = *idx;
+  Vector item_vector;  // the item's own factors steer the collaborative candidates
+  if (static_cast<Eigen::Index>(*idx) < snap->parts->als.items()) {
+    item_vector = snap->parts->als.item_factors().row(static_cast<Eigen::Index>(*idx)).transpose();
+    if (item_vector.squaredNorm() > 0.0f) rank.user_vector = FloatView(item_vector);
+  }
+  return to_response(*snap, snap->ranker->rank(rank));
+}
+
+RecommendResponse Recommender::frequently_bought_together(const std::string& item_id,
+                                                          std::size_t k) const {
+  TAILOR_REQUIRE(k >= 1, "Recommender::frequently_bought_together: k must be >= 1");
+  const auto snap = core_->load_snapshot();
+  require_model(*snap, "frequently_bought_together");
+  const auto idx = snap->catalog->index_of(item_id);
+  if (!idx) {
+    TAILOR_THROW(unknown_id, "Recommender::frequently_bought_together: item '" << item_id
+                                 << "' is not in the catalog");
+  }
+  RecommendResponse out;
+  out.model_version = snap->version;
+  const CatalogIndex& index = snap->ranker->catalog_index();
+  for (const ItemNeighbor& n : snap->parts->bought_together.of(*idx)) {
+    if (out.items.size() >= k) break;
+    const CatalogItem& item = snap->catalog->at(n.item);
+    if (!item.in_stock || index.never_recommend(n.item)) continue;
+    Recommendation r;
+    r.item = item.id;
+    r.index = n.item;
+    r.score = n.similarity;
+    r.reason = "often bought with " + (snap->catalog->at(*idx).title.empty()
+                                           ? item_id
+                                           : snap->catalog->at(*idx).title);
+    out.items.push_back(std::move(r));
+  }
+  return out;
+}
+
+RecommendResponse Recommender::trending(std::size_t k,
+                                        const std::vector<std::string>& category_prefix) const {
+  TAILOR_REQUIRE(k >= 1, "Recommender::trending: k must be >= 1");
+  const auto snap = core_->load_snapshot();
+  require_model(*snap, "trending");
+  const auto& scores = snap->parts->trending;
+  const CatalogIndex& index = snap->ranker->catalog_index();
+  std::vector<ScoredItem> order;
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    if (!(scores[i] > 0.0f)) continue;
+    const auto item = static_cast<Index>(i);
+    const CatalogItem& c = snap->catalog->at(item);
+    if (!c.in_stock || index.never_recommend(item)) continue;
+    if (!category_prefix.empty() &&
+        (c.category_path.size() < category_prefix.size() ||
+         !std::equal(category_prefix.begin(), category_prefix.end(), c.category_path.begin()))) {
+      continue;
+    }
+    order.push_back({item, scores[i]});
+  }
+  std::sort(order.begin(), order.end(), ranks_before);
+  if (order.size() > k) order.resize(k);
+  RecommendResponse out;
+  out.model_version = snap->version;
+  for (const auto& s : order) {
+    Recommendation r;
+    r.item = snap->catalog->ids().id(s.item);
+    r.index = s.item;
+    r.score = s.score;
+    r.sources = source_bit(Source::trending);
+    r.reason = "trending";
+    out.items.push_back(std::move(r));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Privacy and monitoring
+
+std::size_t Recommender::erase_user(const std::string& actor) {
+  Shard& shard = core_->shard_of(actor);
+  std::size_t dropped = 0;
+  {
+    // Marked first, so a request racing with the erasure never reads the trained row again.
+    std::lock_guard<std::mutex> lock(core_->erased_mutex);
+    core_->erased[actor] = std::numeric_limits<std::uint64_t>::max();
+  }
+  std::uint64_t collection = 0;
+  {
+    std::unique_lock<std::shared_mutex> lock(shard.mutex);  // excludes a retrain's collection
+    collection = core_->collections.load();
+    shard.profiles.erase(actor);
+    const auto before = shard.kept.size();
+    shard.kept.erase(std::remove_if(shard.kept.begin(), shard.kept.end(),
+                                    [&](const KeptEvent& k) { return k.event.actor() == actor; }),
+                     shard.kept.end());
+    dropped = before - shard.kept.size();
+    core_->kept_count.fetch_sub(dropped);
+  }
+  {
+    std::lock_guard<std::mutex> lock(core_->erased_mutex);
+    core_->erased[actor] = collection;
+  }
+  {
+    std::lock_guard<std::mutex> lock(shard.cache_mutex);
+    const std::string prefix = actor + '\x1f';
+    for (auto it = shard.cache.begin(); it != shard.cache.end();) {
+      it = it->first.compare(0, prefix.size(), prefix) == 0 ? shard.cache.erase(it) : std::next(it);
+    }
+  }
+  return dropped;
+}
+
+RecommenderStats Recommender::stats() const {
+  RecommenderStats s;
+  const auto snap = core_->load_snapshot();
+  s.model_version = snap->version;
+  s.events_ingested = core_->next_seq.load();
+  s.events_kept = core_->kept_count.load();
+  for (const auto& shard : core_->shards) {
+    std::shared_lock<std::shared_mutex> lock(shard->mutex);
+    s.profiles += shard->profiles.size();
+  }
+  s.items = core_->load_catalog()->size();
+  if (snap->parts) {
+    s.model_items = static_cast<std::uint64_t>(snap->parts->als.items());
+    s.model_users = static_cast<std::uint64_t>(snap->parts->als.users());
+  }
+  s.fold_ins = core_->fold_ins.load();
+  s.cache_hits = core_->cache_hits.load();
+  s.cache_misses = core_->cache_misses.load();
+  s.retrains = core_->retrains.load();
+  return s;
+}
+
+}  // namespace tailor

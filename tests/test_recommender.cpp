@@ -1,0 +1,401 @@
+#include "tailor/recommender.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch.hpp"
+#include "tailor/datasets.hpp"
+#include "tailor/error.hpp"
+#include "test_data.hpp"
+
+using tailor::CatalogItem;
+using tailor::ErrorCode;
+using tailor::Event;
+using tailor::EventType;
+using tailor::RecommendRequest;
+using tailor::Recommender;
+using tailor::RecommenderOptions;
+
+namespace {
+
+// The bundled Online Retail data, loaded once: events before 2011-04-01 (about a quarter of the
+// year, to keep training fast under the sanitizers) and the catalog.
+struct Retail {
+  std::vector<Event> train;    // before the cutoff
+  std::vector<Event> later;    // from the cutoff on
+  std::vector<CatalogItem> items;
+};
+
+const Retail& retail() {
+  static const Retail r = [] {
+    Retail out;
+    tailor::Dataset d = tailor::load_online_retail(tailor::test::bundled_retail());
+    const tailor::Timestamp cutoff = 1301616000000;  // 2011-04-01T00:00:00Z
+    for (auto& e : d.events) (e.timestamp < cutoff ? out.train : out.later).push_back(e);
+    out.items.assign(d.catalog.begin(), d.catalog.end());
+    return out;
+  }();
+  return r;
+}
+
+RecommenderOptions small_options() {
+  RecommenderOptions o;
+  o.als.factors = 24;
+  o.als.iterations = 4;
+  o.als.threads = 2;
+  o.cache_entries = 16;
+  return o;
+}
+
+// A Recommender trained on the retail prefix.
+std::unique_ptr<Recommender> trained() {
+  auto rec = std::make_unique<Recommender>(small_options());
+  rec->upsert_items(retail().items);
+  rec->ingest(retail().train);
+  rec->retrain();
+  return rec;
+}
+
+std::string busiest_customer(const std::vector<Event>& events) {
+  std::map<std::string, int> n;
+  for (const auto& e : events) {
+    if (!e.user.empty()) ++n[e.user];
+  }
+  return std::max_element(n.begin(), n.end(), [](const auto& a, const auto& b) {
+           return a.second < b.second;
+         })->first;
+}
+
+}  // namespace
+
+TEST_CASE("Recommender answers known users from the trained snapshot", "[recommender]") {
+  const auto rec = trained();
+  REQUIRE(rec->model_version() >= 2);  // the catalog publication, then the retrain
+  const std::string user = busiest_customer(retail().train);
+  std::set<std::string> bought;
+  for (const auto& e : retail().train) {
+    if (e.user == user) bought.insert(e.item);
+  }
+  RecommendRequest req;
+  req.user = user;
+  req.k = 20;
+  const auto resp = rec->recommend(req);
+  REQUIRE(resp.items.size() == 20);
+  CHECK(resp.model_version == rec->model_version());
+  std::set<std::string> ids;
+  for (const auto& r : resp.items) {
+    CHECK_FALSE(bought.count(r.item));  // seen items excluded by default
+    CHECK_FALSE(r.reason.empty());
+    CHECK(rec->item_index(r.item) == r.index);
+    ids.insert(r.item);
+  }
+  CHECK(ids.size() == resp.items.size());
+  for (std::size_t i = 1; i < resp.items.size(); ++i) {
+    CHECK(resp.items[i - 1].score >= resp.items[i].score);
+  }
+  // With no events since training, the user's vector is the trained row.
+  const auto v = rec->user_vector(user);
+  REQUIRE(v);
+  const auto snap = rec->snapshot();
+  const auto row = snap->parts->users.find(user);
+  REQUIRE(row);
+  CHECK(v->isApprox(snap->parts->als.user_factors().row(static_cast<Eigen::Index>(*row)).transpose()));
+}
+
+TEST_CASE("Recommender: events are visible to the very next request", "[recommender]") {
+  const auto rec = trained();
+  // An anonymous session views three items of one family of products.
+  const auto& items = retail().items;
+  std::vector<std::string> viewed;
+  for (const auto& it : items) {
+    if (it.title.find("LANTERN") != std::string::npos && viewed.size() < 3) viewed.push_back(it.id);
+  }
+  REQUIRE(viewed.size() == 3);
+  RecommendRequest req;
+  req.session = "s-1";
+  req.k = 10;
+  const auto before = rec->recommend(req);  // popular and trending only
+  for (const auto& id : viewed) {
+    Event e;
+    e.session = "s-1";
+    e.item = id;
+    e.type = EventType::view;
+    e.timestamp = 1301700000000;
+    rec->ingest(e);
+  }
+  const auto after = rec->recommend(req);
+  REQUIRE(after.items.size() == 10);
+  CHECK(before.items.size() == 10);
+  bool personal = false;
+  for (const auto& r : after.items) {
+    CHECK(std::find(viewed.begin(), viewed.end(), r.item) == viewed.end());  // seen: excluded
+    if (r.reason.rfind("because you viewed", 0) == 0) personal = true;
+  }
+  CHECK(personal);
+  // The session's vector is a fold-in of the three views.
+  const auto v = rec->user_vector("session:s-1");
+  REQUIRE(v);
+  CHECK(v->norm() > 0.0f);
+  CHECK(rec->stats().fold_ins >= 1);
+}
+
+TEST_CASE("Recommender: catalog changes take effect without retraining", "[recommender]") {
+  const auto rec = trained();
+  const std::string user = busiest_customer(retail().train);
+  RecommendRequest req;
+  req.user = user;
+  req.k = 10;
+  const auto first = rec->recommend(req);
+  REQUIRE(!first.items.empty());
+  const std::string top = first.items.front().item;
+
+  SECTION("out of stock is never returned") {
+    CatalogItem change;
+    change.id = top;
+    change.in_stock = false;
+    // merge keeps every field but in_stock (a bool is always applied by merge).
+    rec->upsert_item(change);
+    const auto resp = rec->recommend(req);
+    CHECK(resp.model_version > first.model_version);
+    for (const auto& r : resp.items) CHECK(r.item != top);
+    CHECK(resp.items.size() == 10);
+  }
+  SECTION("a removed item is never returned, yet still history") {
+    REQUIRE(rec->remove_item(top));
+    CHECK_FALSE(rec->remove_item("no-such-item"));
+    for (const auto& r : rec->recommend(req).items) CHECK(r.item != top);
+    for (const auto& r : rec->similar_items(first.items[1].item, 20).items) CHECK(r.item != top);
+  }
+  SECTION("a brand-new product is recommendable at once") {
+    CatalogItem fresh;
+    fresh.id = "NEW-LANTERN-1";
+    fresh.title = "WHITE MOROCCAN METAL LANTERN";
+    fresh.price = 3.75;
+    rec->upsert_item(fresh);
+    const auto idx = rec->item_index("NEW-LANTERN-1");
+    REQUIRE(idx);
+    // On the product page of a similar lantern, the new one is among the similar items.
+    std::string lantern;
+    for (const auto& it : retail().items) {
+      if (it.title == "WHITE METAL LANTERN") lantern = it.id;
+    }
+    REQUIRE(!lantern.empty());
+    const auto similar = rec->similar_items(lantern, 20);
+    const bool found = std::any_of(similar.items.begin(), similar.items.end(),
+                                   [](const auto& r) { return r.item == "NEW-LANTERN-1"; });
+    CHECK(found);
+    // And the ANN index serves its bridge vector from the side buffer.
+    CHECK(rec->snapshot()->parts->ann->contains(*idx));
+  }
+}
+
+TEST_CASE("Recommender: result cache is dropped by the shopper's own events", "[recommender]") {
+  const auto rec = trained();
+  const std::string user = busiest_customer(retail().train);
+  RecommendRequest req;
+  req.user = user;
+  req.k = 5;
+  req.cache_key = "home";
+  CHECK_FALSE(rec->recommend(req).from_cache);
+  const auto hit = rec->recommend(req);
+  CHECK(hit.from_cache);
+  RecommendRequest other = req;
+  other.k = 6;
+  CHECK_FALSE(rec->recommend(other).from_cache);  // k is part of the key
+  Event e;
+  e.user = user;
+  e.item = retail().items[5].id;
+  e.type = EventType::add_to_cart;
+  e.timestamp = 1301700000000;
+  rec->ingest(e);
+  const auto fresh = rec->recommend(req);
+  CHECK_FALSE(fresh.from_cache);
+  for (const auto& r : fresh.items) CHECK(r.item != e.item);  // the cart item is now seen
+  CHECK(rec->stats().cache_hits == 1);
+}
+
+TEST_CASE("Recommender: frequently bought together and trending", "[recommender]") {
+  const auto rec = trained();
+  // The most bought item of the prefix.
+  std::map<std::string, int> n;
+  for (const auto& e : retail().train) {
+    if (e.type == EventType::purchase) ++n[e.item];
+  }
+  const std::string item =
+      std::max_element(n.begin(), n.end(), [](const auto& a, const auto& b) {
+        return a.second < b.second;
+      })->first;
+  const auto fbt = rec->frequently_bought_together(item, 10);
+  REQUIRE(fbt.items.size() == 10);
+  // Every returned item shares at least one invoice with `item`.
+  std::map<std::string, std::set<std::string>> baskets;
+  for (const auto& e : retail().train) {
+    if (e.type == EventType::purchase) baskets[e.session].insert(e.item);
+  }
+  for (const auto& r : fbt.items) {
+    bool shared = false;
+    for (const auto& [invoice, items] : baskets) {
+      if (items.count(item) && items.count(r.item)) {
+        shared = true;
+        break;
+      }
+    }
+    CHECK(shared);
+    CHECK(r.item != item);
+  }
+  const auto trend = rec->trending(10);
+  CHECK(!trend.items.empty());
+  for (std::size_t i = 1; i < trend.items.size(); ++i) {
+    CHECK(trend.items[i - 1].score >= trend.items[i].score);
+  }
+}
+
+TEST_CASE("Recommender: erase_user forgets a shopper at once and in the next model", "[recommender]") {
+  const auto rec = trained();
+  const std::string user = busiest_customer(retail().train);
+  REQUIRE(rec->user_vector(user));
+  const auto kept_before = rec->stats().events_kept;
+  const std::size_t dropped = rec->erase_user(user);
+  CHECK(dropped > 0);
+  CHECK(rec->stats().events_kept == kept_before - dropped);
+  CHECK_FALSE(rec->user_vector(user));  // the trained row is no longer used
+  rec->retrain();
+  CHECK_FALSE(rec->snapshot()->parts->users.find(user));
+  CHECK_FALSE(rec->user_vector(user));
+}
+
+TEST_CASE("Recommender: bad input is rejected and records nothing", "[recommender]") {
+  Recommender rec(small_options());
+  RecommendRequest req;
+  req.user = "u";
+  try {
+    (void)rec.recommend(req);
+    FAIL("no exception");
+  } catch (const tailor::Error& e) {
+    CHECK(e.code() == ErrorCode::not_fitted);
+  }
+  Event ok;
+  ok.user = "u1";
+  ok.item = "i1";
+  Event bad = ok;
+  bad.user.clear();
+  try {
+    rec.ingest(std::vector<Event>{ok, bad});
+    FAIL("no exception");
+  } catch (const tailor::Error& e) {
+    CHECK(e.code() == ErrorCode::invalid_argument);
+    CHECK(std::string(e.what()).find("event 1") != std::string::npos);
+  }
+  CHECK(rec.stats().events_ingested == 0);
+  Event rating = ok;
+  rating.type = EventType::rating;  // a rating needs a value
+  CHECK_THROWS_AS(rec.ingest(rating), tailor::Error);
+  CHECK_THROWS_AS(rec.retrain(), tailor::Error);  // nothing to train on
+  CHECK(rec.model_version() == 0);
+  RecommenderOptions o;
+  o.profile_events = 0;
+  CHECK_THROWS_AS(Recommender(o), tailor::Error);
+
+  const auto trained_rec = trained();
+  RecommendRequest zero;
+  zero.user = "x";
+  zero.k = 0;
+  CHECK_THROWS_AS(trained_rec->recommend(zero), tailor::Error);
+  RecommendRequest ctx;
+  ctx.user = "x";
+  ctx.context_item = "no-such-item";
+  try {
+    (void)trained_rec->recommend(ctx);
+    FAIL("no exception");
+  } catch (const tailor::Error& e) {
+    CHECK(e.code() == ErrorCode::unknown_id);
+  }
+}
+
+// Readers, writers and retrain-and-swap at once (run under the tsan preset in CI). Duration:
+// TAILOR_STRESS_SECONDS (default 3; CI's TSan run sets 30).
+TEST_CASE("Recommender: concurrent serving, ingest and retrain", "[recommender][stress]") {
+  const char* env = std::getenv("TAILOR_STRESS_SECONDS");
+  const double seconds = env != nullptr ? std::atof(env) : 3.0;
+  auto rec = std::make_unique<Recommender>(small_options());
+  rec->upsert_items(retail().items);
+  rec->ingest(retail().train);
+  rec->retrain();
+  const std::vector<Event>& later = retail().later;
+  std::atomic<bool> stop{false};
+  std::atomic<std::size_t> responses{0}, errors{0}, version_regressions{0}, bad_items{0};
+  std::atomic<std::size_t> ingested{0};
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      std::uint64_t last_version = 0;
+      std::size_t i = static_cast<std::size_t>(r) * 7919;
+      while (!stop.load()) {
+        const Event& e = later[i++ % later.size()];
+        RecommendRequest req;
+        req.user = e.user;
+        req.session = e.session;
+        req.k = 10;
+        req.cache_key = (i % 2) ? "home" : "";
+        try {
+          const auto resp = rec->recommend(req);
+          if (resp.model_version < last_version) ++version_regressions;
+          last_version = resp.model_version;
+          const auto snap_items = rec->catalog()->size();
+          std::set<tailor::Index> seen;
+          for (const auto& it : resp.items) {
+            if (it.index >= snap_items || !seen.insert(it.index).second) ++bad_items;
+          }
+          ++responses;
+        } catch (const std::exception&) {
+          ++errors;
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    std::size_t i = 0;
+    while (!stop.load()) {
+      Event e = later[i % later.size()];
+      if (i % 50 == 0) e.item = "STRESS-NEW-" + std::to_string(i);  // unknown items appear
+      try {
+        rec->ingest(e);
+        ++ingested;
+      } catch (const std::exception&) {
+        ++errors;
+      }
+      ++i;
+    }
+  });
+  threads.emplace_back([&] {
+    std::size_t i = 0;
+    while (!stop.load()) {
+      CatalogItem c = retail().items[i++ % retail().items.size()];
+      c.in_stock = (i % 3) != 0;
+      rec->upsert_item(c);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t retrains = 0;
+  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds ||
+         retrains < 2) {
+    rec->retrain();
+    ++retrains;
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  INFO("responses " << responses << ", events " << ingested << ", retrains " << retrains);
+  CHECK(errors == 0);
+  CHECK(version_regressions == 0);
+  CHECK(bad_items == 0);
+  CHECK(responses > 0);
+  CHECK(ingested > 0);
+  CHECK(rec->stats().retrains == retrains + 1);
+}
