@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
                 history.size(), data.catalog.size(), first.users, first.interactions,
                 first.ann_backend.c_str(), first.seconds,
                 std::chrono::duration<double>(Clock::now() - t0).count());
+    for (const auto& [phase, secs] : first.phases) std::printf("  %-16s %6.2f s\n", phase.c_str(), secs);
 
     // What a known customer and a product page show.
     tailor::RecommendRequest req;

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "tailor/error.hpp"
+#include "tailor/thread_pool.hpp"
 #include "recommender_state.hpp"
 
 namespace tailor {
@@ -80,46 +81,77 @@ SparseMatrix weights_matrix(const std::vector<Interaction>& pairs, std::size_t u
 
 // Co-purchase lists: baskets are purchase events grouped by session (or by user and UTC day when
 // the session is empty). score(i, j) = c_ij / sqrt(c_i c_j) * c_ij / (c_ij + 2): the cosine of the
-// two items' basket sets, shrunk when few baskets share them.
+// two items' basket sets, shrunk when few baskets share them. Baskets with more than `max_basket`
+// distinct items (bulk orders) are skipped. Per item, co-counts accumulate in a dense array over
+// the item's baskets, on `threads` threads.
 ItemNeighbors bought_together(const std::vector<const Event*>& purchases, const Catalog& catalog,
-                              std::size_t max_basket, std::size_t per_item) {
-  std::map<std::string, std::vector<Index>> baskets;
+                              std::size_t max_basket, std::size_t per_item, std::size_t threads) {
+  std::unordered_map<std::string, std::uint32_t> basket_of;
+  std::vector<std::vector<Index>> baskets;
+  std::string key;
   for (const Event* e : purchases) {
-    std::string key = !e->session.empty()
-                          ? "s:" + e->session
-                          : "u:" + e->actor() + ":" + std::to_string(e->timestamp / 86400000LL);
-    baskets[key].push_back(*catalog.index_of(e->item));
+    if (!e->session.empty()) {
+      key = "s:" + e->session;
+    } else {
+      key = "u:" + e->actor() + ":" + std::to_string(e->timestamp / 86400000LL);
+    }
+    auto [it, inserted] = basket_of.try_emplace(key, static_cast<std::uint32_t>(baskets.size()));
+    if (inserted) baskets.emplace_back();
+    baskets[it->second].push_back(*catalog.index_of(e->item));
   }
   const std::size_t n = catalog.size();
   std::vector<std::uint32_t> single(n, 0);
-  std::unordered_map<std::uint64_t, std::uint32_t> pair;
-  for (auto& [key, items] : baskets) {
+  std::vector<std::vector<std::uint32_t>> item_baskets(n);
+  for (std::size_t b = 0; b < baskets.size(); ++b) {
+    auto& items = baskets[b];
     std::sort(items.begin(), items.end());
     items.erase(std::unique(items.begin(), items.end()), items.end());
-    if (items.size() > max_basket) continue;
-    for (Index i : items) ++single[i];
-    for (std::size_t a = 0; a < items.size(); ++a) {
-      for (std::size_t b = a + 1; b < items.size(); ++b) {
-        ++pair[(static_cast<std::uint64_t>(items[a]) << 32) | items[b]];
-      }
+    if (items.size() > max_basket || items.size() < 2) {
+      items.clear();
+      continue;
+    }
+    for (Index i : items) {
+      ++single[i];
+      item_baskets[i].push_back(static_cast<std::uint32_t>(b));
     }
   }
   std::vector<std::vector<ItemNeighbor>> lists(n);
-  for (const auto& [key, c] : pair) {
-    const auto i = static_cast<Index>(key >> 32);
-    const auto j = static_cast<Index>(key & 0xffffffffu);
-    const double cij = c;
-    const float s = static_cast<float>(cij / std::sqrt(double(single[i]) * double(single[j])) *
-                                       cij / (cij + 2.0));
-    lists[i].push_back({j, s});
-    lists[j].push_back({i, s});
-  }
-  for (auto& l : lists) {
-    std::sort(l.begin(), l.end(), [](const ItemNeighbor& a, const ItemNeighbor& b) {
-      return a.similarity != b.similarity ? a.similarity > b.similarity : a.item < b.item;
-    });
-    if (l.size() > per_item) l.resize(per_item);
-  }
+  ThreadPool pool(threads);
+  struct Scratch {
+    std::vector<std::uint32_t> count;
+    std::vector<Index> touched;
+  };
+  std::vector<Scratch> scratch(pool.size());
+  pool.parallel_for(0, n, 64, [&](std::size_t lo, std::size_t hi, std::size_t worker) {
+    Scratch& sc = scratch[worker];
+    if (sc.count.size() != n) sc.count.assign(n, 0);
+    for (std::size_t i = lo; i < hi; ++i) {
+      sc.touched.clear();
+      for (std::uint32_t b : item_baskets[i]) {
+        for (Index j : baskets[b]) {
+          if (j == i) continue;
+          if (sc.count[j]++ == 0) sc.touched.push_back(j);
+        }
+      }
+      auto& list = lists[i];
+      list.reserve(sc.touched.size());
+      for (Index j : sc.touched) {
+        const double cij = sc.count[j];
+        sc.count[j] = 0;
+        const double s = cij / std::sqrt(double(single[i]) * double(single[j])) * cij / (cij + 2.0);
+        list.push_back({j, static_cast<float>(s)});
+      }
+      auto better = [](const ItemNeighbor& a, const ItemNeighbor& b) {
+        return a.similarity != b.similarity ? a.similarity > b.similarity : a.item < b.item;
+      };
+      if (list.size() > per_item) {
+        std::nth_element(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(per_item),
+                         list.end(), better);
+        list.resize(per_item);
+      }
+      std::sort(list.begin(), list.end(), better);
+    }
+  });
   return ItemNeighbors::from_lists(lists);
 }
 
@@ -251,6 +283,7 @@ void Recommender::upsert_items(const std::vector<CatalogItem>& items) {
   const auto current = core_->load_snapshot();
   auto snap = detail::make_snapshot(options_, current->parts, published, current->content,
                             current->cold_factors, current->trained_through);
+  snap->trained_log_sequence = current->trained_log_sequence;
   snap->version = ++core_->version;
   std::atomic_store(&core_->catalog, published);
   std::atomic_store(&core_->snapshot, std::shared_ptr<const ModelSnapshot>(std::move(snap)));
@@ -282,9 +315,8 @@ std::shared_ptr<const ModelSnapshot> Recommender::snapshot() const { return core
 // ---------------------------------------------------------------------------------------------
 // Events
 
-namespace {
 
-void check_event(const Event& e, const EventWeights& weights, const char* where, std::size_t pos,
+void detail::check_event(const Event& e, const EventWeights& weights, const char* where, std::size_t pos,
                  bool batch) {
   auto fail = [&](const std::string& what) {
     if (batch) {
@@ -299,67 +331,74 @@ void check_event(const Event& e, const EventWeights& weights, const char* where,
   if (!weights.weight(e)) fail("field 'value': missing or not finite for this event type");
 }
 
-}  // namespace
-
-void Recommender::ingest(const Event& event) { ingest(std::vector<Event>{event}); }
+void Recommender::ingest(const Event& event) {
+  detail::check_event(event, options_.matrix.weights, "Recommender::ingest", 0, false);
+  ingest_checked(&event, 1);
+}
 
 void Recommender::ingest(const std::vector<Event>& events) {
-  const bool batch = events.size() > 1;
   for (std::size_t i = 0; i < events.size(); ++i) {
-    check_event(events[i], options_.matrix.weights, "Recommender::ingest", i, batch);
+    detail::check_event(events[i], options_.matrix.weights, "Recommender::ingest", i, events.size() > 1);
   }
+  ingest_checked(events.data(), events.size());
+}
+
+void Recommender::ingest_checked(const Event* events, std::size_t n) {
+  if (n == 0) return;
   // Register unknown items in one catalog copy.
   auto catalog = core_->load_catalog();
   bool unknown = false;
-  for (const auto& e : events) {
-    if (!e.item.empty() && !catalog->contains(e.item)) {
-      unknown = true;
-      break;
-    }
+  for (std::size_t i = 0; i < n && !unknown; ++i) {
+    unknown = !events[i].item.empty() && !catalog->contains(events[i].item);
   }
   if (unknown) {
     std::lock_guard<std::mutex> lock(core_->catalog_mutex);
     auto next = std::make_shared<Catalog>(*core_->load_catalog());
-    for (const auto& e : events) {
-      if (!e.item.empty() && !next->contains(e.item)) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!events[i].item.empty() && !next->contains(events[i].item)) {
         CatalogItem bare;
-        bare.id = e.item;
+        bare.id = events[i].item;
         next->upsert(std::move(bare));
       }
     }
     catalog = next;
     std::atomic_store(&core_->catalog, std::shared_ptr<const Catalog>(std::move(next)));
   }
-  for (const auto& e : events) {
-    const std::string actor = e.actor();
-    Shard& shard = core_->shard_of(actor);
-    const auto weight = static_cast<float>(*options_.matrix.weights.weight(e));
-    {
-      std::unique_lock<std::shared_mutex> lock(shard.mutex);
-      const std::uint64_t seq = core_->next_seq.fetch_add(1, std::memory_order_relaxed);
-      if (counts_for_profile(e)) {
-        Profile& p = shard.profiles[actor];
-        if (p.events.size() >= options_.profile_events) p.events.pop_front();
-        p.events.push_back({*catalog->index_of(e.item), e.type, e.timestamp, weight, seq});
-        ++p.version;
-      }
-      shard.kept.push_back({seq, e});
-      core_->kept_count.fetch_add(1, std::memory_order_relaxed);
-      if (options_.max_kept_events > 0) {
-        const std::size_t per_shard =
-            std::max<std::size_t>(1, options_.max_kept_events / core_->shards.size());
-        while (shard.kept.size() > per_shard) {
-          shard.kept.pop_front();
-          core_->kept_count.fetch_sub(1, std::memory_order_relaxed);
-        }
-      }
-    }
-    if (options_.cache_entries > 0) {
-      std::lock_guard<std::mutex> lock(shard.cache_mutex);
-      const std::string prefix = actor + '\x1f';
-      for (auto it = shard.cache.begin(); it != shard.cache.end();) {
-        it = it->first.compare(0, prefix.size(), prefix) == 0 ? shard.cache.erase(it) : std::next(it);
-      }
+  // Durable first (all or none), then visible. The gate keeps a retrain from collecting while
+  // an event is in the log but not yet in memory.
+  std::shared_lock<std::shared_mutex> gate(core_->ingest_gate);
+  std::uint64_t log_seq = 0;
+  if (core_->log) {
+    log_seq = n == 1 ? core_->log->append(events[0])
+                     : core_->log->append(std::vector<Event>(events, events + n));
+    log_seq -= n - 1;  // the batch's first sequence number
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    apply_event(events[i], *catalog, log_seq == 0 ? 0 : log_seq + i);
+  }
+}
+
+void Recommender::apply_event(const Event& e, const Catalog& catalog, std::uint64_t log_seq) {
+  const std::string actor = e.actor();
+  Shard& shard = core_->shard_of(actor);
+  const auto weight = static_cast<float>(*options_.matrix.weights.weight(e));
+  auto kept = std::make_shared<const Event>(e);
+  std::unique_lock<std::shared_mutex> lock(shard.mutex);
+  const std::uint64_t seq = core_->next_seq.fetch_add(1, std::memory_order_relaxed);
+  if (counts_for_profile(e)) {
+    Profile& p = shard.profiles[actor];
+    if (p.events.size() >= options_.profile_events) p.events.pop_front();
+    p.events.push_back({*catalog.index_of(e.item), e.type, e.timestamp, weight, seq});
+    ++p.version;  // also invalidates the shopper's cached responses
+  }
+  shard.kept.push_back({seq, log_seq, std::move(kept)});
+  core_->kept_count.fetch_add(1, std::memory_order_relaxed);
+  if (options_.max_kept_events > 0) {
+    const std::size_t per_shard =
+        std::max<std::size_t>(1, options_.max_kept_events / core_->shards.size());
+    while (shard.kept.size() > per_shard) {
+      shard.kept.pop_front();
+      core_->kept_count.fetch_sub(1, std::memory_order_relaxed);
     }
   }
 }
@@ -370,29 +409,38 @@ void Recommender::ingest(const std::vector<Event>& events) {
 RetrainReport Recommender::retrain() {
   std::lock_guard<std::mutex> retrain_lock(core_->retrain_mutex);
   const auto t0 = std::chrono::steady_clock::now();
+  RetrainReport report;
+  auto phase_start = t0;
+  auto phase = [&](const char* name) {
+    const auto now = std::chrono::steady_clock::now();
+    report.phases.emplace_back(name, std::chrono::duration<double>(now - phase_start).count());
+    phase_start = now;
+  };
   // Cut: every event ingested before this point is trained on.
   std::vector<KeptEvent> kept;
   std::uint64_t cut = 0;
   std::uint64_t collection = 0;
+  std::uint64_t trained_log = 0;
   {
+    std::unique_lock<std::shared_mutex> gate(core_->ingest_gate);
     std::vector<std::shared_lock<std::shared_mutex>> locks;
     locks.reserve(core_->shards.size());
     for (auto& s : core_->shards) locks.emplace_back(s->mutex);
     cut = core_->next_seq.load();
     collection = ++core_->collections;
+    trained_log = core_->log ? core_->log->last_sequence() : 0;
     for (auto& s : core_->shards) kept.insert(kept.end(), s->kept.begin(), s->kept.end());
   }
   std::sort(kept.begin(), kept.end(),
             [](const KeptEvent& a, const KeptEvent& b) { return a.seq < b.seq; });
-  std::vector<Event> events;
+  std::vector<const Event*> events;  // alive while `kept` holds them
   events.reserve(kept.size());
-  for (auto& k : kept) events.push_back(std::move(k.event));
-  kept.clear();
-  kept.shrink_to_fit();
+  for (const auto& k : kept) events.push_back(k.event.get());
+  phase("collect");
 
   const auto catalog = core_->load_catalog();  // has every kept event's item
   InteractionMatrixBuilder builder(options_.matrix);
-  builder.add(events);
+  for (const Event* e : events) builder.add(*e);
   const InteractionMatrix built = builder.build();
   TAILOR_REQUIRE(built.confidence().nonZeros() > 0,
                  "Recommender::retrain: none of the " << events.size()
@@ -402,18 +450,19 @@ RetrainReport Recommender::retrain() {
   const InteractionMatrix matrix =
       InteractionMatrix::from_interactions(pairs, built.users(), catalog->ids(), options_.matrix);
 
+  phase("matrix");
   auto parts = std::make_shared<ModelParts>();
   parts->users = matrix.users();
   parts->weights = weights_matrix(matrix.interactions(), matrix.users().size(), catalog->size());
   parts->newest_event = 0;
   {
     std::vector<Eigen::Triplet<float, std::int32_t>> touched;
-    for (const auto& e : events) {
-      parts->newest_event = std::max(parts->newest_event, e.timestamp);
-      if (e.item.empty()) continue;
-      const Index u = parts->history_users.insert(e.actor());
+    for (const Event* e : events) {
+      parts->newest_event = std::max(parts->newest_event, e->timestamp);
+      if (e->item.empty()) continue;
+      const Index u = parts->history_users.insert(e->actor());
       touched.emplace_back(static_cast<std::int32_t>(u),
-                           static_cast<std::int32_t>(*catalog->index_of(e.item)), 1.0f);
+                           static_cast<std::int32_t>(*catalog->index_of(e->item)), 1.0f);
     }
     parts->history.resize(static_cast<Eigen::Index>(parts->history_users.size()),
                           static_cast<Eigen::Index>(catalog->size()));
@@ -423,18 +472,32 @@ RetrainReport Recommender::retrain() {
   }
   parts->als = ALSFactorizer(options_.als);
   parts->als.fit(matrix.confidence());
+  phase("als");
   parts->counts = item_interaction_counts(matrix.confidence());
   parts->popularity.assign(parts->counts.begin(), parts->counts.end());
-  parts->trending = trending_scores(events, catalog->ids(), options_.trending);
+  {
+    // Trending reads only the long window before `now`: copy just those events.
+    const Timestamp now = options_.trending.now != 0 ? options_.trending.now : parts->newest_event;
+    std::vector<Event> window;
+    for (const Event* e : events) {
+      if (e->timestamp > now - options_.trending.long_window && e->timestamp <= now) {
+        window.push_back(*e);
+      }
+    }
+    TrendingOptions trend = options_.trending;
+    trend.now = now;
+    parts->trending = trending_scores(window, catalog->ids(), trend);
+  }
   parts->neighbors = build_item_neighbors(matrix.confidence(), options_.neighbors);
+  phase("neighbors");
   std::vector<const Event*> purchases;
-  for (const auto& e : events) {
-    if (e.type == EventType::purchase && !e.item.empty()) purchases.push_back(&e);
+  for (const Event* e : events) {
+    if (e->type == EventType::purchase && !e->item.empty()) purchases.push_back(e);
   }
   parts->bought_together = bought_together(purchases, *catalog, options_.basket_max_items,
-                                           options_.bought_together_per_item);
+                                           options_.bought_together_per_item, options_.als.threads);
+  phase("bought_together");
 
-  RetrainReport report;
   std::shared_ptr<const RowMatrix> content, cold;
   if (options_.use_content) {
     try {
@@ -456,6 +519,7 @@ RetrainReport Recommender::retrain() {
       }
     }
   }
+  phase("content");
   // The ANN index covers the CF vectors the ranker scores: ALS factors blended with the bridge
   // images for items with few interactions (the same formula as the ranker's).
   {
@@ -466,6 +530,7 @@ RetrainReport Recommender::retrain() {
                               : parts->als.item_factors();
     parts->ann = std::make_shared<AnnIndex>(cf, options_.ann);
   }
+  phase("ann");
   report.ann_backend = ann_backend_name(parts->ann->backend());
   report.events = events.size();
   report.users = matrix.users().size();
@@ -474,11 +539,14 @@ RetrainReport Recommender::retrain() {
 
   {
     std::lock_guard<std::mutex> publish_lock(core_->publish_mutex);
-    auto snap = detail::make_snapshot(options_, std::move(parts), core_->load_catalog(), content, cold, cut);
+    auto snap = detail::make_snapshot(options_, std::move(parts), core_->load_catalog(), content,
+                                      cold, cut);
+    snap->trained_log_sequence = trained_log;
     snap->version = ++core_->version;
     report.model_version = snap->version;
     std::atomic_store(&core_->snapshot, std::shared_ptr<const ModelSnapshot>(std::move(snap)));
   }
+  phase("publish");
   {
     // Erasures before this retrain's collection are reflected in the events it trained on.
     std::lock_guard<std::mutex> lock(core_->erased_mutex);
@@ -772,6 +840,11 @@ std::size_t Recommender::erase_user(const std::string& actor) {
     std::lock_guard<std::mutex> lock(core_->erased_mutex);
     core_->erased[actor] = std::numeric_limits<std::uint64_t>::max();
   }
+  if (core_->log) {  // durable first: a restart replays the tombstone
+    core_->log->erase_user(actor, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+  }
   std::uint64_t collection = 0;
   {
     std::unique_lock<std::shared_mutex> lock(shard.mutex);  // excludes a retrain's collection
@@ -779,7 +852,7 @@ std::size_t Recommender::erase_user(const std::string& actor) {
     shard.profiles.erase(actor);
     const auto before = shard.kept.size();
     shard.kept.erase(std::remove_if(shard.kept.begin(), shard.kept.end(),
-                                    [&](const KeptEvent& k) { return k.event.actor() == actor; }),
+                                    [&](const KeptEvent& k) { return k.event->actor() == actor; }),
                      shard.kept.end());
     dropped = before - shard.kept.size();
     core_->kept_count.fetch_sub(dropped);

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tailor/event_log.hpp"
 #include "tailor/recommender.hpp"
 
 namespace tailor {
@@ -31,7 +32,8 @@ struct ProfileEvent {
 
 struct KeptEvent {
   std::uint64_t seq = 0;
-  Event event;
+  std::uint64_t log_seq = 0;  // sequence number in the event log; 0 without a log
+  std::shared_ptr<const Event> event;  // shared so a retrain collects pointers, not copies
 };
 
 struct CacheEntry {
@@ -69,6 +71,10 @@ struct Recommender::Core {
   std::shared_ptr<const Catalog> catalog;  // live catalog (newest), may be ahead of the snapshot
 
   std::mutex catalog_mutex;  // writers of `catalog`
+  // Held shared by ingest from its log append to its in-memory apply, exclusively by a retrain
+  // while it collects: no event is ever in the log but missing from a collection.
+  std::shared_mutex ingest_gate;
+  std::unique_ptr<EventLog> log;  // set once by open_event_log, before any ingest
   std::mutex publish_mutex;  // builds and publishes snapshots
   std::mutex retrain_mutex;  // one retrain at a time
 
@@ -98,6 +104,11 @@ struct Recommender::Core {
 
 
 namespace detail {
+
+/// Throws Error(invalid_argument) naming the field (and, when `batch`, the position `pos`) of an
+/// event ingest cannot use: no actor, no item on a non-search event, an unusable value.
+void check_event(const Event& e, const EventWeights& weights, const char* where, std::size_t pos,
+                 bool batch);
 
 /// Builds the snapshot for (parts, catalog): extends the content and bridge rows for items added
 /// since, builds the ranker, and adds new items to the shared ANN index. The caller holds

@@ -52,6 +52,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tailor/als.hpp"
@@ -60,6 +61,7 @@
 #include "tailor/catalog.hpp"
 #include "tailor/content_encoder.hpp"
 #include "tailor/event.hpp"
+#include "tailor/event_log.hpp"
 #include "tailor/hybrid_ranker.hpp"
 #include "tailor/interaction_matrix.hpp"
 #include "tailor/rules.hpp"
@@ -141,6 +143,9 @@ struct RetrainReport {
   std::size_t items = 0;
   std::size_t interactions = 0;
   double seconds = 0.0;
+  /// Wall seconds per phase, in order: "collect", "matrix", "als", "neighbors",
+  /// "bought_together", "content", "ann", "publish".
+  std::vector<std::pair<std::string, double>> phases;
   bool content = false;       ///< the content encoder was fitted
   bool bridge = false;        ///< the cold-start bridge was fitted
   std::string ann_backend;    ///< "exact" or "hnsw"
@@ -221,6 +226,27 @@ class Recommender {
   /// usable history. Throws Error(not_fitted) before the first retrain.
   std::optional<Vector> user_vector(const std::string& actor) const;
 
+  // ---- persistence
+
+  /// Writes the serving snapshot (catalog, every model, the ANN index) to `path` atomically (see
+  /// model_file.hpp): a crash leaves the old file or the new one. Erased actors still in the
+  /// snapshot are written as anonymous placeholders with zeroed rows. Throws Error(not_fitted)
+  /// before the first retrain, Error(io_error) naming the path and operation on failure (the
+  /// previous file is intact and the Recommender keeps serving).
+  void save(const std::string& path) const;
+  /// Restores a file written by save() into this Recommender, which must be fresh (no items,
+  /// events or model): a host calls it at start-up, then open_event_log(). Serving options come
+  /// from this Recommender's options. Throws Error(io_error), Error(corrupt_file) naming the
+  /// section and offset, or Error(unsupported_version); nothing changes then.
+  void load(const std::string& path);
+  /// Opens (or creates) the durable event log at `path` and replays it: surviving events rebuild
+  /// the profiles and the kept events (those up to the loaded model's trained_log_sequence count
+  /// as trained on), tombstones newer than the model hide the erased actors' trained rows.
+  /// From then on ingest() appends to the log before applying an event, and erase_user() appends
+  /// a tombstone. Call once, before any ingest(). Returns what opening the log found (a torn
+  /// tail is truncated and reported there). Throws like EventLog's constructor.
+  LogRecovery open_event_log(const std::string& path, const EventLogOptions& options = {});
+
   // ---- privacy
 
   /// Forgets a user or session ("session:<key>" for anonymous ones): profile, vector and cached
@@ -234,6 +260,9 @@ class Recommender {
   struct Shard;
   struct Profile;
   struct Core;
+
+  void ingest_checked(const Event* events, std::size_t n);
+  void apply_event(const Event& event, const Catalog& catalog, std::uint64_t log_sequence);
 
   RecommenderOptions options_;
   std::unique_ptr<Core> core_;
@@ -264,6 +293,7 @@ struct ModelParts {
 struct ModelSnapshot {
   std::uint64_t version = 0;
   std::uint64_t trained_through = 0;   ///< events with sequence number < this are in the models
+  std::uint64_t trained_log_sequence = 0;  ///< event-log records up to this one are in the models
   std::shared_ptr<const Catalog> catalog;
   std::shared_ptr<const ModelParts> parts;  ///< null before the first retrain
   /// Content vectors and their bridge images (cold-start factors), one row per item known when
