@@ -36,6 +36,9 @@ void RecommenderOptions::validate() const {
   TAILOR_REQUIRE(basket_max_items >= 2, "RecommenderOptions::basket_max_items must be >= 2");
   TAILOR_REQUIRE(bought_together_per_item >= 1,
                  "RecommenderOptions::bought_together_per_item must be >= 1");
+  TAILOR_REQUIRE(guard_holdout >= 0.0 && guard_holdout <= 0.5,
+                 "RecommenderOptions::guard_holdout must be in [0, 0.5], got " << guard_holdout);
+  guard.validate();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,7 +176,7 @@ Recommender::Recommender(RecommenderOptions options)
   core_->snapshot = std::move(empty);
 }
 
-Recommender::~Recommender() = default;
+Recommender::~Recommender() { stop_auto_retrain(); }
 
 // ---------------------------------------------------------------------------------------------
 // Publication
@@ -406,6 +409,49 @@ void Recommender::apply_event(const Event& e, const Catalog& catalog, std::uint6
 // ---------------------------------------------------------------------------------------------
 // Training
 
+namespace {
+
+// The guard's comparison (see RecommenderOptions::guard_holdout): users of the candidate with
+// positively weighted held-out events; both models rank the candidate's item space, each user's
+// history being their candidate training row (the serving model folds it in).
+GuardDecision guard_candidate(const ModelParts& serving, const ModelParts& candidate,
+                              const SparseMatrix& train, const std::vector<const Event*>& holdout,
+                              const Catalog& catalog, const RecommenderOptions& options) {
+  const auto n_items = static_cast<std::size_t>(candidate.als.items());
+  std::vector<Eigen::Triplet<float, std::int32_t>> t;
+  for (const Event* e : holdout) {
+    if (e->item.empty()) continue;
+    const auto user = candidate.users.find(e->actor());
+    const auto item = catalog.index_of(e->item);
+    const auto w = options.matrix.weights.weight(*e);
+    if (!user || !item || !w || !(*w > 0.0) || *item >= n_items) continue;
+    t.emplace_back(static_cast<std::int32_t>(*user), static_cast<std::int32_t>(*item), 1.0f);
+  }
+  SparseMatrix held(train.rows(), train.cols());
+  held.setFromTriplets(t.begin(), t.end(), [](float, float b) { return b; });
+  held.makeCompressed();
+  const ALSScorer candidate_scorer(candidate.als);
+  const FunctionScorer serving_scorer(n_items, [&](Index user, float* out, std::size_t n) {
+    std::fill(out, out + n, std::numeric_limits<float>::lowest());
+    std::vector<Index> items;
+    std::vector<float> conf;
+    const auto serving_items = static_cast<Index>(serving.als.items());
+    for (SparseMatrix::InnerIterator it(candidate.weights, static_cast<Eigen::Index>(user)); it; ++it) {
+      if (static_cast<Index>(it.col()) < serving_items && it.value() > options.matrix.min_weight) {
+        items.push_back(static_cast<Index>(it.col()));
+        conf.push_back(static_cast<float>(options.matrix.confidence(it.value())));
+      }
+    }
+    if (items.empty()) return;
+    const Vector x = serving.als.fold_in_user(items, conf);
+    const auto m = static_cast<Eigen::Index>(std::min<std::size_t>(n, serving_items));
+    Eigen::Map<Vector>(out, m) = serving.als.item_factors().topRows(m) * x;
+  });
+  return evaluate_candidate(serving_scorer, candidate_scorer, train, held, options.guard);
+}
+
+}  // namespace
+
 RetrainReport Recommender::retrain() {
   std::lock_guard<std::mutex> retrain_lock(core_->retrain_mutex);
   const auto t0 = std::chrono::steady_clock::now();
@@ -436,6 +482,24 @@ RetrainReport Recommender::retrain() {
   std::vector<const Event*> events;  // alive while `kept` holds them
   events.reserve(kept.size());
   for (const auto& k : kept) events.push_back(k.event.get());
+  // Guard: the newest share is held out of the candidate's training (and counts as "newer than
+  // the model" at serving time when the candidate is published).
+  const auto serving = core_->load_snapshot();
+  std::vector<const Event*> holdout;
+  if (options_.guard_holdout > 0.0 && serving->parts) {
+    const auto h = static_cast<std::size_t>(options_.guard_holdout * static_cast<double>(events.size()));
+    if (h > 0 && h < events.size()) {
+      const std::size_t first = events.size() - h;
+      holdout.assign(events.begin() + static_cast<std::ptrdiff_t>(first), events.end());
+      events.resize(first);
+      cut = kept[first].seq;
+      if (core_->log) {
+        std::uint64_t lowest = std::numeric_limits<std::uint64_t>::max();
+        for (std::size_t i = first; i < kept.size(); ++i) lowest = std::min(lowest, kept[i].log_seq);
+        trained_log = lowest - 1;
+      }
+    }
+  }
   phase("collect");
 
   const auto catalog = core_->load_catalog();  // has every kept event's item
@@ -537,11 +601,29 @@ RetrainReport Recommender::retrain() {
   report.items = catalog->size();
   report.interactions = static_cast<std::size_t>(matrix.confidence().nonZeros());
 
+  if (!holdout.empty()) {
+    report.guard = guard_candidate(*serving->parts, *parts, matrix.confidence(), holdout, *catalog,
+                                   options_);
+    phase("guard");
+    if (!report.guard->accept) {
+      report.published = false;
+      report.model_version = serving->version;
+      core_->retrains.fetch_add(1);
+      report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return report;
+    }
+  }
   {
     std::lock_guard<std::mutex> publish_lock(core_->publish_mutex);
     auto snap = detail::make_snapshot(options_, std::move(parts), core_->load_catalog(), content,
                                       cold, cut);
     snap->trained_log_sequence = trained_log;
+    snap->trained_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    snap->trained_events = events.size();
+    core_->previous = core_->load_snapshot();
+    if (!core_->previous->parts) core_->previous.reset();
     snap->version = ++core_->version;
     report.model_version = snap->version;
     std::atomic_store(&core_->snapshot, std::shared_ptr<const ModelSnapshot>(std::move(snap)));
@@ -869,6 +951,70 @@ std::size_t Recommender::erase_user(const std::string& actor) {
     }
   }
   return dropped;
+}
+
+bool Recommender::rollback() {
+  std::lock_guard<std::mutex> publish_lock(core_->publish_mutex);
+  const auto previous = core_->previous;
+  if (!previous) return false;
+  const auto current = core_->load_snapshot();
+  auto snap = detail::make_snapshot(options_, previous->parts, core_->load_catalog(),
+                                    previous->content, previous->cold_factors,
+                                    previous->trained_through);
+  snap->trained_log_sequence = previous->trained_log_sequence;
+  snap->trained_at = previous->trained_at;
+  snap->trained_events = previous->trained_events;
+  snap->version = ++core_->version;
+  core_->previous = current;
+  std::atomic_store(&core_->snapshot, std::shared_ptr<const ModelSnapshot>(std::move(snap)));
+  return true;
+}
+
+void Recommender::start_auto_retrain(
+    RetrainPolicy policy, std::chrono::milliseconds check_every,
+    std::function<void(const RetrainReport*, const std::string&)> on_retrain,
+    std::function<void(RetrainSignals&)> signals) {
+  TAILOR_REQUIRE(check_every.count() > 0, "Recommender::start_auto_retrain: check_every must be > 0");
+  stop_auto_retrain();
+  std::lock_guard<std::mutex> lock(core_->auto_mutex);
+  core_->auto_stop = false;
+  core_->auto_thread = std::thread([this, policy = std::move(policy), check_every,
+                                    on_retrain = std::move(on_retrain),
+                                    signals = std::move(signals)] {
+    std::unique_lock<std::mutex> wait_lock(core_->auto_mutex);
+    while (!core_->auto_cv.wait_for(wait_lock, check_every, [this] { return core_->auto_stop; })) {
+      wait_lock.unlock();
+      const auto snap = core_->load_snapshot();
+      RetrainSignals sig;
+      sig.now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+      if (snap->parts) sig.last_retrain = snap->trained_at;
+      sig.events_since_retrain = core_->next_seq.load() - snap->trained_through;
+      sig.training_events = snap->trained_events;
+      if (signals) signals(sig);
+      if (policy.should_retrain(sig)) {
+        try {
+          const RetrainReport report = retrain();
+          if (on_retrain) on_retrain(&report, std::string());
+        } catch (const std::exception& e) {
+          if (on_retrain) on_retrain(nullptr, e.what());
+        }
+      }
+      wait_lock.lock();
+    }
+  });
+}
+
+void Recommender::stop_auto_retrain() {
+  std::thread worker;
+  {
+    std::lock_guard<std::mutex> lock(core_->auto_mutex);
+    core_->auto_stop = true;
+    worker = std::move(core_->auto_thread);
+  }
+  core_->auto_cv.notify_all();
+  if (worker.joinable()) worker.join();
 }
 
 RecommenderStats Recommender::stats() const {

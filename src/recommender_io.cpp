@@ -167,6 +167,8 @@ void Recommender::save(const std::string& path) const {
   nlohmann::json state = {{"layout", kLayoutVersion},
                           {"trained_log_sequence", snap->trained_log_sequence},
                           {"newest_event", parts.newest_event},
+                          {"trained_at", snap->trained_at},
+                          {"trained_events", snap->trained_events},
                           {"content", static_cast<bool>(snap->content)},
                           {"bridge", parts.bridge.fitted()}};
   write_section(w, "recommender", state);
@@ -374,7 +376,13 @@ void Recommender::load(const std::string& path) {
   } catch (const Error& err) {
     TAILOR_THROW(corrupt_file, path << ": the stored models do not fit together: " << err.what());
   }
-  snap->trained_log_sequence = field("trained_log_sequence").get<std::uint64_t>();
+  try {
+    snap->trained_log_sequence = field("trained_log_sequence").get<std::uint64_t>();
+    snap->trained_at = state.value("trained_at", Timestamp{0});
+    snap->trained_events = state.value("trained_events", std::uint64_t{0});
+  } catch (const nlohmann::json::exception& e) {
+    TAILOR_THROW(corrupt_file, path << ": section 'recommender': " << e.what());
+  }
   snap->version = ++core_->version;
   std::atomic_store(&core_->catalog, published);
   std::atomic_store(&core_->snapshot, std::shared_ptr<const ModelSnapshot>(std::move(snap)));

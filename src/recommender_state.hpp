@@ -4,6 +4,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <thread>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -69,6 +71,13 @@ struct Recommender::Core {
   // Published state, read with std::atomic_load and written with std::atomic_store.
   std::shared_ptr<const ModelSnapshot> snapshot;
   std::shared_ptr<const Catalog> catalog;  // live catalog (newest), may be ahead of the snapshot
+  std::shared_ptr<const ModelSnapshot> previous;  // for rollback(); guarded by publish_mutex
+
+  // start_auto_retrain's worker.
+  std::mutex auto_mutex;
+  std::condition_variable auto_cv;
+  bool auto_stop = false;
+  std::thread auto_thread;
 
   std::mutex catalog_mutex;  // writers of `catalog`
   // Held shared by ingest from its log append to its in-memory apply, exclusively by a retrain

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -551,4 +552,113 @@ TEST_CASE("Recommender: restart from model file plus event log", "[recommender][
   RecommendRequest req;
   req.user = user;
   for (const auto& r : rec.recommend(req).items) CHECK(r.item != late.item);
+}
+
+// ---- lifecycle ---------------------------------------------------------------------------------
+
+TEST_CASE("Recommender: the guard keeps a worse candidate out, rollback restores the previous model",
+          "[recommender][lifecycle]") {
+  RecommenderOptions o = small_options();
+  o.guard_holdout = 0.2;
+  o.guard.margin = 0.02;
+  Recommender rec(o);
+  rec.upsert_items(retail().items);
+  const auto& train = retail().train;
+  const std::size_t half = train.size() / 2;
+  rec.ingest(std::vector<Event>(train.begin(), train.begin() + static_cast<std::ptrdiff_t>(half)));
+  rec.retrain();  // no serving model yet: published without a guard
+  const auto first = rec.model_version();
+  const std::string user = busiest_customer(train);
+  const auto first_parts = rec.snapshot()->parts;
+
+  SECTION("a candidate trained on scrambled events is rejected") {
+    // Scrambled: each real event's item replaced by a random one (structure destroyed), three
+    // times as many as the real ones, then the real second half, which the guard holds out.
+    std::uint64_t state = 99;
+    std::vector<Event> noise;
+    for (int rep = 0; rep < 3; ++rep) {
+      for (std::size_t i = 0; i < half; ++i) {
+        Event e = train[i];
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        e.item = retail().items[(state >> 33) % retail().items.size()].id;
+        noise.push_back(std::move(e));
+      }
+    }
+    rec.ingest(noise);
+    std::vector<Event> second(train.begin() + static_cast<std::ptrdiff_t>(half), train.end());
+    // The guard holds out the newest 20%: keep x real events with x = 0.2 (total + x).
+    const std::size_t total = half + noise.size();
+    second.resize(std::min(second.size(), total / 4));
+    rec.ingest(second);
+    const auto report = rec.retrain();
+    REQUIRE(report.guard);
+    INFO(report.guard->reason);
+    CHECK_FALSE(report.guard->accept);
+    CHECK_FALSE(report.published);
+    CHECK(rec.model_version() == first);
+    CHECK(report.guard->candidate_metric < report.guard->serving_metric);
+  }
+  SECTION("a candidate trained on more real events is accepted; rollback swaps back and forth") {
+    rec.ingest(std::vector<Event>(train.begin() + static_cast<std::ptrdiff_t>(half), train.end()));
+    const auto report = rec.retrain();
+    REQUIRE(report.guard);
+    INFO(report.guard->reason);
+    CHECK(report.guard->accept);
+    CHECK(report.published);
+    const auto second = rec.model_version();
+    CHECK(second > first);
+    const auto second_parts = rec.snapshot()->parts;
+    const auto second_vector = rec.user_vector(user);
+    REQUIRE(rec.rollback());
+    CHECK(rec.model_version() > second);
+    CHECK(rec.snapshot()->parts == first_parts);
+    RecommendRequest req;
+    req.user = user;
+    CHECK(rec.recommend(req).items.size() == 10);
+    REQUIRE(rec.rollback());
+    CHECK(rec.snapshot()->parts == second_parts);
+    CHECK(rec.user_vector(user)->isApprox(*second_vector));
+  }
+}
+
+TEST_CASE("Recommender: background retraining follows the policy", "[recommender][lifecycle]") {
+  Recommender rec(small_options());
+  rec.upsert_items(retail().items);
+  rec.ingest(std::vector<Event>(retail().train.begin(), retail().train.begin() + 20000));
+  tailor::RetrainPolicyOptions po;
+  po.every_events = 5000;
+  po.every_ms = 0;
+  po.on_drift = false;
+  po.max_metric_drop = 0.0;
+  po.max_incremental_fraction = 0.0;
+  po.min_interval_ms = 0;
+  std::mutex m;
+  std::vector<std::uint64_t> versions;
+  rec.start_auto_retrain(tailor::RetrainPolicy(po), std::chrono::milliseconds(20),
+                         [&](const tailor::RetrainReport* r, const std::string& error) {
+                           std::lock_guard<std::mutex> lock(m);
+                           if (r != nullptr) versions.push_back(r->model_version);
+                           CHECK(error.empty());
+                         });
+  auto wait_for = [&](std::size_t n) {
+    for (int i = 0; i < 3000; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(m);
+        if (versions.size() >= n) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  REQUIRE(wait_for(1));  // no model yet: the policy retrains at once
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  {
+    std::lock_guard<std::mutex> lock(m);
+    CHECK(versions.size() == 1);  // fewer than 5000 new events: no retrain
+  }
+  rec.ingest(std::vector<Event>(retail().train.begin() + 20000, retail().train.begin() + 26000));
+  REQUIRE(wait_for(2));
+  rec.stop_auto_retrain();
+  std::lock_guard<std::mutex> lock(m);
+  CHECK(versions[1] > versions[0]);
 }

@@ -46,6 +46,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -64,6 +65,7 @@
 #include "tailor/event_log.hpp"
 #include "tailor/hybrid_ranker.hpp"
 #include "tailor/interaction_matrix.hpp"
+#include "tailor/retrain_policy.hpp"
 #include "tailor/rules.hpp"
 
 namespace tailor {
@@ -85,6 +87,12 @@ struct RecommenderOptions {
   std::size_t max_kept_events = 0;    ///< events kept for retraining; 0 = all; oldest dropped first
   std::size_t basket_max_items = 50;  ///< larger baskets are skipped for co-purchase counts, >= 2
   std::size_t bought_together_per_item = 50;  ///< co-purchase list length per item, >= 1
+  /// Guarded retraining: the newest `guard_holdout` share of the kept events is held out of the
+  /// candidate's training; the candidate and the serving model rank those events' users (ALS
+  /// scores, each user's history as of the holdout folded into the serving model) and the
+  /// candidate is published only if `guard` accepts it. In [0, 0.5]; 0 = publish every retrain.
+  double guard_holdout = 0.0;
+  GuardOptions guard;
 
   /// Throws Error(invalid_argument) naming the first bad field (including nested options).
   void validate() const;
@@ -146,6 +154,8 @@ struct RetrainReport {
   /// Wall seconds per phase, in order: "collect", "matrix", "als", "neighbors",
   /// "bought_together", "content", "ann", "publish".
   std::vector<std::pair<std::string, double>> phases;
+  bool published = true;      ///< false when the guard kept the serving model
+  std::optional<GuardDecision> guard;  ///< the guard's verdict, when it ran
   bool content = false;       ///< the content encoder was fitted
   bool bridge = false;        ///< the cold-start bridge was fitted
   std::string ann_backend;    ///< "exact" or "hnsw"
@@ -198,6 +208,21 @@ class Recommender {
   /// (a second caller waits). Throws Error(invalid_argument) when no event can be used (nothing
   /// is published then and the serving snapshot stays).
   RetrainReport retrain();
+  /// Publishes the model that served before the last published retrain again (with the current
+  /// catalog); the model it replaces becomes the one a second rollback() returns to. Returns
+  /// false when there is no previous model.
+  bool rollback();
+
+  /// Runs `policy` on a background thread: every `check_every` it fills RetrainSignals (time,
+  /// model age, events since and at the last retrain; `signals` may add drift and online-metric
+  /// values) and retrains when the policy says so, calling `on_retrain` with the report (or with
+  /// the error message when retraining threw). Replaces a running one. Stopped by
+  /// stop_auto_retrain() and by the destructor.
+  void start_auto_retrain(RetrainPolicy policy, std::chrono::milliseconds check_every,
+                          std::function<void(const RetrainReport*, const std::string& error)> on_retrain = {},
+                          std::function<void(RetrainSignals&)> signals = {});
+  void stop_auto_retrain();
+
   /// The serving snapshot's version: 0 before the first retrain, then 1, 2, ... (catalog changes
   /// publish new versions too).
   std::uint64_t model_version() const;
@@ -294,6 +319,8 @@ struct ModelSnapshot {
   std::uint64_t version = 0;
   std::uint64_t trained_through = 0;   ///< events with sequence number < this are in the models
   std::uint64_t trained_log_sequence = 0;  ///< event-log records up to this one are in the models
+  Timestamp trained_at = 0;            ///< when the models were trained (UTC ms; 0: never)
+  std::uint64_t trained_events = 0;    ///< events the models were trained on
   std::shared_ptr<const Catalog> catalog;
   std::shared_ptr<const ModelParts> parts;  ///< null before the first retrain
   /// Content vectors and their bridge images (cold-start factors), one row per item known when
