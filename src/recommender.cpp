@@ -379,6 +379,10 @@ void Recommender::ingest_checked(const Event* events, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     apply_event(events[i], *catalog, log_seq == 0 ? 0 : log_seq + i);
   }
+  gate.unlock();
+  if (const auto tracker = std::atomic_load(&core_->tracker)) {
+    for (std::size_t i = 0; i < n; ++i) tracker->record_event(events[i]);
+  }
 }
 
 void Recommender::apply_event(const Event& e, const Catalog& catalog, std::uint64_t log_seq) {
@@ -725,7 +729,95 @@ std::optional<Vector> Recommender::user_vector(const std::string& actor) const {
   return compute_vector(*snap, options_, actor, erased, events, core_->fold_ins);
 }
 
+namespace {
+
+// Applies a variant config's "rules" and "k" to a request (see set_experiments).
+void apply_variant(const nlohmann::json& config, RecommendRequest& r) {
+  if (!config.is_object()) return;
+  auto fail = [](const std::string& key, const char* want) {
+    TAILOR_THROW(invalid_argument, "Recommender::recommend: variant config '" << key
+                                       << "' must be " << want);
+  };
+  if (config.contains("k")) {
+    const auto& k = config.at("k");
+    if (!k.is_number_unsigned() || k.get<std::size_t>() == 0) fail("k", "a positive integer");
+    r.k = k.get<std::size_t>();
+  }
+  if (!config.contains("rules")) return;
+  const auto& rules = config.at("rules");
+  if (!rules.is_object()) fail("rules", "an object");
+  for (const auto& [key, value] : rules.items()) {
+    const std::string name = "rules." + key;
+    auto flag = [&](bool& out) {
+      if (!value.is_boolean()) fail(name, "true or false");
+      out = value.get<bool>();
+    };
+    if (key == "exclude_seen") {
+      flag(r.rules.exclude_seen);
+    } else if (key == "exclude_purchased") {
+      flag(r.rules.exclude_purchased);
+    } else if (key == "exclude_out_of_stock") {
+      flag(r.rules.exclude_out_of_stock);
+    } else if (key == "one_per_family") {
+      flag(r.rules.one_per_family);
+    } else if (key == "max_per_category") {
+      if (!value.is_number_unsigned()) fail(name, "a non-negative integer");
+      r.rules.max_per_category = value.get<std::size_t>();
+    } else if (key == "diversity_lambda" || key == "min_price" || key == "max_price") {
+      if (!value.is_number()) fail(name, "a number");
+      if (key == "diversity_lambda") r.rules.diversity_lambda = value.get<float>();
+      if (key == "min_price") r.rules.min_price = value.get<double>();
+      if (key == "max_price") r.rules.max_price = value.get<double>();
+    } else {
+      fail(name, "one of exclude_seen, exclude_purchased, exclude_out_of_stock, one_per_family, "
+                 "max_per_category, diversity_lambda, min_price, max_price");
+    }
+  }
+}
+
+}  // namespace
+
+void Recommender::set_experiments(std::shared_ptr<const ExperimentSet> experiments,
+                                  std::shared_ptr<OutcomeTracker> tracker) {
+  std::atomic_store(&core_->tracker, std::move(tracker));
+  std::atomic_store(&core_->experiments, std::move(experiments));
+}
+
 RecommendResponse Recommender::recommend(const RecommendRequest& request) const {
+  const auto experiments = std::atomic_load(&core_->experiments);
+  if (!experiments) return serve(request);
+  ExperimentContext context;
+  context.user = request.user;
+  context.session = request.session;
+  context.forced_variants = request.forced_variants;
+  context.excluded = request.exclude_from_experiments;
+  const Assignments assignments = experiments->assign(context);
+  RecommendRequest varied = request;
+  const nlohmann::json config = experiments->merged_config(assignments);
+  apply_variant(config, varied);
+  if (!varied.cache_key.empty()) {  // variants change results: part of the cache key
+    for (const auto& a : assignments.experiments) varied.cache_key += '|' + a.experiment + '=' + a.variant;
+  }
+  RecommendResponse response = serve(varied);
+  response.recommendation_id = make_recommendation_id();
+  response.assignments = assignments.experiments;
+  response.variant_config = config;
+  if (const auto tracker = std::atomic_load(&core_->tracker)) {
+    Exposure exposure;
+    exposure.recommendation_id = response.recommendation_id;
+    exposure.user = request.user;
+    exposure.session = request.session;
+    for (const auto& r : response.items) exposure.items.push_back(r.item);
+    exposure.variants = response.assignments;
+    exposure.timestamp = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    if (!exposure.items.empty()) tracker->record_exposure(exposure);
+  }
+  return response;
+}
+
+RecommendResponse Recommender::serve(const RecommendRequest& request) const {
   TAILOR_REQUIRE(request.k >= 1, "Recommender::recommend: k must be >= 1");
   TAILOR_REQUIRE(!request.user.empty() || !request.session.empty(),
                  "Recommender::recommend: request has neither user nor session");

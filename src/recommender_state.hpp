@@ -72,6 +72,8 @@ struct Recommender::Core {
   std::shared_ptr<const ModelSnapshot> snapshot;
   std::shared_ptr<const Catalog> catalog;  // live catalog (newest), may be ahead of the snapshot
   std::shared_ptr<const ModelSnapshot> previous;  // for rollback(); guarded by publish_mutex
+  std::shared_ptr<const ExperimentSet> experiments;  // atomic_load / atomic_store
+  std::shared_ptr<OutcomeTracker> tracker;           // atomic_load / atomic_store
 
   // start_auto_retrain's worker.
   std::mutex auto_mutex;

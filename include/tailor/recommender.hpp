@@ -50,6 +50,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,8 +64,10 @@
 #include "tailor/content_encoder.hpp"
 #include "tailor/event.hpp"
 #include "tailor/event_log.hpp"
+#include "tailor/experiment.hpp"
 #include "tailor/hybrid_ranker.hpp"
 #include "tailor/interaction_matrix.hpp"
+#include "tailor/outcomes.hpp"
 #include "tailor/retrain_policy.hpp"
 #include "tailor/rules.hpp"
 
@@ -110,6 +113,10 @@ struct RecommendRequest {
   /// their rules. Cached responses are dropped by the shopper's own events, by any new snapshot
   /// (retrain, catalog change) and by erase_user.
   std::string cache_key;
+  /// Experiment overrides for this request (forced variants, exclusion); user and session are
+  /// taken from the request. Used only when experiments are set (set_experiments).
+  std::map<std::string, std::string> forced_variants;
+  bool exclude_from_experiments = false;
 };
 
 /// One recommended item.
@@ -126,6 +133,12 @@ struct RecommendResponse {
   std::vector<Recommendation> items;
   std::uint64_t model_version = 0;  ///< the snapshot that produced every item of this response
   bool from_cache = false;
+  /// With experiments set: a unique ID for outcome attribution, the shopper's assignments (the
+  /// variants that served this response) and their merged variant config (for the host to apply
+  /// what the Recommender does not: e.g. a "model" key naming another Recommender).
+  std::string recommendation_id;
+  std::vector<Assignment> assignments;
+  nlohmann::json variant_config;
 };
 
 /// Counters of a Recommender (a consistent-enough view for monitoring).
@@ -251,6 +264,19 @@ class Recommender {
   /// usable history. Throws Error(not_fitted) before the first retrain.
   std::optional<Vector> user_vector(const std::string& actor) const;
 
+  // ---- experiments
+
+  /// Routes recommend() through `experiments`: every request is assigned (deterministically by
+  /// user or session), the merged variant config's "rules" object overrides the request's rules
+  /// (keys exclude_seen, exclude_purchased, exclude_out_of_stock, one_per_family,
+  /// max_per_category, diversity_lambda, min_price, max_price) and its "k" the request's k, and
+  /// the response records the assignments. With a `tracker`, each response is recorded as an
+  /// exposure and each ingested event is attributed. nullptr experiments turn this off.
+  /// Throws Error(invalid_argument) naming the key for a config value of the wrong type (at
+  /// request time).
+  void set_experiments(std::shared_ptr<const ExperimentSet> experiments,
+                       std::shared_ptr<OutcomeTracker> tracker = nullptr);
+
   // ---- persistence
 
   /// Writes the serving snapshot (catalog, every model, the ANN index) to `path` atomically (see
@@ -287,6 +313,7 @@ class Recommender {
   struct Core;
 
   void ingest_checked(const Event* events, std::size_t n);
+  RecommendResponse serve(const RecommendRequest& request) const;
   void apply_event(const Event& event, const Catalog& catalog, std::uint64_t log_sequence);
 
   RecommenderOptions options_;
