@@ -417,11 +417,12 @@ void bench_size(const Config& cfg, std::size_t n) {
         const Latency e = measure(fq, 1, [&](std::size_t i) {
           exact_only->search(qrow(fqueries, i), 10, filter);
         });
-        // First-round candidate list of the graph route, and the cost of one candidate in
+        // Nodes the graph route visits (about ef / fraction), and the cost of one visited node in
         // exact-scan items that would make both routes equally fast (filter_graph_cost).
         const double ef0 = std::max(static_cast<double>(opt.ef_search),
-                                    std::ceil(opt.filter_overfetch * 10.0 / fraction));
-        const double implied = (g.p50() / ef0) / (e.p50() / static_cast<double>(allowed->count()));
+                                    std::ceil(opt.filter_overfetch * 10.0));
+        const double implied = (g.p50() / (ef0 / fraction)) /
+                               (e.p50() / static_cast<double>(allowed->count()));
         row["graph_route_p50_us"] = g.p50();
         row["graph_route_recall_at_10"] = recall_of(*graph_only, fqueries, ftruth, filter);
         row["exact_route_p50_us"] = e.p50();
