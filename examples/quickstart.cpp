@@ -4,6 +4,7 @@
 #include <tailor/tailor.hpp>
 
 #include <iostream>
+#include <vector>
 
 int main(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : "examples/data/online-retail.csv.gz";
@@ -18,19 +19,27 @@ int main(int argc, char** argv) {
     in.default_type = tailor::EventType::purchase;
     in.policy = tailor::ErrorPolicy::lenient;  // skip bad rows, count them by reason
 
-    tailor::InteractionMatrixBuilder builder;  // default event weights, confidence 1 + w
+    tailor::Recommender rec;                   // thread-safe; create once, share everywhere
+    std::vector<tailor::Event> history;
     tailor::ReadReport report = tailor::read_events_csv(
-        path, in, [&](tailor::Event&& e) { builder.add(e); });  // streams; gzip by content
-    tailor::InteractionMatrix m = builder.build();
-    std::cout << report.accepted << " events, " << report.rejected << " rejected\n"
-              << m.statistics().summary() << '\n';
+        path, in, [&](tailor::Event&& e) { history.push_back(std::move(e)); });  // gzip by content
+    rec.ingest(history);                       // bulk load (unknown items join the catalog)
+    tailor::RetrainReport trained = rec.retrain();  // ALS, neighbours, content, ANN; then swap
+    std::cout << report.accepted << " events (" << report.rejected << " rejected), "
+              << trained.users << " shoppers, " << trained.items << " items\n";
 
-    tailor::ALSFactorizer als;                 // implicit ALS, conjugate gradient, 64 factors
-    als.fit(m.confidence());
-    const tailor::Index u = m.users().at("17850.0");
-    for (const auto& r : als.recommend(als.user_factors().row(u).transpose(), 5,
-                                       tailor::row_items(m.confidence(), u)))
-      std::cout << m.items().id(r.item) << ' ' << r.score << '\n';
+    tailor::Event view;                        // from your request threads, as shoppers act
+    view.user = "17850.0";
+    view.item = "22633";
+    view.type = tailor::EventType::view;
+    rec.ingest(view);                          // visible to the very next request
+
+    tailor::RecommendRequest req;
+    req.user = "17850.0";
+    req.k = 5;
+    req.rules.one_per_family = true;           // filters, boosts, pins, caps, diversity
+    for (const auto& r : rec.recommend(req).items)
+      std::cout << r.item << ' ' << r.score << "  " << r.reason << '\n';
     // --8<--
   } catch (const tailor::Error& e) {
     std::cerr << "quickstart: " << e.what() << '\n';
