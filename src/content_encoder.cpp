@@ -381,9 +381,10 @@ void ContentEncoder::fit(const Catalog& catalog) {
   next.fitted_items = n;
 
   // Text: hashed terms of every item, document frequency per bucket, smoothed idf.
+  const bool text_on = !blocks_.empty() && blocks_.front().field == ContentField::text;
   std::vector<Features> features(n);
   std::vector<std::uint32_t> df(o.hash_buckets, 0);
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < n && text_on; ++i) {
     const CatalogItem& item = catalog.at(static_cast<Index>(i));
     features[i] = raw_text_features(o, {{item.title, o.title_weight},
                                         {item.description, o.description_weight}});
@@ -424,7 +425,6 @@ void ContentEncoder::fit(const Catalog& catalog) {
   next.price_log_high = high;
 
   // SVD projection on the idf-weighted, normalised rows.
-  const bool text_on = !blocks_.empty() && blocks_.front().field == ContentField::text;
   if (o.projection == TextProjection::svd) {
     next.svd_components.resize(0, static_cast<Eigen::Index>(o.text_dimension));
     if (text_on) {

@@ -147,6 +147,26 @@ TEST_CASE("Text: SVD and random projection agree on the neighbours of an item", 
   CHECK(rnd.state().svd_buckets.empty());
 }
 
+TEST_CASE("Text: SVD on a sample of items, unsigned hashing, few buckets", "[content_encoder]") {
+  Catalog catalog = word_catalog(300, 17);
+  catalog.upsert(item("a", "w1 w2 w3 w4"));
+  catalog.upsert(item("b", "w4 w3 w2 w1"));
+  ContentEncoderOptions o = text_only(TextProjection::svd);
+  o.svd_max_items = 40;  // the SVD sees a seeded sample of 40 items
+  o.signed_hashing = false;
+  o.hash_buckets = 64;   // 60 words in 64 buckets: collisions happen and are tolerated
+  ContentEncoder encoder(o);
+  encoder.fit(catalog);
+  CHECK(encoder.state().fitted_items == catalog.size());  // idf still counts every item
+  CHECK(encoder.state().svd_buckets.size() <= 64);
+  const Vector a = encoder.encode(catalog.at("a"));
+  CHECK(a.norm() == Approx(1.0f));
+  CHECK(cosine(a, encoder.encode(catalog.at("b"))) == Approx(1.0f).epsilon(1e-5));
+  ContentEncoder again(o);
+  again.fit(catalog);
+  CHECK(again.state() == encoder.state());  // the sample depends on the seed only
+}
+
 TEST_CASE("Text: idf, sublinear tf, n-grams and field weights", "[content_encoder]") {
   // Rows (common, filler), (common, rare), (common), (rare) span all three terms, so the SVD
   // projection keeps every cosine between texts over these terms exactly.
