@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "sparse.hpp"
 #include "tailor/als.hpp"
 #include "tailor/datasets.hpp"
 #include "tailor/error.hpp"
