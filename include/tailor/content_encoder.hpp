@@ -209,7 +209,6 @@ class ContentEncoder {
                                                              std::string_view description) const;
   bool project_text(const std::vector<std::pair<std::uint32_t, float>>& features,
                     float* out) const;
-  void fit_svd(const Catalog& catalog);
 
   ContentEncoderState state_;
   std::vector<ContentBlock> blocks_;
