@@ -114,7 +114,10 @@ struct DriftOptions {
   double ks_min_statistic = 0.1;   ///< ... and D at least this, in [0, 1]
   std::size_t min_events = 1000;   ///< fewer events in a window: event signals not evaluated; >= 1
   std::size_t min_scores = 200;    ///< fewer scores in a window: score signal not evaluated; >= 1
-  Timestamp window_ms = 7LL * 24 * 3600 * 1000;  ///< DriftMonitor's current window, > 0 (ms)
+  /// DriftMonitor's current window, > 0 (ms): the window_buckets most recent buckets of
+  /// floor(window_ms / window_buckets) ms each, the newest one still filling, so the window spans
+  /// between (1 - 1 / window_buckets) and 1 times window_ms of traffic.
+  Timestamp window_ms = 7LL * 24 * 3600 * 1000;
   std::size_t window_buckets = 28;  ///< steps the window slides by, in [1, 100000], <= window_ms
   std::size_t max_score_samples = 20000;  ///< scores kept per window (reservoirs), >= window_buckets
   std::size_t report_bins = 10;     ///< largest PSI contributions listed per signal in a report
@@ -208,6 +211,8 @@ DriftReport compare_windows(const std::vector<Event>& reference, const std::vect
                             const std::vector<double>& current_scores = {});
 
 /// Keeps the current window of a serving process and compares it to a reference window.
+/// Memory: per bucket, one counter per distinct item seen in it and a score reservoir of
+/// max_score_samples / window_buckets values; the reference profile (one counter per item).
 /// Thread-safety: thread-safe (one internal mutex; report() builds the merged window under it and
 /// computes the statistics outside it).
 class DriftMonitor {
