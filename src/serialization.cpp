@@ -23,10 +23,12 @@ void as_corrupt(ByteReader& r, std::string_view what, F&& f) {
   }
 }
 
+// Matrix dimensions are below 2^31 (row indices are 32-bit Index values everywhere), which also
+// keeps an empty matrix from claiming 2^62 rows.
 std::uint64_t read_dimension(ByteReader& r, const char* what) {
   const std::uint64_t n = r.u64();
-  if (n > static_cast<std::uint64_t>(std::numeric_limits<Eigen::Index>::max()))
-    r.fail(std::string(what) + " " + std::to_string(n) + " is out of range");
+  if (n > static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()))
+    r.fail(std::string(what) + " " + std::to_string(n) + " is out of range (at most 2^31 - 1)");
   return n;
 }
 

@@ -5,7 +5,7 @@
 // damage as Error(corrupt_file) with the file, section and offset. load(save(x)) == x exactly
 // (floats are stored bit for bit, little-endian). Encodings, all little-endian:
 //
-//   RowMatrix              u64 rows, u64 cols, rows*cols f32 in row-major order
+//   RowMatrix              u64 rows, u64 cols (each < 2^31), rows*cols f32, row-major
 //   Vector                 u64 size, size f32
 //   vector<uint32_t>       u64 size, size u32
 //   vector<float>          u64 size, size f32
