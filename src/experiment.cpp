@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <sstream>
@@ -54,25 +55,48 @@ struct SipState {
   }
 };
 
+// Streaming SipHash-2-4: pieces of a message absorbed without building it.
+class SipHasher {
+ public:
+  explicit SipHasher(const std::array<std::uint8_t, 16>& key) {
+    const std::uint64_t k0 = load_le64(key.data());
+    const std::uint64_t k1 = load_le64(key.data() + 8);
+    // The initial constants spell "somepseudorandomlygeneratedbytes" (from the paper).
+    s_ = {k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL, k0 ^ 0x6c7967656e657261ULL,
+          k1 ^ 0x7465646279746573ULL};
+  }
+
+  void update(std::string_view piece) {
+    for (const char c : piece) {
+      pending_ |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(c)) << (8 * (length_ % 8));
+      ++length_;
+      if (length_ % 8 == 0) {
+        s_.absorb(pending_);
+        pending_ = 0;
+      }
+    }
+  }
+
+  std::uint64_t finish() {
+    // Last block: the remaining bytes, zero padding, and the length mod 256 in the top byte.
+    s_.absorb(pending_ | (static_cast<std::uint64_t>(length_ & 0xff) << 56));
+    s_.v2 ^= 0xff;
+    for (int i = 0; i < 4; ++i) s_.round();
+    return s_.v0 ^ s_.v1 ^ s_.v2 ^ s_.v3;
+  }
+
+ private:
+  SipState s_{};
+  std::uint64_t pending_ = 0;
+  std::uint64_t length_ = 0;
+};
+
 }  // namespace
 
 std::uint64_t siphash24(const std::array<std::uint8_t, 16>& key, std::string_view message) {
-  const std::uint64_t k0 = load_le64(key.data());
-  const std::uint64_t k1 = load_le64(key.data() + 8);
-  // The initial constants spell "somepseudorandomlygeneratedbytes" (from the paper).
-  SipState s{k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL, k0 ^ 0x6c7967656e657261ULL,
-             k1 ^ 0x7465646279746573ULL};
-  const auto* bytes = reinterpret_cast<const std::uint8_t*>(message.data());
-  const std::size_t size = message.size();
-  const std::size_t full = size - size % 8;
-  for (std::size_t i = 0; i < full; i += 8) s.absorb(load_le64(bytes + i));
-  // Last block: the remaining bytes, zero padding, and the length mod 256 in the top byte.
-  std::uint64_t last = static_cast<std::uint64_t>(size & 0xff) << 56;
-  for (std::size_t i = 0; i < size % 8; ++i) last |= static_cast<std::uint64_t>(bytes[full + i]) << (8 * i);
-  s.absorb(last);
-  s.v2 ^= 0xff;
-  for (int i = 0; i < 4; ++i) s.round();
-  return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+  SipHasher h(key);
+  h.update(message);
+  return h.finish();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -501,18 +525,17 @@ struct ExperimentSet::Impl {
   std::vector<std::vector<double>> cumulative;  // per experiment: cumulative variant shares
   std::map<std::string, std::size_t, std::less<>> by_name;
 
-  // u in [0, 1) from the top 53 bits of SipHash(tag, name, unit). The name is length-prefixed
-  // so that no two (name, unit) pairs give the same message.
+  // u in [0, 1) from the top 53 bits of SipHash(tag | len(name) : name unit). The name is
+  // length-prefixed so that no two (name, unit) pairs give the same message.
   double uniform(std::string_view tag, std::string_view name, std::string_view unit) const {
-    std::string message;
-    message.reserve(tag.size() + name.size() + unit.size() + 24);
-    message.append(tag);
-    message.push_back('|');
-    message.append(std::to_string(name.size()));
-    message.push_back(':');
-    message.append(name);
-    message.append(unit);
-    return static_cast<double>(siphash24(key, message) >> 11) * 0x1.0p-53;
+    char digits[24];
+    const int n = std::snprintf(digits, sizeof digits, "|%zu:", name.size());
+    SipHasher h(key);
+    h.update(tag);
+    h.update(std::string_view(digits, static_cast<std::size_t>(n)));
+    h.update(name);
+    h.update(unit);
+    return static_cast<double>(h.finish() >> 11) * 0x1.0p-53;
   }
 };
 

@@ -2,6 +2,7 @@
 #include "tailor/experiment_report.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <limits>

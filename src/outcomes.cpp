@@ -3,14 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <random>
 #include <shared_mutex>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "tailor/error.hpp"
 #include "tailor/pseudonymize.hpp"
@@ -142,18 +140,27 @@ namespace {
 
 using TagSet = std::vector<std::pair<std::uint32_t, std::uint32_t>>;  // (experiment, group)
 
+using RecommendationId = std::shared_ptr<const std::string>;  // one allocation per exposure
+
+std::uint64_t hash_of(std::string_view s) { return std::hash<std::string_view>{}(s); }
+
+// One exposure of one item to one actor (40 bytes). Items are kept as 64-bit hashes: two
+// different items of one actor would have to collide for an event to be credited to the wrong
+// item (about n^2 / 2^65 for n live items).
 struct Touch {
+  std::uint64_t item = 0;
   Timestamp t = 0;
   std::uint32_t tagset = 0;
   bool clicked = false;
   bool carted = false;
-  std::string recommendation_id;
+  RecommendationId recommendation;
 };
 
 struct PurchaseTouch {
+  std::uint64_t item = 0;
   Timestamp t = 0;
   std::uint32_t tagset = 0;
-  std::string recommendation_id;
+  RecommendationId recommendation;
 };
 
 struct Order {
@@ -172,11 +179,18 @@ struct UnitExperiment {
   std::vector<Order> orders;
 };
 
+// Touch lists are flat vectors sorted by (item, t): no allocation per item, binary search per
+// event. They are swept of expired entries whenever they double in size.
 struct Unit {
-  std::unordered_map<std::string, std::vector<Touch>> touches;           // by item
-  std::unordered_map<std::string, std::vector<PurchaseTouch>> purchases;  // by item
+  std::vector<Touch> touches;
+  std::vector<PurchaseTouch> purchases;
   std::vector<UnitExperiment> experiments;
-  std::deque<std::string> recent;  // recommendation IDs, newest last
+  std::vector<std::uint64_t> recent;  // ring of hashes of recent recommendation IDs
+  std::size_t recent_next = 0;
+  Timestamp newest_exposure = std::numeric_limits<Timestamp>::min();
+  Timestamp newest_purchase = std::numeric_limits<Timestamp>::min();
+  std::size_t touch_sweep_at = 64;
+  std::size_t purchase_sweep_at = 16;
 
   UnitExperiment* find(std::uint32_t experiment) {
     for (auto& e : experiments)
@@ -184,6 +198,42 @@ struct Unit {
     return nullptr;
   }
 };
+
+// [first, last) of the entries of `item` in a vector sorted by (item, t).
+template <class V>
+std::pair<typename V::iterator, typename V::iterator> item_range(V& v, std::uint64_t item) {
+  const auto first = std::lower_bound(v.begin(), v.end(), item,
+                                      [](const auto& x, std::uint64_t i) { return x.item < i; });
+  auto last = first;
+  while (last != v.end() && last->item == item) ++last;
+  return {first, last};
+}
+
+// Inserts `entry` at its (item, t) place (after equal times: the later record is the later
+// touch), then keeps at most `cap` entries of that item and drops those older than its newest
+// minus `window`.
+template <class V, class E>
+void insert_touch(V& v, E entry, Timestamp window, std::size_t cap) {
+  auto [first, last] = item_range(v, entry.item);
+  const auto pos = std::upper_bound(first, last, entry.t, [](Timestamp t, const auto& x) { return t < x.t; });
+  const auto offset = pos - v.begin();
+  const auto first_offset = first - v.begin();
+  v.insert(pos, std::move(entry));
+  first = v.begin() + first_offset;
+  last = first;
+  while (last != v.end() && last->item == v[static_cast<std::size_t>(offset)].item) ++last;
+  const Timestamp newest = (last - 1)->t;
+  auto drop = first;
+  while (drop + 1 < last && (drop->t < newest - window || static_cast<std::size_t>(last - drop) > cap)) ++drop;
+  v.erase(first, drop);
+}
+
+// Drops entries older than `horizon`; returns the next size at which to sweep again.
+template <class V>
+std::size_t sweep(V& v, Timestamp horizon, std::size_t minimum) {
+  v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& x) { return x.t < horizon; }), v.end());
+  return std::max(minimum, 2 * v.size());
+}
 
 struct Shard {
   mutable std::mutex mutex;
@@ -319,22 +369,28 @@ bool OutcomeTracker::record_exposure(const Exposure& x) {
   const std::uint32_t tagset_id = impl_->intern(x.variants);
   const TagSet tags = impl_->tagset(tagset_id);
   const std::string actor = x.actor();
-  // Distinct items in display order.
-  std::vector<const std::string*> items;
-  {
-    std::unordered_set<std::string_view> seen;
-    for (const auto& item : x.items)
-      if (seen.insert(item).second) items.push_back(&item);
-  }
+  // Distinct items (by hash).
+  std::vector<std::uint64_t> items;
+  items.reserve(x.items.size());
+  for (const auto& item : x.items) items.push_back(hash_of(item));
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  const std::uint64_t rec_hash = hash_of(x.recommendation_id);
+  const auto rec = std::make_shared<const std::string>(x.recommendation_id);
+
   Shard& shard = impl_->shard_of(actor);
   std::lock_guard<std::mutex> lock(shard.mutex);
   Unit& unit = shard.units[actor];
-  if (std::find(unit.recent.begin(), unit.recent.end(), x.recommendation_id) != unit.recent.end()) {
+  if (std::find(unit.recent.begin(), unit.recent.end(), rec_hash) != unit.recent.end()) {
     impl_->duplicates.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  unit.recent.push_back(x.recommendation_id);
-  if (unit.recent.size() > options_.dedup_window) unit.recent.pop_front();
+  if (unit.recent.size() < options_.dedup_window) {
+    unit.recent.push_back(rec_hash);
+  } else {
+    unit.recent[unit.recent_next] = rec_hash;
+    unit.recent_next = (unit.recent_next + 1) % unit.recent.size();
+  }
 
   for (const auto& [experiment, group] : tags) {
     UnitExperiment* ue = unit.find(experiment);
@@ -350,25 +406,19 @@ bool OutcomeTracker::record_exposure(const Exposure& x) {
     ue->impressions += items.size();
   }
   const Timestamp window = options_.attribution_window_ms;
-  for (const std::string* item : items) {
-    auto& list = unit.touches[*item];
+  for (std::uint64_t item : items) {
     Touch touch;
+    touch.item = item;
     touch.t = x.timestamp;
     touch.tagset = tagset_id;
-    touch.recommendation_id = x.recommendation_id;
-    // Keep ascending time; equal times: the later record is the later touch.
-    const auto pos = std::upper_bound(list.begin(), list.end(), x.timestamp,
-                                      [](Timestamp t, const Touch& tt) { return t < tt.t; });
-    list.insert(pos, std::move(touch));
-    const Timestamp newest = list.back().t;
-    // Touches older than the newest minus the window can no longer be the last touch of an
-    // event in time order; keep at most max_touches_per_item.
-    std::size_t drop = 0;
-    while (drop + 1 < list.size() && (list[drop].t < newest - window ||
-                                      list.size() - drop > options_.max_touches_per_item)) {
-      ++drop;
-    }
-    list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(drop));
+    touch.recommendation = rec;
+    insert_touch(unit.touches, std::move(touch), window, options_.max_touches_per_item);
+  }
+  unit.newest_exposure = std::max(unit.newest_exposure, x.timestamp);
+  if (unit.touches.size() > unit.touch_sweep_at) {
+    // Touches older than the newest exposure minus the window can no longer be credited with
+    // events that arrive in time order.
+    unit.touch_sweep_at = sweep(unit.touches, unit.newest_exposure - window, 64);
   }
   impl_->exposures.fetch_add(1, std::memory_order_relaxed);
   return true;
@@ -396,6 +446,7 @@ std::optional<Attribution> OutcomeTracker::record_event(const Event& event) {
                                                   << " must be finite and >= 0, got " << revenue);
   }
   const std::string actor = event.actor();
+  const std::uint64_t item = hash_of(event.item);
   Shard& shard = impl_->shard_of(actor);
   std::optional<Attribution> result;
   TagSet tags;
@@ -404,83 +455,74 @@ std::optional<Attribution> OutcomeTracker::record_event(const Event& event) {
     const auto unit_it = shard.units.find(actor);
     if (unit_it != shard.units.end()) {
       Unit& unit = unit_it->second;
-      std::uint32_t tagset_id = 0;
       if (event.type == EventType::return_) {
-        const auto pit = unit.purchases.find(event.item);
-        if (pit != unit.purchases.end()) {
-          auto& list = pit->second;
-          for (auto it = list.rbegin(); it != list.rend(); ++it) {
-            if (it->t > event.timestamp) continue;
-            if (event.timestamp - it->t <= options_.return_window_ms) {
-              result = Attribution{it->recommendation_id, event.item, event.type, it->t, {}};
-              tagset_id = it->tagset;
-              list.erase(std::next(it).base());  // one return per purchase
+        auto [first, last] = item_range(unit.purchases, item);
+        // The latest purchase at or before the return.
+        auto it = std::upper_bound(first, last, event.timestamp, [](Timestamp t, const PurchaseTouch& p) { return t < p.t; });
+        if (it != first) {
+          --it;
+          if (event.timestamp - it->t <= options_.return_window_ms) {
+            result = Attribution{*it->recommendation, event.item, event.type, it->t, {}};
+            tags = impl_->tagset(it->tagset);
+            for (const auto& [experiment, group] : tags) {
+              UnitExperiment* ue = unit.find(experiment);
+              if (ue != nullptr) ue->returns += 1;
             }
-            break;
+            unit.purchases.erase(it);  // one return per purchase
           }
         }
       } else {
-        const auto tit = unit.touches.find(event.item);
-        if (tit != unit.touches.end()) {
-          auto& list = tit->second;
-          for (auto it = list.rbegin(); it != list.rend(); ++it) {
-            if (it->t > event.timestamp) continue;
-            if (event.timestamp - it->t <= options_.attribution_window_ms) {
-              result = Attribution{it->recommendation_id, event.item, event.type, it->t, {}};
-              tagset_id = it->tagset;
-              bool first_click = false, first_cart = false;
-              if (event.type == EventType::click && !it->clicked) first_click = it->clicked = true;
-              if (event.type == EventType::add_to_cart && !it->carted) first_cart = it->carted = true;
-              tags = impl_->tagset(tagset_id);
-              for (const auto& [experiment, group] : tags) {
-                UnitExperiment* ue = unit.find(experiment);
-                if (ue == nullptr) continue;
-                if (first_click) ue->clicks += 1;
-                if (first_cart) ue->carts += 1;
-                if (dwell) {
-                  ue->dwell_events += 1;
-                  ue->dwell_seconds += *event.value;
-                }
-                if (event.type == EventType::purchase) {
-                  ue->purchases += 1;
-                  ue->revenue += revenue;
-                  Order* order = nullptr;
-                  if (!event.session.empty()) {
-                    for (auto& o : ue->orders)
-                      if (o.has_session && o.session == event.session) order = &o;
-                  }
-                  if (order == nullptr) {
-                    ue->orders.push_back({!event.session.empty(), event.session, 0.0});
-                    order = &ue->orders.back();
-                  }
-                  order->revenue += revenue;
-                }
+        auto [first, last] = item_range(unit.touches, item);
+        // Last touch: the latest exposure of the item at or before the event.
+        auto it = std::upper_bound(first, last, event.timestamp, [](Timestamp t, const Touch& x) { return t < x.t; });
+        if (it != first) {
+          --it;
+          if (event.timestamp - it->t <= options_.attribution_window_ms) {
+            result = Attribution{*it->recommendation, event.item, event.type, it->t, {}};
+            bool first_click = false, first_cart = false;
+            if (event.type == EventType::click && !it->clicked) first_click = it->clicked = true;
+            if (event.type == EventType::add_to_cart && !it->carted) first_cart = it->carted = true;
+            const std::uint32_t tagset_id = it->tagset;
+            const RecommendationId rec = it->recommendation;
+            tags = impl_->tagset(tagset_id);
+            for (const auto& [experiment, group] : tags) {
+              UnitExperiment* ue = unit.find(experiment);
+              if (ue == nullptr) continue;
+              if (first_click) ue->clicks += 1;
+              if (first_cart) ue->carts += 1;
+              if (dwell) {
+                ue->dwell_events += 1;
+                ue->dwell_seconds += *event.value;
               }
               if (event.type == EventType::purchase) {
-                auto& plist = unit.purchases[event.item];
-                const std::string rec = it->recommendation_id;
-                const Timestamp t = event.timestamp;
-                const auto pos = std::upper_bound(plist.begin(), plist.end(), t,
-                                                  [](Timestamp v, const PurchaseTouch& p) { return v < p.t; });
-                plist.insert(pos, PurchaseTouch{t, tagset_id, rec});
-                const Timestamp newest = plist.back().t;
-                std::size_t drop = 0;
-                while (drop + 1 < plist.size() && (plist[drop].t < newest - options_.return_window_ms ||
-                                                   plist.size() - drop > options_.max_touches_per_item)) {
-                  ++drop;
+                ue->purchases += 1;
+                ue->revenue += revenue;
+                Order* order = nullptr;
+                if (!event.session.empty()) {
+                  for (auto& o : ue->orders)
+                    if (o.has_session && o.session == event.session) order = &o;
                 }
-                plist.erase(plist.begin(), plist.begin() + static_cast<std::ptrdiff_t>(drop));
+                if (order == nullptr) {
+                  ue->orders.push_back({!event.session.empty(), event.session, 0.0});
+                  order = &ue->orders.back();
+                }
+                order->revenue += revenue;
               }
             }
-            break;  // only the latest touch at or before the event counts
+            if (event.type == EventType::purchase) {
+              // `it` is not used past this point: inserting may reallocate `purchases` only.
+              PurchaseTouch p;
+              p.item = item;
+              p.t = event.timestamp;
+              p.tagset = tagset_id;
+              p.recommendation = rec;
+              insert_touch(unit.purchases, std::move(p), options_.return_window_ms, options_.max_touches_per_item);
+              unit.newest_purchase = std::max(unit.newest_purchase, event.timestamp);
+              if (unit.purchases.size() > unit.purchase_sweep_at) {
+                unit.purchase_sweep_at = sweep(unit.purchases, unit.newest_purchase - options_.return_window_ms, 16);
+              }
+            }
           }
-        }
-      }
-      if (result && event.type == EventType::return_) {
-        tags = impl_->tagset(tagset_id);
-        for (const auto& [experiment, group] : tags) {
-          UnitExperiment* ue = unit.find(experiment);
-          if (ue != nullptr) ue->returns += 1;
         }
       }
     }
@@ -559,6 +601,14 @@ OutcomeCounters OutcomeTracker::counters() const {
   c.attributed = impl_->attributed.load();
   c.unattributed = impl_->unattributed.load();
   c.ignored = impl_->ignored.load();
+  for (const Shard& shard : impl_->shards) {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    c.actors += shard.units.size();
+    for (const auto& [actor, unit] : shard.units) {
+      c.live_touches += unit.touches.size();
+      c.live_purchases += unit.purchases.size();
+    }
+  }
   return c;
 }
 
@@ -566,20 +616,10 @@ void OutcomeTracker::prune(Timestamp now) {
   for (Shard& shard : impl_->shards) {
     std::lock_guard<std::mutex> lock(shard.mutex);
     for (auto& [actor, unit] : shard.units) {
-      for (auto it = unit.touches.begin(); it != unit.touches.end();) {
-        auto& list = it->second;
-        list.erase(std::remove_if(list.begin(), list.end(),
-                                  [&](const Touch& t) { return t.t < now - options_.attribution_window_ms; }),
-                   list.end());
-        it = list.empty() ? unit.touches.erase(it) : std::next(it);
-      }
-      for (auto it = unit.purchases.begin(); it != unit.purchases.end();) {
-        auto& list = it->second;
-        list.erase(std::remove_if(list.begin(), list.end(),
-                                  [&](const PurchaseTouch& p) { return p.t < now - options_.return_window_ms; }),
-                   list.end());
-        it = list.empty() ? unit.purchases.erase(it) : std::next(it);
-      }
+      unit.touch_sweep_at = sweep(unit.touches, now - options_.attribution_window_ms, 64);
+      unit.purchase_sweep_at = sweep(unit.purchases, now - options_.return_window_ms, 16);
+      unit.touches.shrink_to_fit();
+      unit.purchases.shrink_to_fit();
     }
   }
 }

@@ -217,6 +217,50 @@ TEST_CASE("Attribution: returns, orders, dwell, anonymous sessions, holdouts and
   CHECK(invalid([&] { q.record_event(event("u", "a", EventType::purchase, kT0, 4.0)); }, "revenue"));
 }
 
+TEST_CASE("Attribution state stays bounded: sweeps, the per-item cap and prune", "[outcomes]") {
+  OutcomeOptions o;
+  o.attribution_window_ms = kHour;
+  OutcomeTracker t(o);
+  constexpr Timestamp kStep = 10 * 60 * 1000;  // an exposure every 10 minutes for a week
+  constexpr int kExposures = 1000;
+  for (int k = 0; k < kExposures; ++k) {
+    t.record_exposure(exposure("r" + std::to_string(k), "u", {"a", "i" + std::to_string(k)}, {tag("exp", "A")},
+                              kT0 + k * kStep));
+    t.record_event(event("u", "a", EventType::purchase, kT0 + k * kStep + 1, 1.0));
+  }
+  const Timestamp last = kT0 + (kExposures - 1) * kStep;
+  OutcomeCounters c = t.counters();
+  // Live: the last hour's 6 exposures x 2 items, plus up to one sweep interval (64) of slack.
+  CHECK(c.live_touches <= 64 + 2);
+  CHECK(c.live_purchases <= 16 + 1);
+  CHECK(c.actors == 1);
+  // Still correct after the sweeps: "a" goes to the last exposure, old items are gone.
+  const auto latest = t.record_event(event("u", "a", EventType::click, last + 30 * 60 * 1000));
+  REQUIRE(latest);
+  CHECK(latest->recommendation_id == "r999");
+  CHECK_FALSE(t.record_event(event("u", "i5", EventType::click, kT0 + 5 * kStep + 1)));
+  CHECK(t.metrics("exp").variants[0].purchases == kExposures);
+  t.prune(last + 2 * kHour);
+  c = t.counters();
+  CHECK(c.live_touches == 0);
+  CHECK(c.live_purchases == 8);  // within the 30-day return window, capped at max_touches_per_item
+  t.prune(last + 31 * kDay);
+  CHECK(t.counters().live_purchases == 0);
+  CHECK(t.metrics("exp").variants[0].purchases == kExposures);  // counters survive pruning
+
+  // The per-item cap: five exposures of "a" a minute apart; a late event stamped between the
+  // first two finds its touch only if the cap keeps five.
+  for (std::size_t cap : {3, 8}) {
+    OutcomeOptions capped;
+    capped.max_touches_per_item = cap;
+    OutcomeTracker tc(capped);
+    for (int k = 0; k < 5; ++k)
+      tc.record_exposure(exposure("c" + std::to_string(k), "u", {"a"}, {tag("exp", "A")}, kT0 + k * 60'000));
+    const auto late = tc.record_event(event("u", "a", EventType::click, kT0 + 30'000));
+    CHECK(late.has_value() == (cap == 8));
+  }
+}
+
 TEST_CASE("Per-variant metrics and their moments on a hand-computed scenario", "[outcomes]") {
   OutcomeTracker t;
   // A: u1 sees 2 lists of 3 items, clicks 2, buys 1 for 10; u2 sees 1 list of 3, nothing.

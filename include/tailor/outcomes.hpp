@@ -30,9 +30,12 @@
 // orders), revenue per unit (zeros included), return rate (returns / purchases) and mean dwell
 // seconds; and the per-unit moments the tests need (see MetricEstimate).
 //
-// Memory: per actor, the counters of each experiment it is in (kept for the life of the tracker)
-// and the recent touches of each exposed item (at most max_touches_per_item, and only those
-// within the windows of the newest one; prune() drops expired touches of every actor).
+// Memory: per actor, the counters of each experiment it is in (kept for the life of the tracker),
+// a ring of the hashes of its last dedup_window recommendation IDs, and its live touches: about
+// 40 bytes per exposed item plus one shared copy of each recommendation ID, in flat arrays swept
+// of expired touches whenever they double (prune() sweeps every actor at once). Items are matched
+// by a 64-bit hash of their ID (a collision between two live items of one actor, about n^2 / 2^65,
+// is the only way an event could be credited to the wrong item).
 //
 // Thread-safety: OutcomeTracker is thread-safe (actors are sharded, one mutex per shard; request
 // threads may record exposures and events concurrently). The value types are thread-compatible.
@@ -86,7 +89,8 @@ struct OutcomeOptions {
   std::size_t shards = 16;
   /// Recent exposures kept per actor and item (older ones drop out), 1 .. 1024. Default 8.
   std::size_t max_touches_per_item = 8;
-  /// Recommendation IDs remembered per actor to drop duplicate exposures (retries), 1 .. 4096.
+  /// Recommendation IDs (their 64-bit hashes) remembered per actor to drop duplicate exposures
+  /// (retried log lines), 1 .. 4096. Default 64.
   std::size_t dedup_window = 64;
 
   /// Throws Error(invalid_argument) naming the field.
@@ -189,6 +193,9 @@ struct OutcomeCounters {
   std::uint64_t attributed = 0;           ///< events credited to an exposure or purchase
   std::uint64_t unattributed = 0;         ///< outcome events with no touch in the window
   std::uint64_t ignored = 0;              ///< events of other types (views without value, ...)
+  std::uint64_t actors = 0;               ///< actors with state
+  std::uint64_t live_touches = 0;         ///< exposed (actor, item) touches held for attribution
+  std::uint64_t live_purchases = 0;       ///< attributed purchases held for returns
 };
 
 /// Tracks exposures and outcomes. Thread-safe.
@@ -214,6 +221,7 @@ class OutcomeTracker {
   ExperimentMetrics metrics(std::string_view experiment) const;
   /// Experiments seen in exposures, in order of first exposure.
   std::vector<std::string> experiments() const;
+  /// Counters; the live_* and actors fields walk every shard (O(actors)).
   OutcomeCounters counters() const;
 
   /// Drops touches that can no longer be credited at time `now` (exposures older than now -
