@@ -23,7 +23,8 @@ template <class T>
 void check_size(const std::vector<T>* v, std::size_t n, const char* what) {
   if (v != nullptr && v->size() > n) {
     TAILOR_THROW(invalid_argument, "RankerModel." << what << " has " << v->size()
-                                                  << " entries, the catalog only " << n << " items");
+                                                  << " entries, the catalog only " << n
+                                                  << " items");
   }
 }
 
@@ -55,7 +56,8 @@ float dot_row(const RowMatrix& m, Index row, const float* v) {
 
 }  // namespace
 
-// ---- ItemNeighbors --------------------------------------------------------------------------------
+// ---- ItemNeighbors
+// --------------------------------------------------------------------------------
 
 ItemNeighbors ItemNeighbors::from_similarity(const SparseMatrix& similarity,
                                              std::size_t max_per_item) {
@@ -73,10 +75,8 @@ ItemNeighbors ItemNeighbors::from_similarity(const SparseMatrix& similarity,
     row.clear();
     for (SparseMatrix::InnerIterator it(similarity, i); it; ++it) {
       if (!std::isfinite(it.value())) {
-        TAILOR_THROW(invalid_argument, "ItemNeighbors::from_similarity: entry (" << i << ", "
-                                                                                 << it.index()
-                                                                                 << ") is "
-                                                                                 << it.value());
+        TAILOR_THROW(invalid_argument, "ItemNeighbors::from_similarity: entry ("
+                                           << i << ", " << it.index() << ") is " << it.value());
       }
       if (it.index() == i || it.value() <= 0.0f) continue;
       row.push_back({static_cast<Index>(it.index()), it.value()});
@@ -100,13 +100,11 @@ ItemNeighbors ItemNeighbors::from_lists(const std::vector<std::vector<ItemNeighb
     std::vector<ItemNeighbor> row = lists[i];
     for (std::size_t j = 0; j < row.size(); ++j) {
       if (row[j].item >= lists.size() || !std::isfinite(row[j].similarity)) {
-        TAILOR_THROW(invalid_argument, "ItemNeighbors::from_lists: lists[" << i << "][" << j
-                                                                          << "] = (item " << row[j].item
-                                                                          << ", similarity "
-                                                                          << row[j].similarity
-                                                                          << "): item must be < "
-                                                                          << lists.size()
-                                                                          << " and similarity finite");
+        TAILOR_THROW(invalid_argument, "ItemNeighbors::from_lists: lists["
+                                           << i << "][" << j << "] = (item " << row[j].item
+                                           << ", similarity " << row[j].similarity
+                                           << "): item must be < " << lists.size()
+                                           << " and similarity finite");
       }
     }
     std::sort(row.begin(), row.end(), [](const ItemNeighbor& a, const ItemNeighbor& b) {
@@ -124,7 +122,8 @@ ItemNeighbors::List ItemNeighbors::of(Index item) const {
   return {entries_.data() + offsets_[item], offsets_[item + 1] - offsets_[item]};
 }
 
-ItemNeighbors build_item_neighbors(const SparseMatrix& interactions, const ItemKnnOptions& options) {
+ItemNeighbors build_item_neighbors(const SparseMatrix& interactions,
+                                   const ItemKnnOptions& options) {
   ItemKnnRecommender knn(options);
   knn.fit(interactions);
   return ItemNeighbors::from_similarity(knn.similarity_matrix(), options.neighbors);
@@ -140,20 +139,23 @@ std::vector<std::uint32_t> item_interaction_counts(const SparseMatrix& interacti
   return counts;
 }
 
-// ---- trending -------------------------------------------------------------------------------------
+// ---- trending
+// -------------------------------------------------------------------------------------
 
 void TrendingOptions::validate() const {
   if (now < 0) TAILOR_THROW(invalid_argument, "TrendingOptions.now = " << now << ", expected >= 0");
   if (recent_window <= 0) {
-    TAILOR_THROW(invalid_argument, "TrendingOptions.recent_window = " << recent_window << ", expected > 0");
+    TAILOR_THROW(invalid_argument,
+                 "TrendingOptions.recent_window = " << recent_window << ", expected > 0");
   }
   if (long_window <= recent_window) {
-    TAILOR_THROW(invalid_argument, "TrendingOptions.long_window = " << long_window
-                                                                    << ", expected > recent_window = "
-                                                                    << recent_window);
+    TAILOR_THROW(invalid_argument, "TrendingOptions.long_window = "
+                                       << long_window
+                                       << ", expected > recent_window = " << recent_window);
   }
   if (!(prior > 0.0) || !std::isfinite(prior)) {
-    TAILOR_THROW(invalid_argument, "TrendingOptions.prior = " << prior << ", expected finite and > 0");
+    TAILOR_THROW(invalid_argument,
+                 "TrendingOptions.prior = " << prior << ", expected finite and > 0");
   }
 }
 
@@ -180,8 +182,8 @@ std::vector<float> trending_scores(const std::vector<Event>& events, const IdMap
     longer[*i] += 1.0;
     if (e.timestamp > now - options.recent_window) recent[*i] += 1.0;
   }
-  const double ratio = static_cast<double>(options.recent_window) /
-                       static_cast<double>(options.long_window);
+  const double ratio =
+      static_cast<double>(options.recent_window) / static_cast<double>(options.long_window);
   std::vector<float> out(items.size(), 0.0f);
   for (std::size_t i = 0; i < out.size(); ++i) {
     const double r = recent[i];
@@ -192,7 +194,8 @@ std::vector<float> trending_scores(const std::vector<Event>& events, const IdMap
   return out;
 }
 
-// ---- CF vectors -----------------------------------------------------------------------------------
+// ---- CF vectors
+// -----------------------------------------------------------------------------------
 
 RowMatrix blend_cold_item_factors(const RowMatrix& item_factors, const RowMatrix& cold_item_factors,
                                   const std::vector<std::uint32_t>& counts, float pseudo_count,
@@ -206,16 +209,18 @@ RowMatrix blend_cold_item_factors(const RowMatrix& item_factors, const RowMatrix
       static_cast<std::size_t>(cold_item_factors.rows()) > n_items || counts.size() > n_items) {
     TAILOR_THROW(invalid_argument, "blend_cold_item_factors: more rows or counts ("
                                        << item_factors.rows() << ", " << cold_item_factors.rows()
-                                       << ", " << counts.size() << ") than items (" << n_items << ")");
+                                       << ", " << counts.size() << ") than items (" << n_items
+                                       << ")");
   }
   if (!(pseudo_count >= 0.0f) || !std::isfinite(pseudo_count)) {
-    TAILOR_THROW(invalid_argument, "blend_cold_item_factors: pseudo_count = " << pseudo_count
-                                                                              << ", expected finite and >= 0");
+    TAILOR_THROW(invalid_argument, "blend_cold_item_factors: pseudo_count = "
+                                       << pseudo_count << ", expected finite and >= 0");
   }
   RowMatrix out = RowMatrix::Zero(static_cast<Eigen::Index>(n_items), item_factors.cols());
   out.topRows(item_factors.rows()) = item_factors;
   for (Eigen::Index i = 0; i < cold_item_factors.rows(); ++i) {
-    const double n = static_cast<std::size_t>(i) < counts.size() ? counts[static_cast<std::size_t>(i)] : 0.0;
+    const double n =
+        static_cast<std::size_t>(i) < counts.size() ? counts[static_cast<std::size_t>(i)] : 0.0;
     const double m = pseudo_count;
     if (n + m <= 0.0) continue;
     const auto a = static_cast<float>(n / (n + m));
@@ -244,24 +249,31 @@ std::string source_names(SourceMask mask) {
   return out;
 }
 
-// ---- options --------------------------------------------------------------------------------------
+// ---- options
+// --------------------------------------------------------------------------------------
 
 void HybridRankerOptions::validate() const {
-  const std::pair<const char*, float> nonneg[] = {
-      {"user_half", user_half},           {"item_half", item_half},
-      {"bridge_pseudo_count", bridge_pseudo_count},
-      {"weight_als", weight_als},         {"weight_knn", weight_knn},
-      {"weight_content", weight_content}, {"weight_popular", weight_popular},
-      {"weight_trending", weight_trending}, {"context_weight", context_weight},
-      {"view_weight", view_weight},       {"click_weight", click_weight},
-      {"cart_weight", cart_weight},       {"purchase_weight", purchase_weight}};
+  const std::pair<const char*, float> nonneg[] = {{"user_half", user_half},
+                                                  {"item_half", item_half},
+                                                  {"bridge_pseudo_count", bridge_pseudo_count},
+                                                  {"weight_als", weight_als},
+                                                  {"weight_knn", weight_knn},
+                                                  {"weight_content", weight_content},
+                                                  {"weight_popular", weight_popular},
+                                                  {"weight_trending", weight_trending},
+                                                  {"context_weight", context_weight},
+                                                  {"view_weight", view_weight},
+                                                  {"click_weight", click_weight},
+                                                  {"cart_weight", cart_weight},
+                                                  {"purchase_weight", purchase_weight}};
   for (const auto& [name, value] : nonneg) {
     if (!std::isfinite(value) || value < 0.0f) {
       TAILOR_THROW(invalid_argument, "HybridRankerOptions." << name << " = " << value
                                                             << ", expected finite and >= 0");
     }
   }
-  if (max_recent == 0) TAILOR_THROW(invalid_argument, "HybridRankerOptions.max_recent = 0, expected >= 1");
+  if (max_recent == 0)
+    TAILOR_THROW(invalid_argument, "HybridRankerOptions.max_recent = 0, expected >= 1");
   if (!std::isfinite(recency_half_life_hours) || recency_half_life_hours < 0.0) {
     TAILOR_THROW(invalid_argument, "HybridRankerOptions.recency_half_life_hours = "
                                        << recency_half_life_hours << ", expected finite and >= 0");
@@ -271,7 +283,8 @@ void HybridRankerOptions::validate() const {
   }
 }
 
-// ---- HybridRanker ---------------------------------------------------------------------------------
+// ---- HybridRanker
+// ---------------------------------------------------------------------------------
 
 // One recent or context item acting as a source of candidates.
 struct SourceItem {
@@ -295,6 +308,8 @@ struct HybridRanker::Context {
   std::vector<float> query;  // normalised content query
   bool has_content = false;
   float content_max = 0.0f;
+  // Every item's raw score when a full exact scan ran (else empty: computed per item).
+  std::vector<float> als_all, content_all;
   std::vector<KnnEntry> knn;  // sorted by item
   bool has_knn = false;
   float knn_max = 0.0f;
@@ -312,8 +327,8 @@ HybridRanker::HybridRanker(RankerModel model, HybridRankerOptions options)
   if (model_.catalog == nullptr) TAILOR_THROW(invalid_argument, "RankerModel.catalog is null");
   n_items_ = model_.catalog->size();
   const std::size_t n = n_items_;
-  index_ = CatalogIndex(*model_.catalog, options_.family_attribute,
-                        options_.never_recommend_attribute);
+  index_ =
+      CatalogIndex(*model_.catalog, options_.family_attribute, options_.never_recommend_attribute);
 
   if (model_.item_factors != nullptr) {
     if (static_cast<std::size_t>(model_.item_factors->rows()) > n) {
@@ -327,16 +342,17 @@ HybridRanker::HybridRanker(RankerModel model, HybridRankerOptions options)
   }
   if (model_.cold_item_factors != nullptr) {
     if (model_.item_factors == nullptr) {
-      TAILOR_THROW(invalid_argument,
-                   "RankerModel.cold_item_factors needs item_factors (the ALS space they map into)");
+      TAILOR_THROW(
+          invalid_argument,
+          "RankerModel.cold_item_factors needs item_factors (the ALS space they map into)");
     }
     if (model_.cold_item_factors->cols() != model_.item_factors->cols() ||
         static_cast<std::size_t>(model_.cold_item_factors->rows()) > n) {
       TAILOR_THROW(invalid_argument, "RankerModel.cold_item_factors is "
                                          << model_.cold_item_factors->rows() << " x "
-                                         << model_.cold_item_factors->cols() << ", expected at most "
-                                         << n << " rows and " << model_.item_factors->cols()
-                                         << " columns");
+                                         << model_.cold_item_factors->cols()
+                                         << ", expected at most " << n << " rows and "
+                                         << model_.item_factors->cols() << " columns");
     }
   }
   if (model_.content != nullptr) {
@@ -349,14 +365,16 @@ HybridRanker::HybridRanker(RankerModel model, HybridRankerOptions options)
     for (Eigen::Index i = 0; i < c.rows(); ++i) {
       const float norm = c.row(i).norm();
       if (!std::isfinite(norm) || (norm != 0.0f && std::abs(norm - 1.0f) > 1e-3f)) {
-        TAILOR_THROW(invalid_argument, "RankerModel.content row " << i << " has norm " << norm
-                                                                  << ", expected 0 or 1 (L2-normalised)");
+        TAILOR_THROW(invalid_argument, "RankerModel.content row "
+                                           << i << " has norm " << norm
+                                           << ", expected 0 or 1 (L2-normalised)");
       }
     }
   }
   if (model_.neighbors != nullptr && model_.neighbors->n_items() > n) {
     TAILOR_THROW(invalid_argument, "RankerModel.neighbors covers " << model_.neighbors->n_items()
-                                                                   << " items, the catalog only " << n);
+                                                                   << " items, the catalog only "
+                                                                   << n);
   }
   check_size(model_.interaction_counts, n, "interaction_counts");
   check_size(model_.popularity, n, "popularity");
@@ -439,13 +457,20 @@ namespace {
 
 float type_weight(const HybridRankerOptions& o, EventType t) {
   switch (t) {
-    case EventType::view: return o.view_weight;
-    case EventType::click: return o.click_weight;
-    case EventType::add_to_cart: return o.cart_weight;
-    case EventType::purchase: return o.purchase_weight;
-    case EventType::search: return 0.0f;
-    case EventType::return_: return 0.0f;
-    case EventType::rating: return o.view_weight;
+    case EventType::view:
+      return o.view_weight;
+    case EventType::click:
+      return o.click_weight;
+    case EventType::add_to_cart:
+      return o.cart_weight;
+    case EventType::purchase:
+      return o.purchase_weight;
+    case EventType::search:
+      return 0.0f;
+    case EventType::return_:
+      return 0.0f;
+    case EventType::rating:
+      return o.view_weight;
   }
   return o.view_weight;  // custom types
 }
@@ -453,11 +478,16 @@ float type_weight(const HybridRankerOptions& o, EventType t) {
 // Strength order of event types for naming a reason: purchase > cart > rating > click/view.
 int type_rank(EventType t) {
   switch (t) {
-    case EventType::purchase: return 4;
-    case EventType::add_to_cart: return 3;
-    case EventType::rating: return 2;
-    case EventType::click: return 1;
-    default: return 0;
+    case EventType::purchase:
+      return 4;
+    case EventType::add_to_cart:
+      return 3;
+    case EventType::rating:
+      return 2;
+    case EventType::click:
+      return 1;
+    default:
+      return 0;
   }
 }
 
@@ -533,7 +563,8 @@ void HybridRanker::build_context(const RankRequest& request, Context& ctx) const
     }
     std::sort(ctx.knn.begin(), ctx.knn.end(), [](const KnnEntry& a, const KnnEntry& b) {
       if (a.item != b.item) return a.item < b.item;
-      if (a.from_contribution != b.from_contribution) return a.from_contribution > b.from_contribution;
+      if (a.from_contribution != b.from_contribution)
+        return a.from_contribution > b.from_contribution;
       return a.from < b.from;
     });
     std::size_t w = 0;
@@ -582,7 +613,8 @@ float HybridRanker::blended(const Context& ctx, Index item, float* parts) const 
   const HybridRankerOptions& o = options_;
   float als = 0.0f, knn = 0.0f, content = 0.0f;
   if (ctx.has_als) {
-    const float s = dot_row(*cf_vectors_, item, ctx.user);
+    const float s = ctx.als_all.empty() ? dot_row(*cf_vectors_, item, ctx.user)
+                                        : (item < ctx.als_all.size() ? ctx.als_all[item] : 0.0f);
     als = std::clamp(s / ctx.als_max, 0.0f, 1.0f);
   }
   if (ctx.has_knn) {
@@ -591,7 +623,9 @@ float HybridRanker::blended(const Context& ctx, Index item, float* parts) const 
     if (it != ctx.knn.end() && it->item == item) knn = it->score / ctx.knn_max;
   }
   if (ctx.has_content) {
-    const float s = dot_row(*model_.content, item, ctx.query.data());
+    const float s = ctx.content_all.empty()
+                        ? dot_row(*model_.content, item, ctx.query.data())
+                        : (item < ctx.content_all.size() ? ctx.content_all[item] : 0.0f);
     content = std::clamp(s / ctx.content_max, 0.0f, 1.0f);
   }
   const float pop = ctx.has_pop ? pop_norm_[item] : 0.0f;
@@ -635,10 +669,18 @@ void HybridRanker::explain(const Context& ctx, const RankRequest& request, Ranke
       out.reason_kind = ReasonKind::because_viewed;
     } else {
       switch (type) {
-        case EventType::purchase: out.reason_kind = ReasonKind::because_bought; break;
-        case EventType::add_to_cart: out.reason_kind = ReasonKind::because_carted; break;
-        case EventType::rating: out.reason_kind = ReasonKind::because_rated; break;
-        default: out.reason_kind = ReasonKind::because_viewed; break;
+        case EventType::purchase:
+          out.reason_kind = ReasonKind::because_bought;
+          break;
+        case EventType::add_to_cart:
+          out.reason_kind = ReasonKind::because_carted;
+          break;
+        case EventType::rating:
+          out.reason_kind = ReasonKind::because_rated;
+          break;
+        default:
+          out.reason_kind = ReasonKind::because_viewed;
+          break;
       }
     }
   };
@@ -668,7 +710,9 @@ void HybridRanker::explain(const Context& ctx, const RankRequest& request, Ranke
       out.reason_kind = node != 0 ? ReasonKind::popular_in : ReasonKind::popular;
     };
     switch (best) {
-      case 0: out.reason_kind = ReasonKind::recommended_for_you; break;
+      case 0:
+        out.reason_kind = ReasonKind::recommended_for_you;
+        break;
       case 1: {
         auto it = std::lower_bound(ctx.knn.begin(), ctx.knn.end(), out.item,
                                    [](const KnnEntry& e, Index i) { return e.item < i; });
@@ -682,7 +726,8 @@ void HybridRanker::explain(const Context& ctx, const RankRequest& request, Ranke
         const SourceItem* best_source = nullptr;
         float best_sim = 0.0f;
         if (static_cast<Eigen::Index>(out.item) < c.rows()) {
-          const float* row = c.data() + static_cast<std::size_t>(out.item) * static_cast<std::size_t>(c.cols());
+          const float* row =
+              c.data() + static_cast<std::size_t>(out.item) * static_cast<std::size_t>(c.cols());
           for (const auto& s : ctx.sources) {
             const float sim = dot_row(c, s.item, row);
             if (sim > best_sim) {
@@ -707,8 +752,12 @@ void HybridRanker::explain(const Context& ctx, const RankRequest& request, Ranke
         }
         break;
       }
-      case 3: popular(); break;
-      case 4: out.reason_kind = ReasonKind::trending; break;
+      case 3:
+        popular();
+        break;
+      case 4:
+        out.reason_kind = ReasonKind::trending;
+        break;
       default:
         if (ctx.user != nullptr) {
           out.reason_kind = ReasonKind::recommended_for_you;
@@ -717,23 +766,39 @@ void HybridRanker::explain(const Context& ctx, const RankRequest& request, Ranke
         }
         break;
     }
-    if (out.reason_kind == ReasonKind::popular_in) out.reason = "popular in " + index_.category_name(node);
+    if (out.reason_kind == ReasonKind::popular_in)
+      out.reason = "popular in " + index_.category_name(node);
   }
   switch (out.reason_kind) {
-    case ReasonKind::recommended_for_you: out.reason = "recommended for you"; break;
-    case ReasonKind::because_viewed: out.reason = "because you viewed " + title(out.reason_item); break;
-    case ReasonKind::because_bought: out.reason = "because you bought " + title(out.reason_item); break;
+    case ReasonKind::recommended_for_you:
+      out.reason = "recommended for you";
+      break;
+    case ReasonKind::because_viewed:
+      out.reason = "because you viewed " + title(out.reason_item);
+      break;
+    case ReasonKind::because_bought:
+      out.reason = "because you bought " + title(out.reason_item);
+      break;
     case ReasonKind::because_carted:
       out.reason = "because you added " + title(out.reason_item) + " to your cart";
       break;
-    case ReasonKind::because_rated: out.reason = "because you rated " + title(out.reason_item); break;
+    case ReasonKind::because_rated:
+      out.reason = "because you rated " + title(out.reason_item);
+      break;
     case ReasonKind::new_arrival_similar:
       out.reason = "new arrival similar to " + title(out.reason_item);
       break;
-    case ReasonKind::popular_in: break;  // set above
-    case ReasonKind::popular: out.reason = "popular"; break;
-    case ReasonKind::trending: out.reason = "trending"; break;
-    case ReasonKind::promoted: out.reason = "promoted"; break;
+    case ReasonKind::popular_in:
+      break;  // set above
+    case ReasonKind::popular:
+      out.reason = "popular";
+      break;
+    case ReasonKind::trending:
+      out.reason = "trending";
+      break;
+    case ReasonKind::promoted:
+      out.reason = "promoted";
+      break;
   }
 }
 
@@ -748,19 +813,22 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
                                                 << " items)");
     }
   };
-  for (std::size_t j = 0; j < request.recent.size(); ++j) check_index(request.recent[j].item, "recent", j);
-  for (std::size_t j = 0; j < request.seen_items.size(); ++j) check_index(request.seen_items[j], "seen_items", j);
+  for (std::size_t j = 0; j < request.recent.size(); ++j)
+    check_index(request.recent[j].item, "recent", j);
+  for (std::size_t j = 0; j < request.seen_items.size(); ++j)
+    check_index(request.seen_items[j], "seen_items", j);
   for (std::size_t j = 0; j < request.purchased_items.size(); ++j) {
     check_index(request.purchased_items[j], "purchased_items", j);
   }
   if (request.context_item && *request.context_item >= n) {
-    TAILOR_THROW(invalid_argument, "request.context_item = " << *request.context_item
-                                                             << " is not an item index (catalog has "
-                                                             << n << " items)");
+    TAILOR_THROW(invalid_argument, "request.context_item = "
+                                       << *request.context_item
+                                       << " is not an item index (catalog has " << n << " items)");
   }
   if (!request.user_vector.empty()) {
     if (cf_vectors_ == nullptr) {
-      TAILOR_THROW(invalid_argument, "request.user_vector is set but the model has no item factors");
+      TAILOR_THROW(invalid_argument,
+                   "request.user_vector is set but the model has no item factors");
     }
     if (request.user_vector.size != static_cast<std::size_t>(cf_vectors_->cols())) {
       TAILOR_THROW(invalid_argument, "request.user_vector has " << request.user_vector.size
@@ -770,7 +838,8 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
   }
   if (!request.user_content.empty()) {
     if (model_.content == nullptr) {
-      TAILOR_THROW(invalid_argument, "request.user_content is set but the model has no content vectors");
+      TAILOR_THROW(invalid_argument,
+                   "request.user_content is set but the model has no content vectors");
     }
     if (request.user_content.size != static_cast<std::size_t>(model_.content->cols())) {
       TAILOR_THROW(invalid_argument, "request.user_content has " << request.user_content.size
@@ -792,6 +861,19 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
   Context ctx;
   build_context(request, ctx);
 
+  // The universe: every item, or the allow list when one is given. With an allow list the
+  // retrieval sources score the allowed items directly and every allowed item is a candidate.
+  std::vector<Index> universe;
+  const bool restricted = !request.rules.allow.empty();
+  if (restricted) {
+    universe = request.rules.allow;
+    std::sort(universe.begin(), universe.end());
+    universe.erase(std::unique(universe.begin(), universe.end()), universe.end());
+  }
+  auto in_universe = [&](Index i) {
+    return !restricted || std::binary_search(universe.begin(), universe.end(), i);
+  };
+
   // Candidates: (item, source bits), deduplicated below.
   std::vector<std::pair<Index, SourceMask>> cands;
   auto check_hit = [n](const ScoredItem& s, const char* hook) {
@@ -800,29 +882,62 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
                                                     << ", the catalog has " << n << " items");
     }
   };
-  if (ctx.user != nullptr && o.als_candidates > 0) {
-    const auto hits = model_.factor_search
-                          ? model_.factor_search(ctx.user, o.als_candidates)
-                          : exact_search(*cf_vectors_, ctx.user, o.als_candidates);
-    for (const auto& h : hits) {
-      check_hit(h, "factor_search");
-      ctx.als_max = std::max(ctx.als_max, dot_row(*cf_vectors_, h.item, ctx.user));
-      cands.emplace_back(h.item, source_bit(Source::als));
+  // Retrieval by a vector: top `count` of the universe, the normaliser = best score seen.
+  auto retrieve = [&](const RowMatrix& vectors, const float* query, std::size_t count,
+                      const VectorSearch& hook, const char* hook_name, Source bit,
+                      std::vector<float>& all) {
+    float best = 0.0f;
+    if (restricted) {
+      std::vector<ScoredItem> scored;
+      scored.reserve(universe.size());
+      for (Index i : universe) scored.push_back({i, dot_row(vectors, i, query)});
+      for (const auto& s : scored) best = std::max(best, s.score);
+      const std::size_t keep = std::min(count, scored.size());
+      std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(keep),
+                        scored.end(), ranks_before);
+      for (std::size_t j = 0; j < keep; ++j) cands.emplace_back(scored[j].item, source_bit(bit));
+    } else if (!hook) {
+      // Exact scan: keep every score for the blend (and the widening) to reuse.
+      all.resize(static_cast<std::size_t>(vectors.rows()));
+      Eigen::Map<Vector>(all.data(), vectors.rows()) =
+          vectors * Eigen::Map<const Vector>(query, vectors.cols());
+      for (const auto& h : top_k(all.data(), all.size(), count)) {
+        best = std::max(best, h.score);
+        cands.emplace_back(h.item, source_bit(bit));
+      }
+      if (count == 0) {
+        for (float x : all) best = std::max(best, x);
+      }
+    } else if (count > 0) {
+      const auto hits = hook(query, count);
+      for (const auto& h : hits) {
+        check_hit(h, hook_name);
+        best = std::max(best, dot_row(vectors, h.item, query));
+        cands.emplace_back(h.item, source_bit(bit));
+      }
     }
+    return best;
+  };
+  if (ctx.user != nullptr) {
+    ctx.als_max = retrieve(*cf_vectors_, ctx.user, o.als_candidates, model_.factor_search,
+                           "factor_search", Source::als, ctx.als_all);
     ctx.has_als = ctx.als_max > 0.0f;
   }
-  for (const auto& e : ctx.knn) cands.emplace_back(e.item, source_bit(Source::item_knn));
-  if (ctx.has_content && o.content_candidates > 0) {
-    const auto hits = model_.content_search
-                          ? model_.content_search(ctx.query.data(), o.content_candidates)
-                          : exact_search(*model_.content, ctx.query.data(), o.content_candidates);
-    for (const auto& h : hits) {
-      check_hit(h, "content_search");
-      ctx.content_max = std::max(ctx.content_max, dot_row(*model_.content, h.item, ctx.query.data()));
-      cands.emplace_back(h.item, source_bit(Source::content));
-    }
+  if (ctx.has_content) {
+    ctx.content_max =
+        retrieve(*model_.content, ctx.query.data(), o.content_candidates, model_.content_search,
+                 "content_search", Source::content, ctx.content_all);
     ctx.has_content = ctx.content_max > 0.0f;
   }
+  if (restricted) {
+    // kNN scores are normalised over the universe too.
+    ctx.knn_max = 0.0f;
+    for (const auto& e : ctx.knn) {
+      if (in_universe(e.item)) ctx.knn_max = std::max(ctx.knn_max, e.score);
+    }
+    ctx.has_knn = ctx.knn_max > 0.0f;
+  }
+  for (const auto& e : ctx.knn) cands.emplace_back(e.item, source_bit(Source::item_knn));
   for (Index i : by_popularity_) cands.emplace_back(i, source_bit(Source::popular));
   if (!popular_in_category_.empty()) {
     std::vector<std::uint32_t> nodes;
@@ -830,13 +945,22 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
       const std::uint32_t node = index_.category_node(s.item, o.category_depth);
       if (node != 0 && std::find(nodes.begin(), nodes.end(), node) == nodes.end()) {
         nodes.push_back(node);
-        for (Index i : popular_in_category_[node]) cands.emplace_back(i, source_bit(Source::popular));
+        for (Index i : popular_in_category_[node])
+          cands.emplace_back(i, source_bit(Source::popular));
       }
     }
   }
   for (Index i : by_trending_) cands.emplace_back(i, source_bit(Source::trending));
   for (Index i : request.rules.promoted) cands.emplace_back(i, source_bit(Source::promoted));
   for (const Pin& p : request.rules.pins) cands.emplace_back(p.item, 0u);
+  if (restricted) {
+    // Keep the universe only; an allowed item no source proposed is found by the scan.
+    cands.erase(std::remove_if(
+                    cands.begin(), cands.end(),
+                    [&](const std::pair<Index, SourceMask>& c) { return !in_universe(c.first); }),
+                cands.end());
+    for (Index i : universe) cands.emplace_back(i, 0u);
+  }
   std::sort(cands.begin(), cands.end());
   {
     std::size_t w = 0;
@@ -849,10 +973,10 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
     }
     cands.resize(w);
   }
-
   ctx.den_cf = (ctx.has_als ? o.weight_als : 0.0f) + (ctx.has_knn ? o.weight_knn : 0.0f);
   ctx.den_side = (ctx.has_content ? o.weight_content : 0.0f) +
-                 (ctx.has_pop ? o.weight_popular : 0.0f) + (ctx.has_trend ? o.weight_trending : 0.0f);
+                 (ctx.has_pop ? o.weight_popular : 0.0f) +
+                 (ctx.has_trend ? o.weight_trending : 0.0f);
 
   // Score, filter, boost/bury, order.
   float parts[5];
@@ -876,16 +1000,19 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
       const RowMatrix* c = model_.content;
       similarity = [c](Index a, Index b) {
         if (static_cast<Eigen::Index>(a) >= c->rows()) return 0.0f;
-        return dot_row(*c, b, c->data() + static_cast<std::size_t>(a) * static_cast<std::size_t>(c->cols()));
+        return dot_row(
+            *c, b, c->data() + static_cast<std::size_t>(a) * static_cast<std::size_t>(c->cols()));
       };
     } else if (space == DiversitySpace::factors && cf_vectors_ != nullptr) {
       const RowMatrix* f = cf_vectors_;
       const std::vector<float>* inv = &cf_inverse_norms_;
       similarity = [f, inv](Index a, Index b) {
-        if (static_cast<Eigen::Index>(a) >= f->rows() || static_cast<Eigen::Index>(b) >= f->rows()) {
+        if (static_cast<Eigen::Index>(a) >= f->rows() ||
+            static_cast<Eigen::Index>(b) >= f->rows()) {
           return 0.0f;
         }
-        const float d = dot_row(*f, b, f->data() + static_cast<std::size_t>(a) * static_cast<std::size_t>(f->cols()));
+        const float d = dot_row(
+            *f, b, f->data() + static_cast<std::size_t>(a) * static_cast<std::size_t>(f->cols()));
         return d * (*inv)[a] * (*inv)[b];
       };
     }
@@ -895,19 +1022,13 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
   RankResult result;
   result.candidates = cands.size();
   Placement placement = rules.place(pool, request.k, similarity);
-  if (placement.items.size() < request.k) {
-    // Widen: score every eligible item of the universe (the allow list when given).
+  if (placement.items.size() < request.k && !restricted) {
+    // Widen: score every eligible item.
     std::vector<PlacementCandidate> all;
-    auto consider = [&](Index i) {
-      if (rules.eligible(i)) all.push_back({i, rules.adjust(i, blended(ctx, i, parts))});
-    };
-    if (!request.rules.allow.empty()) {
-      std::vector<Index> allow = request.rules.allow;
-      std::sort(allow.begin(), allow.end());
-      allow.erase(std::unique(allow.begin(), allow.end()), allow.end());
-      for (Index i : allow) consider(i);
-    } else {
-      for (std::size_t i = 0; i < n; ++i) consider(static_cast<Index>(i));
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto item = static_cast<Index>(i);
+      if (rules.eligible(item))
+        all.push_back({item, rules.adjust(item, blended(ctx, item, parts))});
     }
     if (all.size() > pool.size()) {
       std::sort(all.begin(), all.end(), better);
@@ -922,14 +1043,16 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
     RankedItem r;
     r.item = placement.items[j].item;
     r.score = placement.items[j].score;
-    auto it = std::lower_bound(cands.begin(), cands.end(), r.item,
-                               [](const std::pair<Index, SourceMask>& c, Index i) { return c.first < i; });
+    auto it = std::lower_bound(
+        cands.begin(), cands.end(), r.item,
+        [](const std::pair<Index, SourceMask>& c, Index i) { return c.first < i; });
     if (it != cands.end() && it->first == r.item) {
       r.sources = it->second;
     } else {
       r.sources = source_bit(Source::fallback);
     }
     if (placement.pinned[j]) r.sources |= source_bit(Source::pinned);
+    if (r.sources == 0) r.sources = source_bit(Source::fallback);  // only found by scanning
     const bool is_promoted = rules.promoted(r.item);
     explain(ctx, request, r, is_promoted);
     result.items.push_back(std::move(r));
@@ -937,11 +1060,13 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
   return result;
 }
 
-// ---- learn_blend ----------------------------------------------------------------------------------
+// ---- learn_blend
+// ----------------------------------------------------------------------------------
 
 void BlendSearchOptions::validate() const {
   if (k == 0) TAILOR_THROW(invalid_argument, "BlendSearchOptions.k = 0, expected >= 1");
-  if (passes < 1) TAILOR_THROW(invalid_argument, "BlendSearchOptions.passes = " << passes << ", expected >= 1");
+  if (passes < 1)
+    TAILOR_THROW(invalid_argument, "BlendSearchOptions.passes = " << passes << ", expected >= 1");
   const std::pair<const char*, const std::vector<float>*> grids[] = {
       {"user_half_grid", &user_half_grid}, {"item_half_grid", &item_half_grid},
       {"bridge_grid", &bridge_grid},       {"knn_grid", &knn_grid},
@@ -959,7 +1084,8 @@ void BlendSearchOptions::validate() const {
   }
 }
 
-BlendSearchResult learn_blend(const RankerModel& model, const std::vector<BlendValidationCase>& cases,
+BlendSearchResult learn_blend(const RankerModel& model,
+                              const std::vector<BlendValidationCase>& cases,
                               const HybridRankerOptions& start, const BlendSearchOptions& search) {
   search.validate();
   start.validate();
@@ -968,8 +1094,15 @@ BlendSearchResult learn_blend(const RankerModel& model, const std::vector<BlendV
     if (!c.relevant.empty()) usable.push_back(&c);
   }
   if (usable.empty()) {
-    TAILOR_THROW(invalid_argument, "learn_blend: none of the " << cases.size()
-                                                               << " cases has a relevant item");
+    TAILOR_THROW(invalid_argument,
+                 "learn_blend: none of the " << cases.size() << " cases has a relevant item");
+  }
+  // The requests with k set, copied once.
+  std::vector<RankRequest> requests;
+  requests.reserve(usable.size());
+  for (const auto* c : usable) {
+    requests.push_back(c->request);
+    requests.back().k = search.k;
   }
   ThreadPool pool(search.threads);
   std::vector<double> per_case(usable.size());
@@ -978,9 +1111,7 @@ BlendSearchResult learn_blend(const RankerModel& model, const std::vector<BlendV
     const HybridRanker ranker(model, options);
     pool.parallel_for(0, usable.size(), 8, [&](std::size_t lo, std::size_t hi) {
       for (std::size_t c = lo; c < hi; ++c) {
-        RankRequest request = usable[c]->request;
-        request.k = search.k;
-        const RankResult r = ranker.rank(request);
+        const RankResult r = ranker.rank(requests[c]);
         std::vector<Index> ranked;
         ranked.reserve(r.items.size());
         for (const auto& it : r.items) ranked.push_back(it.item);
@@ -1002,7 +1133,8 @@ BlendSearchResult learn_blend(const RankerModel& model, const std::vector<BlendV
   if (model.cold_item_factors != nullptr && model.item_factors != nullptr) {
     params.push_back({&HybridRankerOptions::bridge_pseudo_count, &search.bridge_grid});
   }
-  if (model.neighbors != nullptr) params.push_back({&HybridRankerOptions::weight_knn, &search.knn_grid});
+  if (model.neighbors != nullptr)
+    params.push_back({&HybridRankerOptions::weight_knn, &search.knn_grid});
   if (model.content != nullptr) {
     params.push_back({&HybridRankerOptions::weight_content, &search.content_grid});
   }

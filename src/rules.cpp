@@ -48,21 +48,23 @@ std::size_t ceil_share(double share, std::size_t k) {
 
 }  // namespace
 
-// ---- Rules ----------------------------------------------------------------------------------------
+// ---- Rules
+// ----------------------------------------------------------------------------------------
 
 void Rules::validate(std::size_t n_items) const {
   check_items(allow, n_items, "allow");
   check_items(deny, n_items, "deny");
   check_items(promoted, n_items, "promoted");
-  for (const double* bound : {min_price ? &*min_price : nullptr, max_price ? &*max_price : nullptr}) {
+  for (const double* bound :
+       {min_price ? &*min_price : nullptr, max_price ? &*max_price : nullptr}) {
     if (bound != nullptr && (!std::isfinite(*bound) || *bound < 0.0)) {
       TAILOR_THROW(invalid_argument, "rules." << (bound == &*min_price ? "min_price" : "max_price")
                                               << " = " << *bound << ", expected finite and >= 0");
     }
   }
   if (min_price && max_price && *min_price > *max_price) {
-    TAILOR_THROW(invalid_argument, "rules.min_price = " << *min_price << " exceeds rules.max_price = "
-                                                        << *max_price);
+    TAILOR_THROW(invalid_argument,
+                 "rules.min_price = " << *min_price << " exceeds rules.max_price = " << *max_price);
   }
   for (std::size_t a = 0; a < adjustments.size(); ++a) {
     const auto& adj = adjustments[a];
@@ -71,8 +73,8 @@ void Rules::validate(std::size_t n_items) const {
                                                           << ", expected finite and >= 0");
     }
     if (!std::isfinite(adj.add)) {
-      TAILOR_THROW(invalid_argument, "rules.adjustments[" << a << "].add = " << adj.add
-                                                          << ", expected finite");
+      TAILOR_THROW(invalid_argument,
+                   "rules.adjustments[" << a << "].add = " << adj.add << ", expected finite");
     }
     for (std::size_t j = 0; j < adj.select.items.size(); ++j) {
       if (adj.select.items[j] >= n_items) {
@@ -105,9 +107,10 @@ void Rules::validate(std::size_t n_items) const {
                  "rules.promoted_min_share = " << promoted_min_share << ", expected in [0, 1]");
   }
   if (!(promoted_max_share >= promoted_min_share && promoted_max_share <= 1.0)) {
-    TAILOR_THROW(invalid_argument, "rules.promoted_max_share = "
-                                       << promoted_max_share << ", expected in [promoted_min_share = "
-                                       << promoted_min_share << ", 1]");
+    TAILOR_THROW(invalid_argument,
+                 "rules.promoted_max_share = " << promoted_max_share
+                                               << ", expected in [promoted_min_share = "
+                                               << promoted_min_share << ", 1]");
   }
   if (!(diversity_lambda >= 0.0f && diversity_lambda <= 1.0f)) {
     TAILOR_THROW(invalid_argument,
@@ -115,7 +118,8 @@ void Rules::validate(std::size_t n_items) const {
   }
 }
 
-// ---- CatalogIndex ---------------------------------------------------------------------------------
+// ---- CatalogIndex
+// ---------------------------------------------------------------------------------
 
 CatalogIndex::CatalogIndex(const Catalog& catalog, const std::string& family_attribute,
                            const std::string& never_recommend_attribute) {
@@ -145,8 +149,8 @@ CatalogIndex::CatalogIndex(const Catalog& catalog, const std::string& family_att
     }
     path_offsets_.push_back(path_nodes_.size());
 
-    auto fam = family_attribute.empty() ? item.attributes.end()
-                                        : item.attributes.find(family_attribute);
+    auto fam =
+        family_attribute.empty() ? item.attributes.end() : item.attributes.find(family_attribute);
     if (fam != item.attributes.end() && !fam->second.empty()) {
       auto [it, inserted] = family_ids.emplace(fam->second, next_family);
       if (inserted) ++next_family;
@@ -190,32 +194,41 @@ bool CatalogIndex::in_category(Index item, std::uint32_t node) const {
 
 void CatalogIndex::flag_never_recommend(Index item) {
   if (item >= never_.size()) {
-    TAILOR_THROW(invalid_argument, "CatalogIndex::flag_never_recommend: item " << item
-                                       << " out of range (" << never_.size() << " items)");
+    TAILOR_THROW(invalid_argument, "CatalogIndex::flag_never_recommend: item "
+                                       << item << " out of range (" << never_.size() << " items)");
   }
   never_[item] = 1;
 }
 
-// ---- RuleSet --------------------------------------------------------------------------------------
+// ---- RuleSet
+// --------------------------------------------------------------------------------------
 
 RuleSet::RuleSet(const Rules& rules, const Catalog& catalog, const CatalogIndex& index,
-                 std::vector<Index> seen, std::vector<Index> purchased, std::optional<Index> context)
+                 std::vector<Index> seen, std::vector<Index> purchased,
+                 std::optional<Index> context)
     : rules_(rules), catalog_(&catalog), index_(&index), context_(context) {
   const std::size_t n = catalog.size();
   if (index.n_items() != n) {
-    TAILOR_THROW(invalid_argument, "RuleSet: the CatalogIndex covers " << index.n_items()
-                                                                       << " items, the catalog has "
-                                                                       << n);
+    TAILOR_THROW(invalid_argument, "RuleSet: the CatalogIndex covers "
+                                       << index.n_items() << " items, the catalog has " << n);
   }
   rules_.validate(n);
   for (std::size_t j = 0; j < seen.size(); ++j) {
-    if (seen[j] >= n) TAILOR_THROW(invalid_argument, "seen[" << j << "] = " << seen[j] << " is not an item index (catalog has " << n << " items)");
+    if (seen[j] >= n)
+      TAILOR_THROW(invalid_argument, "seen[" << j << "] = " << seen[j]
+                                             << " is not an item index (catalog has " << n
+                                             << " items)");
   }
   for (std::size_t j = 0; j < purchased.size(); ++j) {
-    if (purchased[j] >= n) TAILOR_THROW(invalid_argument, "purchased[" << j << "] = " << purchased[j] << " is not an item index (catalog has " << n << " items)");
+    if (purchased[j] >= n)
+      TAILOR_THROW(invalid_argument, "purchased[" << j << "] = " << purchased[j]
+                                                  << " is not an item index (catalog has " << n
+                                                  << " items)");
   }
   if (context && *context >= n) {
-    TAILOR_THROW(invalid_argument, "context item " << *context << " is not an item index (catalog has " << n << " items)");
+    TAILOR_THROW(invalid_argument, "context item " << *context
+                                                   << " is not an item index (catalog has " << n
+                                                   << " items)");
   }
   seen_ = sorted_unique(std::move(seen));
   purchased_ = sorted_unique(std::move(purchased));
@@ -301,7 +314,10 @@ class CapState {
  public:
   CapState(const Rules& rules, const CatalogIndex& index,
            const std::vector<std::optional<std::uint32_t>>& cap_nodes, std::size_t promoted_max)
-      : rules_(rules), index_(index), cap_nodes_(cap_nodes), promoted_max_(promoted_max),
+      : rules_(rules),
+        index_(index),
+        cap_nodes_(cap_nodes),
+        promoted_max_(promoted_max),
         cap_counts_(cap_nodes.size(), 0) {}
 
   bool fits(Index item, bool is_promoted) const {
@@ -354,9 +370,9 @@ Placement RuleSet::place(const std::vector<PlacementCandidate>& pool, std::size_
   Placement out;
   const bool mmr = rules_.diversity_lambda < 1.0f;
   if (mmr && !similarity) {
-    TAILOR_THROW(invalid_argument, "rules.diversity_lambda = "
-                                       << rules_.diversity_lambda
-                                       << " < 1 needs item vectors to measure similarity");
+    TAILOR_THROW(invalid_argument,
+                 "rules.diversity_lambda = " << rules_.diversity_lambda
+                                             << " < 1 needs item vectors to measure similarity");
   }
   const auto [promoted_min, promoted_max] = promoted_bounds(k);
   CapState state(rules_, *index_, cap_nodes_, promoted_max);
@@ -422,8 +438,8 @@ Placement RuleSet::place(const std::vector<PlacementCandidate>& pool, std::size_
     max_sim.assign(cands.size(), -std::numeric_limits<float>::infinity());
     sim_upto.assign(cands.size(), 0);
   }
-  const std::size_t window = rules_.diversity_window > 0 ? rules_.diversity_window
-                                                         : std::max<std::size_t>(4 * k, 50);
+  const std::size_t window =
+      rules_.diversity_window > 0 ? rules_.diversity_window : std::max<std::size_t>(4 * k, 50);
 
   std::size_t free_slots = 0;
   for (std::size_t s = 0; s < k; ++s) free_slots += slot_pin[s] == kEmpty ? 1 : 0;

@@ -119,8 +119,8 @@ struct World {
         t.emplace_back(static_cast<int>(u), static_cast<int>(x * x * static_cast<double>(n)), 1.0f);
       }
     }
-    const tailor::SparseMatrix m =
-        tailor::test::make_matrix(static_cast<Eigen::Index>(n_users), static_cast<Eigen::Index>(n), t);
+    const tailor::SparseMatrix m = tailor::test::make_matrix(static_cast<Eigen::Index>(n_users),
+                                                             static_cast<Eigen::Index>(n), t);
     tailor::SparseMatrix binary = m;
     for (Eigen::Index k = 0; k < binary.nonZeros(); ++k) binary.valuePtr()[k] = 1.0f;
     tailor::ItemKnnOptions ko;
@@ -157,7 +157,9 @@ bool starts_with(const std::vector<std::string>& path, const std::vector<std::st
   return path.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), path.begin());
 }
 
-bool contains(const std::vector<Index>& v, Index x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+bool contains(const std::vector<Index>& v, Index x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 bool oracle_eligible(const World& w, const RankRequest& req, Index i) {
   const CatalogItem& c = w.catalog.at(i);
@@ -195,7 +197,8 @@ bool oracle_eligible(const World& w, const RankRequest& req, Index i) {
 
 std::string cap_key(const CatalogItem& c, std::size_t depth) {
   std::string key;
-  for (std::size_t d = 0; d < std::min(depth, c.category_path.size()); ++d) key += c.category_path[d] + "/";
+  for (std::size_t d = 0; d < std::min(depth, c.category_path.size()); ++d)
+    key += c.category_path[d] + "/";
   return key;
 }
 
@@ -205,11 +208,13 @@ std::string family_of(const CatalogItem& c) {
 }
 
 std::size_t promoted_max(const Rules& r, std::size_t k) {
-  return std::min(k, static_cast<std::size_t>(std::floor(r.promoted_max_share * static_cast<double>(k) + 1e-9)));
+  return std::min(k, static_cast<std::size_t>(
+                         std::floor(r.promoted_max_share * static_cast<double>(k) + 1e-9)));
 }
 std::size_t promoted_min(const Rules& r, std::size_t k) {
-  return std::min(promoted_max(r, k),
-                  static_cast<std::size_t>(std::ceil(r.promoted_min_share * static_cast<double>(k) - 1e-9)));
+  return std::min(
+      promoted_max(r, k),
+      static_cast<std::size_t>(std::ceil(r.promoted_min_share * static_cast<double>(k) - 1e-9)));
 }
 
 // Every cap, family and promoted-maximum constraint holds for `items` (a set of item indices).
@@ -220,7 +225,8 @@ bool caps_hold(const World& w, const RankRequest& req, const std::vector<Index>&
   std::size_t promoted = 0;
   for (Index i : items) {
     const CatalogItem& c = w.catalog.at(i);
-    if (r.max_per_category > 0 && ++per_category[cap_key(c, r.category_cap_depth)] > r.max_per_category) {
+    if (r.max_per_category > 0 &&
+        ++per_category[cap_key(c, r.category_cap_depth)] > r.max_per_category) {
       return false;
     }
     for (std::size_t j = 0; j < r.category_caps.size(); ++j) {
@@ -261,9 +267,10 @@ RankRequest random_request(Rng& rng, const World& w, tailor::Vector& user) {
   for (std::size_t j = 0; j < recent; ++j) {
     const EventType types[] = {EventType::view, EventType::click, EventType::add_to_cart,
                                EventType::purchase, EventType::return_};
-    req.recent.push_back({static_cast<Index>(rng.below(n)),
-                          static_cast<tailor::Timestamp>(1'600'000'000'000LL + rng.below(30) * 3'600'000LL),
-                          types[rng.below(5)]});
+    req.recent.push_back(
+        {static_cast<Index>(rng.below(n)),
+         static_cast<tailor::Timestamp>(1'600'000'000'000LL + rng.below(30) * 3'600'000LL),
+         types[rng.below(5)]});
   }
   if (rng.chance(0.2)) req.seen_items = random_items(rng, n, 1 + rng.below(10));
   if (rng.chance(0.1)) req.purchased_items = random_items(rng, n, 1 + rng.below(5));
@@ -274,12 +281,14 @@ RankRequest random_request(Rng& rng, const World& w, tailor::Vector& user) {
   r.exclude_context = rng.chance(0.8);
   r.exclude_out_of_stock = rng.chance(0.8);
   if (rng.chance(0.2)) {
-    for (std::size_t j = 0, m = 1 + rng.below(2); j < m; ++j) r.include_categories.push_back(random_prefix(rng));
+    for (std::size_t j = 0, m = 1 + rng.below(2); j < m; ++j)
+      r.include_categories.push_back(random_prefix(rng));
   }
   if (rng.chance(0.2)) r.exclude_categories.push_back(random_prefix(rng));
   if (rng.chance(0.2)) r.min_price = 50.0 * rng.uniform();
   if (rng.chance(0.2)) r.max_price = 30.0 + 70.0 * rng.uniform();
-  if (r.min_price && r.max_price && *r.min_price > *r.max_price) std::swap(*r.min_price, *r.max_price);
+  if (r.min_price && r.max_price && *r.min_price > *r.max_price)
+    std::swap(*r.min_price, *r.max_price);
   if (rng.chance(0.15)) r.allow = random_items(rng, n, 5 + rng.below(60));
   if (rng.chance(0.3)) r.deny = random_items(rng, n, rng.below(20));
   if (rng.chance(0.3)) {
@@ -340,12 +349,15 @@ std::size_t check_result(const World& w, const RankRequest& req, const RankResul
   REQUIRE(caps_hold(w, req, returned));
   // Pins: each is placed (at its slot when the list is full) or dropped for a reason.
   for (const auto& pin : r.pins) {
-    const bool dropped = std::find(res.dropped_pins.begin(), res.dropped_pins.end(), pin) != res.dropped_pins.end();
+    const bool dropped =
+        std::find(res.dropped_pins.begin(), res.dropped_pins.end(), pin) != res.dropped_pins.end();
     const auto pos = std::find(returned.begin(), returned.end(), pin.item);
     if (!dropped) {
       REQUIRE(pos != returned.end());
-      REQUIRE(tailor::has_source(res.items[static_cast<std::size_t>(pos - returned.begin())].sources, Source::pinned));
-      if (returned.size() == req.k) REQUIRE(static_cast<std::size_t>(pos - returned.begin()) == pin.slot);
+      REQUIRE(tailor::has_source(
+          res.items[static_cast<std::size_t>(pos - returned.begin())].sources, Source::pinned));
+      if (returned.size() == req.k)
+        REQUIRE(static_cast<std::size_t>(pos - returned.begin()) == pin.slot);
     } else if (pin.slot < req.k && oracle_eligible(w, req, pin.item)) {
       // Dropped although eligible: it must break a cap together with the returned items.
       std::vector<Index> with = returned;
@@ -376,12 +388,14 @@ std::size_t check_result(const World& w, const RankRequest& req, const RankResul
       REQUIRE_FALSE(caps_hold(w, req, with));
     }
   }
-  const bool unconstrained = r.max_per_category == 0 && r.category_caps.empty() && !r.one_per_family &&
+  const bool unconstrained = r.max_per_category == 0 && r.category_caps.empty() &&
+                             !r.one_per_family &&
                              (r.promoted.empty() || promoted_max(r, req.k) >= req.k);
   if (unconstrained) REQUIRE(returned.size() == std::min(req.k, eligible.size()));
   // Without pins, promotions or diversity the list is in score order.
   if (r.pins.empty() && owed == 0 && r.diversity_lambda == 1.0f) {
-    for (std::size_t j = 1; j < res.items.size(); ++j) REQUIRE(res.items[j - 1].score >= res.items[j].score);
+    for (std::size_t j = 1; j < res.items.size(); ++j)
+      REQUIRE(res.items[j - 1].score >= res.items[j].score);
   }
   for (const auto& it : res.items) {
     REQUIRE(it.sources != 0);
@@ -393,7 +407,8 @@ std::size_t check_result(const World& w, const RankRequest& req, const RankResul
 
 }  // namespace
 
-TEST_CASE("HybridRanker: rules are exact over 600 seeded random requests", "[hybrid_ranker][property]") {
+TEST_CASE("HybridRanker: rules are exact over 600 seeded random requests",
+          "[hybrid_ranker][property]") {
   const World world(20240601);
   const HybridRanker ranker(world.model());
   Rng rng(7);
@@ -422,7 +437,8 @@ TEST_CASE("HybridRanker: rank() is safe to call from several threads", "[hybrid_
   Rng rng(3);
   std::vector<tailor::Vector> users(120);  // the requests' user vectors, kept alive
   std::vector<RankRequest> requests;
-  for (std::size_t t = 0; t < users.size(); ++t) requests.push_back(random_request(rng, world, users[t]));
+  for (std::size_t t = 0; t < users.size(); ++t)
+    requests.push_back(random_request(rng, world, users[t]));
   std::vector<std::vector<Index>> serial(requests.size());
   for (std::size_t t = 0; t < requests.size(); ++t) {
     for (const auto& it : ranker.rank(requests[t]).items) serial[t].push_back(it.item);
@@ -456,9 +472,9 @@ struct Tiny {
 
   Tiny() {
     const char* titles[] = {"Red Mug", "Blue Mug", "Green Mug", "Rake", "Spade", "Teddy"};
-    const std::vector<std::vector<std::string>> paths = {
-        {"Home", "Kitchen"}, {"Home", "Kitchen"}, {"Home", "Kitchen"},
-        {"Garden", "Tools"}, {"Garden", "Tools"}, {"Toys"}};
+    const std::vector<std::vector<std::string>> paths = {{"Home", "Kitchen"}, {"Home", "Kitchen"},
+                                                         {"Home", "Kitchen"}, {"Garden", "Tools"},
+                                                         {"Garden", "Tools"}, {"Toys"}};
     for (int i = 0; i < 6; ++i) {
       CatalogItem c;
       c.id = "t" + std::to_string(i);
@@ -659,7 +675,8 @@ TEST_CASE("HybridRanker: widening fills k from every eligible item", "[hybrid_ra
   CHECK(res.widened);
   REQUIRE(res.items.size() == 40);
   std::size_t fallback = 0;
-  for (const auto& it : res.items) fallback += tailor::has_source(it.sources, Source::fallback) ? 1 : 0;
+  for (const auto& it : res.items)
+    fallback += tailor::has_source(it.sources, Source::fallback) ? 1 : 0;
   CHECK(fallback >= 30);
   // An allow list of items no source proposes: every one comes back.
   req.k = 5;
@@ -670,7 +687,8 @@ TEST_CASE("HybridRanker: widening fills k from every eligible item", "[hybrid_ra
   std::sort(got.begin(), got.end());
   std::vector<Index> expect;
   for (Index i : {400u, 401u, 402u, 403u}) {
-    if (!world.never[i] && world.catalog.at(i).attributes.count("never_recommend") == 0) expect.push_back(i);
+    if (!world.never[i] && world.catalog.at(i).attributes.count("never_recommend") == 0)
+      expect.push_back(i);
   }
   CHECK(got == expect);
 }
@@ -702,12 +720,15 @@ TEST_CASE("HybridRanker: search hooks are used and checked", "[hybrid_ranker]") 
   CHECK(tailor::has_source(res.items[0].sources, Source::popular));
   CHECK_FALSE(tailor::has_source(res.items[0].sources, Source::als));
 
-  m.factor_search = [](const float*, std::size_t) { return std::vector<tailor::ScoredItem>{{6, 1.0f}}; };
+  m.factor_search = [](const float*, std::size_t) {
+    return std::vector<tailor::ScoredItem>{{6, 1.0f}};
+  };
   const HybridRanker bad(m, o);
   CHECK_THROWS_WITH(bad.rank(req), Catch::Contains("factor_search returned item 6"));
 }
 
-TEST_CASE("HybridRanker: bad models and requests are refused with the field named", "[hybrid_ranker]") {
+TEST_CASE("HybridRanker: bad models and requests are refused with the field named",
+          "[hybrid_ranker]") {
   const Tiny tiny;
   RankerModel m = tiny.model();
   m.catalog = nullptr;
@@ -771,7 +792,8 @@ TEST_CASE("Model builders: neighbours, counts, trending, bridge blend", "[hybrid
   CHECK(tailor::ItemNeighbors::from_similarity(sim, 1).of(0).size() == 1);
   CHECK_THROWS_AS(tailor::ItemNeighbors::from_lists({{{3, 1.0f}}}), tailor::Error);
 
-  const tailor::SparseMatrix ui = tailor::test::make_matrix(2, 3, {{0, 0, 2.0f}, {1, 0, 1.0f}, {1, 2, 1.0f}});
+  const tailor::SparseMatrix ui =
+      tailor::test::make_matrix(2, 3, {{0, 0, 2.0f}, {1, 0, 1.0f}, {1, 2, 1.0f}, {1, 1, 0.0f}});
   CHECK(tailor::item_interaction_counts(ui) == std::vector<std::uint32_t>{2, 0, 1});
 
   // Trending: item a sold steadily (4 per week for 4 weeks), item b only this week (4).
@@ -782,11 +804,13 @@ TEST_CASE("Model builders: neighbours, counts, trending, bridge blend", "[hybrid
   const tailor::Timestamp day = 86400000LL, now = 100 * day;
   std::vector<tailor::Event> events;
   for (int week = 0; week < 4; ++week) {
-    for (int j = 0; j < 4; ++j) events.push_back({"u", "a", EventType::purchase, now - week * 7 * day - j * day, {}, "", ""});
+    for (int j = 0; j < 4; ++j)
+      events.push_back({"u", "a", EventType::purchase, now - week * 7 * day - j * day, {}, "", ""});
   }
-  for (int j = 0; j < 4; ++j) events.push_back({"u", "b", EventType::view, now - j * day, {}, "", ""});
-  events.push_back({"u", "b", EventType::return_, now, {}, "", ""});      // not counted
-  events.push_back({"u", "zzz", EventType::view, now, {}, "", ""});       // unknown item
+  for (int j = 0; j < 4; ++j)
+    events.push_back({"u", "b", EventType::view, now - j * day, {}, "", ""});
+  events.push_back({"u", "b", EventType::return_, now, {}, "", ""});  // not counted
+  events.push_back({"u", "zzz", EventType::view, now, {}, "", ""});   // unknown item
   tailor::TrendingOptions to;
   const auto trend = tailor::trending_scores(events, ids, to);
   // a: r = 4, l = 16, e = 4 -> ln(9/9) = 0. b: r = 4, l = 4, e = 1 -> 4 ln(9/6).
@@ -835,8 +859,9 @@ TEST_CASE("learn_blend improves nDCG on validation cases and is thread-count ind
   so.threads = 2;
   const auto r2 = tailor::learn_blend(model, cases, start, so);
   WARN("learn_blend: start nDCG@5 " << r1.start_ndcg << ", learned " << r1.ndcg << " after "
-                                     << r1.evaluations << " evaluations; user_half "
-                                     << r1.options.user_half << ", item_half " << r1.options.item_half);
+                                    << r1.evaluations << " evaluations; user_half "
+                                    << r1.options.user_half << ", item_half "
+                                    << r1.options.item_half);
   CHECK(r1.ndcg == r2.ndcg);
   CHECK(r1.options.user_half == r2.options.user_half);
   CHECK(r1.ndcg > r1.start_ndcg + 0.1);

@@ -17,8 +17,9 @@ using tailor::RuleSet;
 
 namespace {
 
-CatalogItem make_item(const std::string& id, std::vector<std::string> path, const std::string& brand,
-                      std::optional<double> price, bool in_stock, const std::string& family = {}) {
+CatalogItem make_item(const std::string& id, std::vector<std::string> path,
+                      const std::string& brand, std::optional<double> price, bool in_stock,
+                      const std::string& family = {}) {
   CatalogItem c;
   c.id = id;
   c.title = "title " + id;
@@ -219,11 +220,11 @@ TEST_CASE("RuleSet boosts and buries compose in order", "[rules]") {
   by_family.add = 0.5f;
   r.adjustments = {boost_acme, bury_kitchen, by_family};
   const RuleSet rs(r, catalog, index);
-  CHECK(rs.adjust(0, 1.0f) == Approx(1.0f));   // acme kitchen: 1 * 2 - 1
-  CHECK(rs.adjust(2, 1.0f) == Approx(0.0f));   // best kitchen: 1 - 1
-  CHECK(rs.adjust(4, 1.0f) == Approx(2.0f));   // acme bath
-  CHECK(rs.adjust(5, 1.0f) == Approx(1.0f));   // family C but not listed
-  CHECK(rs.adjust(6, 1.0f) == Approx(1.5f));   // family C and listed
+  CHECK(rs.adjust(0, 1.0f) == Approx(1.0f));  // acme kitchen: 1 * 2 - 1
+  CHECK(rs.adjust(2, 1.0f) == Approx(0.0f));  // best kitchen: 1 - 1
+  CHECK(rs.adjust(4, 1.0f) == Approx(2.0f));  // acme bath
+  CHECK(rs.adjust(5, 1.0f) == Approx(1.0f));  // family C but not listed
+  CHECK(rs.adjust(6, 1.0f) == Approx(1.5f));  // family C and listed
   CHECK(rs.adjust(9, 1.0f) == Approx(1.0f));
 }
 
@@ -330,7 +331,8 @@ TEST_CASE("RuleSet::place: MMR trades relevance for diversity", "[rules]") {
     const bool da = a <= 2, db = b <= 2;
     return da && db ? 0.99f : 0.0f;
   };
-  const std::vector<PlacementCandidate> pool = {{0, 1.0f}, {1, 0.99f}, {2, 0.98f}, {4, 0.8f}, {5, 0.7f}};
+  const std::vector<PlacementCandidate> pool = {
+      {0, 1.0f}, {1, 0.99f}, {2, 0.98f}, {4, 0.8f}, {5, 0.7f}};
   Rules r;
   r.diversity_lambda = 1.0f;
   CHECK(placed(RuleSet(r, catalog, index).place(pool, 3, sim)) == std::vector<Index>{0, 1, 2});

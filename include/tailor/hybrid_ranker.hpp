@@ -20,18 +20,23 @@
 //             popular of each category (path cut at category_depth) of the recent / context items;
 //   trending  the trending_candidates items with the highest trending score;
 //   plus the promoted and pinned items of the rules.
-// When the rules leave fewer than k items, the ranker widens: every eligible item (the allow list
-// when one is given) is scored and the rules are applied again (source bit `fallback`).
+// When the rules leave fewer than k items, the ranker widens: every eligible item is scored and
+// the rules are applied again (source bit `fallback`). With an allow list (e.g. a "new arrivals"
+// shelf) the universe is the allow list: als and content score the allowed items directly (the
+// hooks are not called), every allowed item is a candidate, and nothing needs widening.
 //
-// Recent events weigh w_e = type weight (view 1, click 1, cart 2, purchase 2; returns 0) times
-// 0.5^(age / recency_half_life), age = newest recent timestamp - event timestamp; only the
-// max_recent newest events count. The context item weighs context_weight * the largest w_e (or
-// context_weight alone without recent events).
+// Recent events weigh w_e = type weight (view, rating and custom types 1, click 1, cart 2,
+// purchase 2; search and return 0) times 0.5^(age / recency_half_life), age = newest recent
+// timestamp - event timestamp; only the max_recent newest events count. The context item weighs
+// context_weight * the largest w_e (or context_weight alone without recent events).
 //
 // Score normalisation, per request, each in [0, 1]:
-//   als(i)     = clamp(u . y_i / M_als, 0, 1), M_als = the best score the factor search returned;
-//   knn(i)     = K(i) / max_j K(j), K(i) = sum over recent/context items r of w_r * sim(r, i);
-//   content(i) = clamp(q . c_i / M_content, 0, 1), M_content = the best content search score;
+//   als(i)     = clamp(u . y_i / M_als, 0, 1), M_als = the largest u . y_j over the universe (as
+//                found by the factor search, exact u . y_j recomputed for the items it returns);
+//   knn(i)     = K(i) / max over the universe of K(j), K(i) = sum over recent/context items r of
+//                w_r * sim(r, i);
+//   content(i) = clamp(q . c_i / M_content, 0, 1), M_content = the largest q . c_j over the
+//                universe (as found by the content search);
 //   pop(i)     = log(1 + popularity_i) / log(1 + max popularity);
 //   trend(i)   = trending_i / max trending (negative values count 0).
 // Blend (documented formula; h_u = user_half, h_i = item_half, m_b = bridge_pseudo_count,
@@ -53,10 +58,10 @@
 //
 // Reasons: a promoted item says "promoted"; otherwise the largest term of the blend decides:
 // als -> "recommended for you"; knn -> "because you viewed X" ("bought X", "added X to your
-// cart", "rated X"; X = title of the recent item that contributed most); content -> "new arrival similar to
-// Z" for an item with fewer than new_item_threshold interactions, else "because you viewed Z" (Z =
-// the recent/context item most similar in content); pop -> "popular in Y" (Y = the item's category
-// at category_depth) or "popular"; trend -> "trending".
+// cart", "rated X"; X = title of the recent item that contributed most); content -> "new
+// arrival similar to Z" for an item with fewer than new_item_threshold interactions, else
+// "because you viewed Z" (Z = the recent/context item most similar in content); pop -> "popular
+// in Y" (Y = the item's category at category_depth) or "popular"; trend -> "trending".
 //
 // Thread-safety: HybridRanker is thread-compatible (const methods may run concurrently): rank()
 // keeps all per-request state on its own stack and heap, so any number of threads may rank over
@@ -81,7 +86,8 @@
 
 namespace tailor {
 
-// ---- model inputs ---------------------------------------------------------------------------------
+// ---- model inputs
+// ---------------------------------------------------------------------------------
 
 /// One neighbour of an item and its similarity.
 struct ItemNeighbor {
@@ -108,7 +114,8 @@ class ItemNeighbors {
   /// i's positive entries other than i, best first (ties by lower index), at most max_per_item of
   /// them (0 = all). Throws Error(invalid_argument) for a non-square matrix or a non-finite value
   /// (naming its row and column).
-  static ItemNeighbors from_similarity(const SparseMatrix& similarity, std::size_t max_per_item = 0);
+  static ItemNeighbors from_similarity(const SparseMatrix& similarity,
+                                       std::size_t max_per_item = 0);
 
   /// From explicit lists (lists[i] = neighbours of item i, any order; sorted here). Throws
   /// Error(invalid_argument) for an item index >= lists.size() or a non-finite similarity.
@@ -179,7 +186,8 @@ struct RankerModel {
   /// L2-normalised content vectors (rows of norm 1, or 0 for items without content).
   const RowMatrix* content = nullptr;
   const ItemNeighbors* neighbors = nullptr;
-  /// Interactions per item (n_i). Null: every item counts as fully known (b_i = 1).
+  /// Interactions per item (n_i), e.g. item_interaction_counts() of the training matrix. Null:
+  /// every item counts as fully known (b_i = 1).
   const std::vector<std::uint32_t>* interaction_counts = nullptr;
   const std::vector<float>* popularity = nullptr;  ///< >= 0, e.g. users per item
   const std::vector<float>* trending = nullptr;    ///< see trending_scores
@@ -259,8 +267,8 @@ struct RankRequest {
   FloatView user_vector;
   /// n_u for the blend; nullopt = distinct items among recent, seen_items and purchased_items.
   std::optional<std::size_t> history_size;
-  std::vector<RecentEvent> recent;   ///< any order; the newest max_recent are sources
-  std::vector<Index> seen_items;     ///< more items the user has had (excluded with exclude_seen)
+  std::vector<RecentEvent> recent;     ///< any order; the newest max_recent are sources
+  std::vector<Index> seen_items;       ///< more items the user has had (excluded with exclude_seen)
   std::vector<Index> purchased_items;  ///< more purchases (excluded with exclude_purchased)
   std::optional<Index> context_item;   ///< the product page being viewed
   /// A user content profile (content columns, e.g. ContentEncoder::user_content_profile); empty =
@@ -282,7 +290,9 @@ enum class Source : std::uint32_t {
 };
 using SourceMask = std::uint32_t;
 constexpr SourceMask source_bit(Source s) noexcept { return static_cast<SourceMask>(s); }
-constexpr bool has_source(SourceMask mask, Source s) noexcept { return (mask & source_bit(s)) != 0; }
+constexpr bool has_source(SourceMask mask, Source s) noexcept {
+  return (mask & source_bit(s)) != 0;
+}
 /// "als+content" style names of the bits set in `mask`.
 std::string source_names(SourceMask mask);
 
@@ -306,8 +316,8 @@ inline constexpr Index kNoItem = std::numeric_limits<Index>::max();
 /// One returned item.
 struct RankedItem {
   Index item = 0;
-  float score = 0.0f;       ///< blended score after boosts and buries
-  SourceMask sources = 0;   ///< every source that proposed it
+  float score = 0.0f;      ///< blended score after boosts and buries
+  SourceMask sources = 0;  ///< every source that proposed it
   ReasonKind reason_kind = ReasonKind::recommended_for_you;
   Index reason_item = kNoItem;  ///< X or Z of the reason
   std::string reason;           ///< human-readable, e.g. "because you viewed WHITE METAL LANTERN"
@@ -365,24 +375,26 @@ class HybridRanker {
 
   void build_context(const RankRequest& request, Context& ctx) const;
   float blended(const Context& ctx, Index item, float* parts) const;
-  void explain(const Context& ctx, const RankRequest& request, RankedItem& out, bool promoted) const;
+  void explain(const Context& ctx, const RankRequest& request, RankedItem& out,
+               bool promoted) const;
 
   RankerModel model_;
   HybridRankerOptions options_;
   std::size_t n_items_ = 0;
   CatalogIndex index_;
-  RowMatrix blended_factors_;          // owned CF vectors when a bridge is blended in
+  RowMatrix blended_factors_;  // owned CF vectors when a bridge is blended in
   const RowMatrix* cf_vectors_ = nullptr;
-  std::vector<float> cf_inverse_norms_;  // for MMR on factors
-  std::vector<float> pop_norm_;          // pop(i) in [0, 1]
-  std::vector<float> trend_norm_;        // trend(i) in [0, 1]
-  std::vector<Index> by_popularity_;     // most popular first
-  std::vector<Index> by_trending_;       // trending first (positive scores only)
+  std::vector<float> cf_inverse_norms_;                  // for MMR on factors
+  std::vector<float> pop_norm_;                          // pop(i) in [0, 1]
+  std::vector<float> trend_norm_;                        // trend(i) in [0, 1]
+  std::vector<Index> by_popularity_;                     // most popular first
+  std::vector<Index> by_trending_;                       // trending first (positive scores only)
   std::vector<std::vector<Index>> popular_in_category_;  // per node at category_depth
-  std::vector<char> never_;              // model-level or catalog-level flag
+  std::vector<char> never_;                              // model-level or catalog-level flag
 };
 
-// ---- learning the blend ---------------------------------------------------------------------------
+// ---- learning the blend
+// ---------------------------------------------------------------------------
 
 /// One validation request and the items the user went on to interact with.
 struct BlendValidationCase {
@@ -398,11 +410,11 @@ struct BlendSearchOptions {
   int passes = 2;      ///< >= 1
   std::vector<float> user_half_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f, 100.0f};
   std::vector<float> item_half_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f, 100.0f};
-  std::vector<float> bridge_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f};  ///< only with a bridge
+  std::vector<float> bridge_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f};    ///< only with a bridge
   std::vector<float> knn_grid = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f};  ///< only with neighbours
-  std::vector<float> content_grid = {0.0f, 0.5f, 1.0f, 2.0f, 4.0f};  ///< only with content
+  std::vector<float> content_grid = {0.0f, 0.5f, 1.0f, 2.0f, 4.0f};     ///< only with content
   std::vector<float> popular_grid = {0.0f, 0.1f, 0.25f, 0.5f, 1.0f, 2.0f};  ///< with popularity
-  std::vector<float> trending_grid = {0.0f, 0.1f, 0.25f, 0.5f, 1.0f};  ///< only with trending
+  std::vector<float> trending_grid = {0.0f, 0.1f, 0.25f, 0.5f, 1.0f};       ///< only with trending
   std::size_t threads = 1;  ///< threads ranking the cases; 0 = hardware threads
 
   /// Throws Error(invalid_argument) naming the bad field (k, passes, a negative or non-finite
@@ -422,7 +434,8 @@ struct BlendSearchResult {
 /// in its two weights) by coordinate search on validation cases (cases without relevant items are
 /// skipped). Deterministic for any thread count. Throws Error(invalid_argument) when there is no
 /// case with a relevant item, or as HybridRanker's constructor.
-BlendSearchResult learn_blend(const RankerModel& model, const std::vector<BlendValidationCase>& cases,
+BlendSearchResult learn_blend(const RankerModel& model,
+                              const std::vector<BlendValidationCase>& cases,
                               const HybridRankerOptions& start = {},
                               const BlendSearchOptions& search = {});
 

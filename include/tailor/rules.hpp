@@ -23,7 +23,8 @@
 //   Boost and bury. Every ScoreAdjustment whose selector matches an item is applied in list order:
 //   score <- score * multiply + add (boost: multiply > 1 or add > 0; bury: the opposite).
 //   Placement, by place(pool, k) over a pool of scored candidates, best first:
-//     1. Pins, in slot order: a pin takes its slot when its item is eligible and fits the caps below
+//     1. Pins, in slot order: a pin takes its slot when its item is eligible and fits the caps
+//     below
 //        (else it is dropped and reported). Pins at slot >= k are dropped.
 //     2. The other slots are filled in order, each with the best remaining candidate (pool order,
 //        or the MMR choice when diversity_lambda < 1) that keeps every cap:
@@ -87,7 +88,9 @@ struct Pin {
   Index item = 0;
   std::size_t slot = 0;
 
-  friend bool operator==(const Pin& a, const Pin& b) { return a.item == b.item && a.slot == b.slot; }
+  friend bool operator==(const Pin& a, const Pin& b) {
+    return a.item == b.item && a.slot == b.slot;
+  }
 };
 
 /// At most max_items returned items whose category path starts with `prefix`.
@@ -122,17 +125,17 @@ struct Rules {
   std::vector<ScoreAdjustment> adjustments;  ///< boosts and buries, applied in order
 
   // ---- placement
-  std::vector<Pin> pins;                 ///< distinct slots, distinct items
-  std::vector<Index> promoted;           ///< promoted (sponsored) items
-  double promoted_min_share = 0.0;       ///< in [0, 1]
-  double promoted_max_share = 1.0;       ///< in [promoted_min_share, 1]
-  std::size_t max_per_category = 0;      ///< 0 = no cap
-  std::size_t category_cap_depth = 1;    ///< levels of the path that name a category for the cap
+  std::vector<Pin> pins;               ///< distinct slots, distinct items
+  std::vector<Index> promoted;         ///< promoted (sponsored) items
+  double promoted_min_share = 0.0;     ///< in [0, 1]
+  double promoted_max_share = 1.0;     ///< in [promoted_min_share, 1]
+  std::size_t max_per_category = 0;    ///< 0 = no cap
+  std::size_t category_cap_depth = 1;  ///< levels of the path that name a category for the cap
   std::vector<CategoryCap> category_caps;
   bool one_per_family = false;
-  float diversity_lambda = 1.0f;         ///< in [0, 1]; 1 = no diversification
+  float diversity_lambda = 1.0f;  ///< in [0, 1]; 1 = no diversification
   DiversitySpace diversity_space = DiversitySpace::automatic;
-  std::size_t diversity_window = 0;      ///< MMR candidates per slot; 0 = max(4k, 50)
+  std::size_t diversity_window = 0;  ///< MMR candidates per slot; 0 = max(4k, 50)
 
   /// Throws Error(invalid_argument) naming the field (and index) that is out of range: an item
   /// index >= n_items, a share outside [0, 1] or min > max, a negative or non-finite price bound
@@ -199,8 +202,8 @@ struct PlacementCandidate {
 struct Placement {
   std::vector<PlacementCandidate> items;  ///< in slot order (compacted)
   std::vector<char> pinned;               ///< parallel to items: placed by a pin
-  std::vector<Pin> dropped_pins;          ///< pins that were not placed (ineligible, cap, slot >= k)
-  std::size_t promoted_shortfall = 0;     ///< promoted slots owed by the minimum share but unfilled
+  std::vector<Pin> dropped_pins;       ///< pins that were not placed (ineligible, cap, slot >= k)
+  std::size_t promoted_shortfall = 0;  ///< promoted slots owed by the minimum share but unfilled
 };
 
 /// Rules compiled for one request. Holds references to the catalog and index (which must outlive
