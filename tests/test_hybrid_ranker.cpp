@@ -720,6 +720,20 @@ TEST_CASE("HybridRanker: search hooks are used and checked", "[hybrid_ranker]") 
   CHECK(tailor::has_source(res.items[0].sources, Source::popular));
   CHECK_FALSE(tailor::has_source(res.items[0].sources, Source::als));
 
+  // With an allow list the allowed items are scored directly, normalised among themselves.
+  req.k = 5;
+  req.rules.allow = {3, 4};
+  const RankResult shelf = ranker.rank(req);
+  CHECK(calls == 1);
+  REQUIRE(shelf.items.size() == 2);
+  CHECK(shelf.items[0].item == 4);         // u . y = 0.1, the best allowed: als = 1
+  CHECK(shelf.items[0].score == Approx(1.0f));
+  CHECK(shelf.items[1].score == 0.0f);     // u . y = 0
+  CHECK(tailor::has_source(shelf.items[0].sources, Source::als));
+  CHECK_FALSE(shelf.widened);
+  req.k = 1;
+  req.rules.allow.clear();
+
   m.factor_search = [](const float*, std::size_t) {
     return std::vector<tailor::ScoredItem>{{6, 1.0f}};
   };
