@@ -39,6 +39,7 @@ void RecommenderOptions::validate() const {
   TAILOR_REQUIRE(guard_holdout >= 0.0 && guard_holdout <= 0.5,
                  "RecommenderOptions::guard_holdout must be in [0, 0.5], got " << guard_holdout);
   guard.validate();
+  if (monitor_drift) drift.validate();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,6 +171,7 @@ Recommender::Recommender(RecommenderOptions options)
   for (std::size_t i = 0; i < options_.profile_shards; ++i) {
     core_->shards.push_back(std::make_unique<Shard>());
   }
+  if (options_.monitor_drift) core_->drift = std::make_unique<DriftMonitor>(options_.drift);
   auto empty = std::make_shared<ModelSnapshot>();
   empty->catalog = std::make_shared<const Catalog>();
   core_->catalog = empty->catalog;
@@ -380,6 +382,15 @@ void Recommender::ingest_checked(const Event* events, std::size_t n) {
     apply_event(events[i], *catalog, log_seq == 0 ? 0 : log_seq + i);
   }
   gate.unlock();
+  if (core_->drift) {
+    for (std::size_t i = 0; i < n; ++i) {
+      core_->drift->observe(events[i]);
+      Timestamp seen = core_->newest_event.load(std::memory_order_relaxed);
+      while (events[i].timestamp > seen &&
+             !core_->newest_event.compare_exchange_weak(seen, events[i].timestamp)) {
+      }
+    }
+  }
   if (const auto tracker = std::atomic_load(&core_->tracker)) {
     for (std::size_t i = 0; i < n; ++i) tracker->record_event(events[i]);
   }
@@ -632,6 +643,7 @@ RetrainReport Recommender::retrain() {
     report.model_version = snap->version;
     std::atomic_store(&core_->snapshot, std::shared_ptr<const ModelSnapshot>(std::move(snap)));
   }
+  if (core_->drift) core_->drift->set_reference_from_current();
   phase("publish");
   {
     // Erasures before this retrain's collection are reflected in the events it trained on.
@@ -903,6 +915,9 @@ RecommendResponse Recommender::serve(const RecommendRequest& request) const {
     rank.context_item = *idx;
   }
   RecommendResponse response = to_response(*snap, snap->ranker->rank(rank));
+  if (core_->drift && !response.items.empty()) {
+    core_->drift->observe_score(response.items.front().score, core_->newest_event.load());
+  }
 
   if (use_cache) {
     std::lock_guard<std::mutex> lock(shard.cache_mutex);
@@ -1084,6 +1099,11 @@ void Recommender::start_auto_retrain(
       if (snap->parts) sig.last_retrain = snap->trained_at;
       sig.events_since_retrain = core_->next_seq.load() - snap->trained_through;
       sig.training_events = snap->trained_events;
+      if (core_->drift && core_->drift->has_reference()) {
+        const DriftReport drift = core_->drift->report();
+        sig.drifted = drift.drifted;
+        if (!drift.reasons.empty()) sig.drift_reason = drift.reasons.front();
+      }
       if (signals) signals(sig);
       if (policy.should_retrain(sig)) {
         try {
@@ -1107,6 +1127,12 @@ void Recommender::stop_auto_retrain() {
   }
   core_->auto_cv.notify_all();
   if (worker.joinable()) worker.join();
+}
+
+DriftReport Recommender::drift_report() const {
+  TAILOR_REQUIRE(core_->drift != nullptr,
+                 "Recommender::drift_report: drift monitoring is off (RecommenderOptions::monitor_drift)");
+  return core_->drift->report();
 }
 
 RecommenderStats Recommender::stats() const {

@@ -74,6 +74,8 @@ struct Recommender::Core {
   std::shared_ptr<const ModelSnapshot> previous;  // for rollback(); guarded by publish_mutex
   std::shared_ptr<const ExperimentSet> experiments;  // atomic_load / atomic_store
   std::shared_ptr<OutcomeTracker> tracker;           // atomic_load / atomic_store
+  std::unique_ptr<DriftMonitor> drift;               // set at construction when monitor_drift
+  std::atomic<Timestamp> newest_event{0};            // newest event time ingested
 
   // start_auto_retrain's worker.
   std::mutex auto_mutex;

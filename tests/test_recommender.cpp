@@ -725,3 +725,27 @@ TEST_CASE("Recommender: experiments assign variants, apply their rules and track
   rec->set_experiments(nullptr);
   CHECK(rec->recommend(req).assignments.empty());
 }
+
+TEST_CASE("Recommender: drift monitoring fires when the traffic changes", "[recommender][lifecycle]") {
+  const auto rec = trained();  // the retrain set the reference: the training window
+  const auto calm = rec->drift_report();
+  CHECK_FALSE(calm.drifted);
+  // A week of nothing but views of items the reference never saw.
+  std::vector<Event> shifted;
+  for (int i = 0; i < 5000; ++i) {
+    Event e;
+    e.user = "drift-" + std::to_string(i % 300);
+    e.item = "NEW-" + std::to_string(i % 700);
+    e.type = EventType::view;
+    e.timestamp = 1301616000000 + static_cast<tailor::Timestamp>(i) * 100000;
+    shifted.push_back(std::move(e));
+  }
+  rec->ingest(shifted);
+  const auto report = rec->drift_report();
+  INFO(report.to_json().dump());
+  CHECK(report.drifted);
+  CHECK_FALSE(report.reasons.empty());
+  RecommenderOptions off = small_options();
+  off.monitor_drift = false;
+  CHECK_THROWS_AS(Recommender(off).drift_report(), tailor::Error);
+}

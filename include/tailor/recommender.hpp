@@ -62,6 +62,7 @@
 #include "tailor/baselines.hpp"
 #include "tailor/catalog.hpp"
 #include "tailor/content_encoder.hpp"
+#include "tailor/drift.hpp"
 #include "tailor/event.hpp"
 #include "tailor/event_log.hpp"
 #include "tailor/experiment.hpp"
@@ -96,6 +97,12 @@ struct RecommenderOptions {
   /// candidate is published only if `guard` accepts it. In [0, 0.5]; 0 = publish every retrain.
   double guard_holdout = 0.0;
   GuardOptions guard;
+  /// Drift monitoring: every ingested event and the top score of every response feed a
+  /// DriftMonitor (O(1) each); each published retrain becomes its reference; drift_report() and
+  /// start_auto_retrain's signals read it. Scores are stamped with the newest event time seen, so
+  /// replayed history and live traffic share one clock.
+  bool monitor_drift = true;
+  DriftOptions drift;
 
   /// Throws Error(invalid_argument) naming the first bad field (including nested options).
   void validate() const;
@@ -306,6 +313,9 @@ class Recommender {
   std::size_t erase_user(const std::string& actor);
 
   RecommenderStats stats() const;
+  /// The drift monitor's report (current window against the window at the last retrain). Throws
+  /// Error(invalid_argument) when monitor_drift is off.
+  DriftReport drift_report() const;
 
  private:
   struct Shard;
