@@ -261,6 +261,26 @@ TEST_CASE("Attribution state stays bounded: sweeps, the per-item cap and prune",
   }
 }
 
+TEST_CASE("Recommendation IDs are 32 hex digits and unique across threads", "[outcomes][threads]") {
+  std::vector<std::vector<std::string>> ids(2);
+  std::vector<std::thread> threads;
+  for (std::size_t w = 0; w < ids.size(); ++w) {
+    threads.emplace_back([&ids, w] {
+      for (int i = 0; i < 5000; ++i) ids[w].push_back(make_recommendation_id());
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> all;
+  for (const auto& list : ids) {
+    for (const auto& id : list) {
+      CHECK(id.size() == 32);
+      CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+      all.insert(id);
+    }
+  }
+  CHECK(all.size() == 10000);
+}
+
 TEST_CASE("Per-variant metrics and their moments on a hand-computed scenario", "[outcomes]") {
   OutcomeTracker t;
   // A: u1 sees 2 lists of 3 items, clicks 2, buys 1 for 10; u2 sees 1 list of 3, nothing.

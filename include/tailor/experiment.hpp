@@ -46,6 +46,10 @@
 //                    "mode": "sequential", "correction": "holm", "srm_threshold": 0.001,
 //                    "min_units": 100}}]}
 //
+// Serving: Recommender::set_experiments(set, tracker) assigns every request with assign(),
+// applies merged_config(), returns the assignments in the response and records the exposure in an
+// OutcomeTracker (outcomes.hpp); experiment_report.hpp turns the tracked metrics into verdicts.
+//
 // Thread-safety: ExperimentSet is thread-safe (immutable after construction). The config and
 // value structs are thread-compatible.
 //
