@@ -410,7 +410,14 @@ void bench_size(const Config& cfg, std::size_t n) {
       std::fprintf(stderr, "[%zu items] filter %.3f (%zu allowed): recall@10 %.4f, p50 %.1f us, "
                    "p99 %.1f us, %.0f queries/s", n, fraction, allowed->count(), recall,
                    lat.p50(), lat.p99(), lat.qps);
-      if (graph_only != nullptr) {
+      const double walk = std::max(static_cast<double>(opt.ef_search),
+                                   std::ceil(opt.filter_overfetch * 10.0 / fraction)) /
+                          fraction;
+      if (graph_only != nullptr && walk > static_cast<double>(n) / 4) {
+        // The forced graph route would walk more than a quarter of the graph per query.
+        row["graph_route_skipped"] = "walk would visit more than n / 4 nodes";
+        std::fprintf(stderr, " | graph route not timed (walk ~%.0f nodes)", walk);
+      } else if (graph_only != nullptr) {
         const Latency g = measure(fq, 1, [&](std::size_t i) {
           graph_only->search(qrow(fqueries, i), 10, filter);
         });
@@ -420,7 +427,7 @@ void bench_size(const Config& cfg, std::size_t n) {
         // Nodes the graph route visits (about ef / fraction), and the cost of one visited node in
         // exact-scan items that would make both routes equally fast (filter_graph_cost).
         const double ef0 = std::max(static_cast<double>(opt.ef_search),
-                                    std::ceil(opt.filter_overfetch * 10.0));
+                                    std::ceil(opt.filter_overfetch * 10.0 / fraction));
         const double implied = (g.p50() / (ef0 / fraction)) /
                                (e.p50() / static_cast<double>(allowed->count()));
         row["graph_route_p50_us"] = g.p50();

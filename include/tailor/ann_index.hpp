@@ -13,11 +13,14 @@
 // Filters (AnnFilter): a set of allowed items, given as a shared bitset (fastest; build it once,
 // e.g. "in stock", and share it), a list of item ids, or a predicate; plus an optional list of
 // excluded items (what the user already bought). A filtered search returns exactly
-// min(k, number of live allowed items) items. The graph is asked for k' = filter_overfetch * k /
-// (allowed fraction) candidates (at least ef_search), and k' grows 4x per round until k allowed
-// items are found; the allowed set is scanned exactly instead whenever that is cheaper by the
-// cost model (allowed count < filter_graph_cost * k'), and whenever the graph cannot be complete
-// (it returned fewer nodes than asked).
+// min(k, number of live allowed items) items. On the graph it walks the graph as usual but lets
+// only allowed items into its result list, which holds ef = max(ef_search, filter_overfetch * k /
+// allowed fraction) of them (the allowed top k sit about k / fraction deep in the unfiltered
+// ranking, where an inner-product graph needs a longer list); the walk visits about ef / fraction
+// nodes. When the allowed items are fewer than filter_graph_cost times that many, scanning them
+// exactly is cheaper and is done instead: for a fraction below about
+// cbrt(filter_graph_cost * filter_overfetch * k / items). The exact scan is also the fallback
+// whenever the graph walk runs out of nodes, so the count is exact whatever the filter.
 //
 // Updates. The graph of a published index is never modified (hnswlib does not allow search and
 // insert together). add/update/upsert/remove write to a side buffer that every search scans
@@ -93,14 +96,13 @@ struct AnnIndexOptions {
   std::size_t ef_search = 64;           ///< HNSW candidate list while searching, >= 1
   std::size_t build_threads = 0;        ///< graph build threads; 0 = hardware threads
   std::uint64_t seed = 42;              ///< seeds the graph's level draws (per item)
-  /// Filtered search: cost of one graph candidate in units of one allowed item scored by the
-  /// exact scan (measured). The allowed set is scanned exactly when it is smaller than
-  /// filter_graph_cost * (graph candidates needed), i.e. for an allowed fraction below about
-  /// sqrt(filter_graph_cost * filter_overfetch * k / items). >= 0; 0 never prefers the scan.
+  /// Filtered search: cost of one node visited by the graph walk in units of one allowed item
+  /// scored by the exact scan (measured). The allowed set is scanned exactly when it has fewer
+  /// than filter_graph_cost * (nodes the walk would visit) items. >= 0; 0 never prefers the scan.
   double filter_graph_cost = 30.0;
-  /// Filtered graph search: candidates asked for per expected allowed result (k' = overfetch *
-  /// k / allowed fraction), >= 1. Larger raises filtered recall and latency.
-  double filter_overfetch = 2.0;
+  /// Filtered graph search: it keeps ef = max(ef_search, filter_overfetch * k / allowed fraction)
+  /// allowed candidates, >= 1. Larger raises filtered recall and latency.
+  double filter_overfetch = 3.0;
   std::size_t rebuild_side_items = 4096;  ///< rebuild_recommended() above this many buffered items
 
   /// Throws Error(invalid_argument) naming the first option out of range.
