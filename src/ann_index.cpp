@@ -33,6 +33,18 @@
 #include <string>
 #include <vector>
 
+// hnswlib's SSE build prefetches the neighbour after the last one in a link list, reading four
+// bytes past the end of an upper-level list's allocation. The read is harmless on real hardware
+// (the value only feeds a prefetch hint) but AddressSanitizer reports it as a heap overflow, so a
+// host that builds tailor under ASan would stop in our code. Under ASan, hnswlib is compiled
+// without its manual vectorization (no prefetches, scalar distances); results are unchanged.
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_MANUAL_VECTORIZATION
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_MANUAL_VECTORIZATION
+#endif
+#endif
 #define hnswlib tailor_hnswlib
 #define cpuid tailor_hnswlib_cpuid
 #define xgetbv tailor_hnswlib_xgetbv
