@@ -542,7 +542,11 @@ struct AnnIndex::Impl {
     const Kernels& kern = kernels();
     ExclusionCursor excl(f.excluded_);
     switch (f.kind_) {
-      case AnnFilter::Kind::all: {
+      case AnnFilter::Kind::all:
+      case AnnFilter::Kind::predicate: {
+        // Scores first, in blocks with the SIMD kernel; a predicate is asked only about items
+        // whose score would enter the top k (about k log(n / k) of them for a lenient filter).
+        const bool ask = f.kind_ == AnnFilter::Kind::predicate;
         constexpr std::size_t kBlock = 512;
         thread_local std::vector<float> scores;
         scores.resize(kBlock);
@@ -553,7 +557,7 @@ struct AnnIndex::Impl {
             const float s = scores[r];
             if (s < top.floor()) continue;
             const auto i = static_cast<Index>(lo + r);
-            if (bit(masked, i) || excl.excluded(i)) continue;
+            if (bit(masked, i) || excl.excluded(i) || (ask && !f.predicate_(i))) continue;
             top.push(i, s);
           }
         }
@@ -580,14 +584,6 @@ struct AnnIndex::Impl {
           if (item >= base_rows) break;
           if (bit(masked, item) || excl.excluded(item)) continue;
           top.push(item, kern.dot(base_row(item), q, dim));
-        }
-        break;
-      }
-      case AnnFilter::Kind::predicate: {
-        for (std::size_t i = 0; i < base_rows; ++i) {
-          const auto item = static_cast<Index>(i);
-          if (bit(masked, item) || excl.excluded(item) || !f.predicate_(item)) continue;
-          top.push(item, kern.dot(base_row(i), q, dim));
         }
         break;
       }

@@ -40,18 +40,17 @@ void check_finite_nonnegative(const std::vector<float>* v, const char* what, boo
   }
 }
 
-std::vector<ScoredItem> exact_search(const RowMatrix& vectors, const float* query, std::size_t k) {
+std::vector<ScoredItem> exact_search(const RowMatrix& vectors, const float* query, std::size_t k,
+                                     const ItemFilter& eligible) {
   const Eigen::Map<const Vector> q(query, vectors.cols());
   const Vector scores = vectors * q;
-  return top_k(scores.data(), static_cast<std::size_t>(scores.size()), k);
+  if (!eligible) return top_k(scores.data(), static_cast<std::size_t>(scores.size()), k);
+  return top_k_where(scores.data(), static_cast<std::size_t>(scores.size()), k, eligible);
 }
 
 float dot_row(const RowMatrix& m, Index row, const float* v) {
   if (static_cast<Eigen::Index>(row) >= m.rows()) return 0.0f;
-  const float* r = m.data() + static_cast<std::size_t>(row) * static_cast<std::size_t>(m.cols());
-  float s = 0.0f;
-  for (Eigen::Index j = 0; j < m.cols(); ++j) s += r[j] * v[j];
-  return s;
+  return m.row(static_cast<Eigen::Index>(row)).dot(Eigen::Map<const Eigen::RowVectorXf>(v, m.cols()));
 }
 
 }  // namespace
@@ -232,7 +231,9 @@ RowMatrix blend_cold_item_factors(const RowMatrix& item_factors, const RowMatrix
 
 VectorSearch exact_vector_search(const RowMatrix* vectors) {
   if (vectors == nullptr) TAILOR_THROW(invalid_argument, "exact_vector_search: null vectors");
-  return [vectors](const float* query, std::size_t k) { return exact_search(*vectors, query, k); };
+  return [vectors](const float* query, std::size_t k, const ItemFilter& eligible) {
+    return exact_search(*vectors, query, k, eligible);
+  };
 }
 
 std::string source_names(SourceMask mask) {
@@ -874,6 +875,9 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
     return !restricted || std::binary_search(universe.begin(), universe.end(), i);
   };
 
+  // Retrieval asks the sources for eligible items only.
+  const ItemFilter eligible = [&rules](Index i) { return rules.eligible(i); };
+
   // Candidates: (item, source bits), deduplicated below.
   std::vector<std::pair<Index, SourceMask>> cands;
   auto check_hit = [n](const ScoredItem& s, const char* hook) {
@@ -882,7 +886,8 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
                                                     << ", the catalog has " << n << " items");
     }
   };
-  // Retrieval by a vector: top `count` of the universe, the normaliser = best score seen.
+  // Retrieval by a vector: the top `count` eligible items; returns the normaliser, the best
+  // score among them.
   auto retrieve = [&](const RowMatrix& vectors, const float* query, std::size_t count,
                       const VectorSearch& hook, const char* hook_name, Source bit,
                       std::vector<float>& all) {
@@ -890,7 +895,9 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
     if (restricted) {
       std::vector<ScoredItem> scored;
       scored.reserve(universe.size());
-      for (Index i : universe) scored.push_back({i, dot_row(vectors, i, query)});
+      for (Index i : universe) {
+        if (eligible(i)) scored.push_back({i, dot_row(vectors, i, query)});
+      }
       for (const auto& s : scored) best = std::max(best, s.score);
       const std::size_t keep = std::min(count, scored.size());
       std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(keep),
@@ -901,15 +908,13 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
       all.resize(static_cast<std::size_t>(vectors.rows()));
       Eigen::Map<Vector>(all.data(), vectors.rows()) =
           vectors * Eigen::Map<const Vector>(query, vectors.cols());
-      for (const auto& h : top_k(all.data(), all.size(), count)) {
+      for (const auto& h : top_k_where(all.data(), all.size(), std::max<std::size_t>(count, 1),
+                                       eligible)) {
         best = std::max(best, h.score);
-        cands.emplace_back(h.item, source_bit(bit));
-      }
-      if (count == 0) {
-        for (float x : all) best = std::max(best, x);
+        if (count > 0) cands.emplace_back(h.item, source_bit(bit));
       }
     } else if (count > 0) {
-      const auto hits = hook(query, count);
+      const auto hits = hook(query, count, eligible);
       for (const auto& h : hits) {
         check_hit(h, hook_name);
         best = std::max(best, dot_row(vectors, h.item, query));
@@ -929,14 +934,12 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
                  "content_search", Source::content, ctx.content_all);
     ctx.has_content = ctx.content_max > 0.0f;
   }
-  if (restricted) {
-    // kNN scores are normalised over the universe too.
-    ctx.knn_max = 0.0f;
-    for (const auto& e : ctx.knn) {
-      if (in_universe(e.item)) ctx.knn_max = std::max(ctx.knn_max, e.score);
-    }
-    ctx.has_knn = ctx.knn_max > 0.0f;
+  // kNN scores are normalised over the eligible items too.
+  ctx.knn_max = 0.0f;
+  for (const auto& e : ctx.knn) {
+    if (e.score > ctx.knn_max && eligible(e.item)) ctx.knn_max = e.score;
   }
+  ctx.has_knn = ctx.knn_max > 0.0f;
   for (const auto& e : ctx.knn) cands.emplace_back(e.item, source_bit(Source::item_knn));
   for (Index i : by_popularity_) cands.emplace_back(i, source_bit(Source::popular));
   if (!popular_in_category_.empty()) {

@@ -200,14 +200,22 @@ RankerModel ranker_model(const ModelParts& parts, const Catalog& catalog, const 
   m.interaction_counts = &parts.counts;
   m.popularity = &parts.popularity;
   m.trending = &parts.trending;
-  std::shared_ptr<AnnIndex> ann = parts.ann;
-  m.factor_search = [ann, n_items](const float* q, std::size_t k) {
-    std::vector<ScoredItem> found = ann->search(q, k);
-    found.erase(std::remove_if(found.begin(), found.end(),
-                               [n_items](const ScoredItem& s) { return s.item >= n_items; }),
-                found.end());
-    return found;
+  // Each search takes the request's rules as its filter, so a request never has to widen past
+  // what the index returns (AnnIndex picks a filtered graph walk or an exact scan of the allowed
+  // items by the fraction the rules let through).
+  auto search = [n_items](std::shared_ptr<AnnIndex> index) -> VectorSearch {
+    return [index = std::move(index), n_items](const float* q, std::size_t k,
+                                               const ItemFilter& eligible) {
+      if (eligible) return index->search(q, k, AnnFilter::where(eligible));
+      std::vector<ScoredItem> found = index->search(q, k);
+      found.erase(std::remove_if(found.begin(), found.end(),
+                                 [n_items](const ScoredItem& s) { return s.item >= n_items; }),
+                  found.end());
+      return found;
+    };
   };
+  m.factor_search = search(parts.ann);
+  if (content != nullptr && parts.content_ann) m.content_search = search(parts.content_ann);
   return m;
 }
 
@@ -263,6 +271,15 @@ std::shared_ptr<ModelSnapshot> detail::make_snapshot(const RecommenderOptions& o
         if (!parts->ann->contains(item) && cf->row(i).squaredNorm() > 0.0f) {
           const Vector v = cf->row(i).transpose();
           parts->ann->upsert(item, v);
+        }
+      }
+    }
+    if (content && parts->content_ann) {
+      for (Eigen::Index i = 0; i < content->rows(); ++i) {
+        const auto item = static_cast<Index>(i);
+        if (!parts->content_ann->contains(item)) {
+          const Vector v = content->row(i).transpose();
+          parts->content_ann->upsert(item, v);
         }
       }
     }
@@ -608,6 +625,7 @@ RetrainReport Recommender::retrain() {
                                                         catalog->size())
                               : parts->als.item_factors();
     parts->ann = std::make_shared<AnnIndex>(cf, options_.ann);
+    if (content) parts->content_ann = std::make_shared<AnnIndex>(content, options_.ann);
   }
   phase("ann");
   report.ann_backend = ann_backend_name(parts->ann->backend());

@@ -366,6 +366,7 @@ void Recommender::load(const std::string& path) {
     check(parts->ann->id_bound() <= n_items, "section 'ann' holds items beyond the catalog");
   }
   reader.finish();
+  if (content) parts->content_ann = std::make_shared<AnnIndex>(content, options_.ann);
 
   std::lock_guard<std::mutex> catalog_lock(core_->catalog_mutex);
   std::lock_guard<std::mutex> publish_lock(core_->publish_mutex);

@@ -697,7 +697,7 @@ TEST_CASE("HybridRanker: search hooks are used and checked", "[hybrid_ranker]") 
   const Tiny tiny;
   RankerModel m = tiny.model(false);
   int calls = 0;
-  m.factor_search = [&](const float*, std::size_t) {
+  m.factor_search = [&](const float*, std::size_t, const tailor::ItemFilter&) {
     ++calls;
     return std::vector<tailor::ScoredItem>{{5, 0.5f}};
   };
@@ -734,7 +734,7 @@ TEST_CASE("HybridRanker: search hooks are used and checked", "[hybrid_ranker]") 
   req.k = 1;
   req.rules.allow.clear();
 
-  m.factor_search = [](const float*, std::size_t) {
+  m.factor_search = [](const float*, std::size_t, const tailor::ItemFilter&) {
     return std::vector<tailor::ScoredItem>{{6, 1.0f}};
   };
   const HybridRanker bad(m, o);

@@ -151,7 +151,8 @@ class AnnFilter {
   static AnnFilter only_items(std::vector<Index> allowed);
   /// Only the items for which `allowed(item)` is true. `expected_fraction` in [0, 1] is the
   /// fraction of items it lets through, if the caller knows it; otherwise (< 0) it is estimated
-  /// from 512 evenly spaced ids. An exact scan with a predicate calls it once per item.
+  /// from 512 evenly spaced ids. An exact scan asks it only about items whose score could enter
+  /// the top k, a graph walk about every node it reaches; it must depend on the item alone.
   static AnnFilter where(std::function<bool(Index)> allowed, double expected_fraction = -1.0);
 
   /// Also rejects the listed items (any order, duplicates allowed); returns *this.

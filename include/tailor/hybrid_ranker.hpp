@@ -11,9 +11,10 @@
 // events (item, time, type), an optional context item (the product page), k and the Rules.
 //
 // Candidates, merged and deduplicated (each item remembers every source that proposed it):
-//   als       top als_candidates items by u . y_i (RankerModel::factor_search, default exact scan);
+//   als       top als_candidates eligible items by u . y_i (RankerModel::factor_search, default
+//             exact scan);
 //   item_knn  neighbours of the recent items and the context item (knn_neighbors_per_item each);
-//   content   top content_candidates items by cosine to the request's content query: the user
+//   content   top content_candidates eligible items by cosine to the request's content query: the user
 //             content profile when given, else the normalised weighted sum of the content vectors
 //             of the recent and context items (RankerModel::content_search, default exact scan);
 //   popular   the popular_candidates most popular items, and the category_popular_candidates most
@@ -30,13 +31,15 @@
 // timestamp - event timestamp; only the max_recent newest events count. The context item weighs
 // context_weight * the largest w_e (or context_weight alone without recent events).
 //
-// Score normalisation, per request, each in [0, 1]:
-//   als(i)     = clamp(u . y_i / M_als, 0, 1), M_als = the largest u . y_j over the universe (as
-//                found by the factor search, exact u . y_j recomputed for the items it returns);
-//   knn(i)     = K(i) / max over the universe of K(j), K(i) = sum over recent/context items r of
-//                w_r * sim(r, i);
-//   content(i) = clamp(q . c_i / M_content, 0, 1), M_content = the largest q . c_j over the
-//                universe (as found by the content search);
+// Score normalisation, per request, each in [0, 1], over the eligible items (those the rules
+// let through), so the best item the shopper can be shown scores 1 on a signal even when the rules
+// exclude their favourites (a long purchase history):
+//   als(i)     = clamp(u . y_i / M_als, 0, 1), M_als = the largest u . y_j of an eligible item
+//                (as found by the factor search, exact u . y_j recomputed for the items it returns);
+//   knn(i)     = K(i) / max over the eligible items of K(j), K(i) = sum over recent/context items
+//                r of w_r * sim(r, i);
+//   content(i) = clamp(q . c_i / M_content, 0, 1), M_content = the largest q . c_j of an eligible
+//                item (as found by the content search);
 //   pop(i)     = log(1 + popularity_i) / log(1 + max popularity);
 //   trend(i)   = trending_i / max trending (negative values count 0).
 // Blend (documented formula; h_u = user_half, h_i = item_half, m_b = bridge_pseudo_count,
@@ -166,11 +169,19 @@ RowMatrix blend_cold_item_factors(const RowMatrix& item_factors, const RowMatrix
                                   const std::vector<std::uint32_t>& counts, float pseudo_count,
                                   std::size_t n_items);
 
-/// Top-k inner-product search over item vectors: (query, k) -> items best first.
-using VectorSearch = std::function<std::vector<ScoredItem>(const float* query, std::size_t k)>;
+/// Which items a retrieval may return: the request's rules, as HybridRanker::rank passes them.
+using ItemFilter = std::function<bool(Index)>;
+
+/// Top-k inner-product search over item vectors among the items `eligible` accepts:
+/// (query, k, eligible) -> up to k items, best first. Retrieval that honours the filter is what
+/// keeps a request cheap when the rules exclude much of what the shopper would score highest (a
+/// long purchase history, a price range): the ranker never has to widen to the whole catalog.
+/// An AnnIndex does this with AnnFilter::where(eligible).
+using VectorSearch =
+    std::function<std::vector<ScoredItem>(const float* query, std::size_t k, const ItemFilter& eligible)>;
 
 /// Exact top-k inner product over the rows of `vectors` (held by pointer: it must outlive the
-/// returned function).
+/// returned function), among the eligible items.
 VectorSearch exact_vector_search(const RowMatrix* vectors);
 
 /// What the ranker reads. Every pointer may be null (that signal is then absent) except catalog;
@@ -214,10 +225,10 @@ struct HybridRankerOptions {
   float weight_trending = 0.25f;     ///< beta_trend >= 0
 
   // ---- candidates
-  std::size_t als_candidates = 200;
-  std::size_t knn_neighbors_per_item = 50;
-  std::size_t content_candidates = 200;
-  std::size_t popular_candidates = 100;
+  std::size_t als_candidates = 100;
+  std::size_t knn_neighbors_per_item = 20;
+  std::size_t content_candidates = 100;
+  std::size_t popular_candidates = 50;
   std::size_t category_popular_candidates = 20;
   std::size_t trending_candidates = 50;
 

@@ -346,6 +346,9 @@ struct ModelParts {
   std::vector<float> popularity;
   std::vector<float> trending;
   std::shared_ptr<AnnIndex> ann;  ///< over the ranker's CF vectors; new items join its side buffer
+  /// Over the content vectors (null without content); new items join its side buffer. Not
+  /// stored in model files: load() rebuilds it from the content vectors.
+  std::shared_ptr<AnnIndex> content_ann;
   Timestamp newest_event = 0;
 };
 

@@ -35,32 +35,25 @@ inline bool ranks_before(const ScoredItem& a, const ScoredItem& b) {
   return a.item < b.item;
 }
 
-/// The `k` best of `scores[0..n)`, best first (see the file comment for the order), skipping items
-/// listed in `exclude` (any order, duplicates allowed). Returns fewer than k items when fewer are
-/// eligible. O(n log k + e log e) for e excluded items.
-///
-/// **Example**:
-///   std::vector<float> s = {0.1f, 0.9f, 0.5f, 0.9f};
-///   top_k(s.data(), s.size(), 2, {1});  // -> {{3, 0.9}, {2, 0.5}}
-inline std::vector<ScoredItem> top_k(const float* scores, std::size_t n, std::size_t k,
-                                     const std::vector<Index>& exclude = {}) {
+/// The `k` best of `scores[0..n)` whose index `keep(i)` accepts, best first (see the file
+/// comment for the order); NaN scores never count. Returns fewer than k items when fewer are
+/// kept. O(n log k) plus n calls of `keep`.
+template <class Keep>
+std::vector<ScoredItem> top_k_where(const float* scores, std::size_t n, std::size_t k, Keep&& keep) {
   std::vector<ScoredItem> heap;
   if (k == 0 || n == 0) return heap;
-  std::vector<Index> skip(exclude);
-  std::sort(skip.begin(), skip.end());
   heap.reserve(std::min(k, n) + 1);
   // A min-heap on "ranks_before": the front is the worst of the current best k.
-  std::size_t next_skip = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    while (next_skip < skip.size() && skip[next_skip] < i) ++next_skip;
-    if (next_skip < skip.size() && skip[next_skip] == i) continue;
     const float s = scores[i];
     if (std::isnan(s)) continue;
     const ScoredItem candidate{static_cast<Index>(i), s};
+    if (heap.size() == k && !ranks_before(candidate, heap.front())) continue;
+    if (!keep(static_cast<Index>(i))) continue;
     if (heap.size() < k) {
       heap.push_back(candidate);
       std::push_heap(heap.begin(), heap.end(), ranks_before);
-    } else if (ranks_before(candidate, heap.front())) {
+    } else {
       std::pop_heap(heap.begin(), heap.end(), ranks_before);
       heap.back() = candidate;
       std::push_heap(heap.begin(), heap.end(), ranks_before);
@@ -68,6 +61,22 @@ inline std::vector<ScoredItem> top_k(const float* scores, std::size_t n, std::si
   }
   std::sort_heap(heap.begin(), heap.end(), ranks_before);
   return heap;
+}
+
+/// The `k` best of `scores[0..n)`, best first, skipping items listed in `exclude` (any order,
+/// duplicates allowed). Returns fewer than k items when fewer are eligible.
+/// O(n log k + e log e) for e excluded items.
+///
+/// **Example**:
+///   std::vector<float> s = {0.1f, 0.9f, 0.5f, 0.9f};
+///   top_k(s.data(), s.size(), 2, {1});  // -> {{3, 0.9}, {2, 0.5}}
+inline std::vector<ScoredItem> top_k(const float* scores, std::size_t n, std::size_t k,
+                                     const std::vector<Index>& exclude = {}) {
+  if (exclude.empty()) return top_k_where(scores, n, k, [](Index) { return true; });
+  std::vector<Index> skip(exclude);
+  std::sort(skip.begin(), skip.end());
+  return top_k_where(scores, n, k,
+                     [&skip](Index i) { return !std::binary_search(skip.begin(), skip.end(), i); });
 }
 
 /// Convenience overload over a whole vector of scores.
