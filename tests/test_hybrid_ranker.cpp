@@ -741,6 +741,48 @@ TEST_CASE("HybridRanker: search hooks are used and checked", "[hybrid_ranker]") 
   CHECK_THROWS_WITH(bad.rank(req), Catch::Contains("factor_search returned item 6"));
 }
 
+TEST_CASE("HybridRanker: retrieval receives the request's rules and normalises over eligible items",
+          "[hybrid_ranker]") {
+  const Tiny tiny;
+  HybridRankerOptions o;
+  o.user_half = 0.0f;
+  o.item_half = 0.0f;
+  o.weight_knn = 0.0f;
+  o.weight_content = 0.0f;
+  o.weight_popular = 0.0f;
+  o.weight_trending = 0.0f;
+  tailor::Vector user(2);
+  user << 1.0f, 0.0f;  // u . y: Red Mug 1, Blue Mug 0.8, Teddy 0.5, Spade 0.1, others 0
+  RankRequest req;
+  req.k = 2;
+  req.user_vector = user;
+  req.history_size = 10;
+  req.seen_items = {0};  // the shopper's best match is already theirs
+
+  for (const bool with_hook : {false, true}) {
+    RankerModel m = tiny.model(false);
+    std::vector<int> asked(6, -1);  // what the hook's filter said about each item
+    if (with_hook) {
+      const tailor::VectorSearch exact = tailor::exact_vector_search(&tiny.factors);
+      m.factor_search = [&, exact](const float* q, std::size_t k, const tailor::ItemFilter& ok) {
+        REQUIRE(ok);
+        for (Index i = 0; i < 6; ++i) asked[i] = ok(i) ? 1 : 0;
+        return exact(q, k, ok);
+      };
+    }
+    const HybridRanker ranker(m, o);
+    const RankResult res = ranker.rank(req);
+    REQUIRE(res.items.size() == 2);
+    CHECK(res.items[0].item == 1);
+    // Normalised by the best eligible score (0.8), not the seen Red Mug's 1.
+    CHECK(res.items[0].score == Approx(1.0f));
+    CHECK(res.items[1].item == 5);
+    CHECK(res.items[1].score == Approx(0.5f / 0.8f));
+    CHECK_FALSE(res.widened);
+    if (with_hook) CHECK(asked == std::vector<int>{0, 1, 1, 1, 1, 1});
+  }
+}
+
 TEST_CASE("HybridRanker: bad models and requests are refused with the field named",
           "[hybrid_ranker]") {
   const Tiny tiny;
