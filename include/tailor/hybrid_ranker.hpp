@@ -225,9 +225,9 @@ struct HybridRankerOptions {
   float weight_trending = 0.25f;     ///< beta_trend >= 0
 
   // ---- candidates
-  std::size_t als_candidates = 100;
+  std::size_t als_candidates = 50;
   std::size_t knn_neighbors_per_item = 20;
-  std::size_t content_candidates = 100;
+  std::size_t content_candidates = 50;
   std::size_t popular_candidates = 50;
   std::size_t category_popular_candidates = 20;
   std::size_t trending_candidates = 50;
