@@ -500,14 +500,19 @@ RetrainReport Recommender::retrain() {
   std::uint64_t collection = 0;
   std::uint64_t trained_log = 0;
   {
+    // With the gate held exclusively no event is added anywhere, so the shards are read one at a
+    // time (holding all 64 shard locks at once also overflowed ThreadSanitizer's lock tracking).
+    // erase_user may still run between two shards: it reads `collections` under its shard's lock,
+    // so an erasure of a shard read later records this collection's number, and the trained row
+    // is hidden as if the events had been trained on (safe either way).
     std::unique_lock<std::shared_mutex> gate(core_->ingest_gate);
-    std::vector<std::shared_lock<std::shared_mutex>> locks;
-    locks.reserve(core_->shards.size());
-    for (auto& s : core_->shards) locks.emplace_back(s->mutex);
     cut = core_->next_seq.load();
     collection = ++core_->collections;
     trained_log = core_->log ? core_->log->last_sequence() : 0;
-    for (auto& s : core_->shards) kept.insert(kept.end(), s->kept.begin(), s->kept.end());
+    for (auto& s : core_->shards) {
+      std::shared_lock<std::shared_mutex> lock(s->mutex);
+      kept.insert(kept.end(), s->kept.begin(), s->kept.end());
+    }
   }
   std::sort(kept.begin(), kept.end(),
             [](const KeptEvent& a, const KeptEvent& b) { return a.seq < b.seq; });
