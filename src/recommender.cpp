@@ -274,13 +274,13 @@ std::shared_ptr<ModelSnapshot> detail::make_snapshot(const RecommenderOptions& o
         }
       }
     }
+    // Content rows of items added since the index was built (it holds every row below its
+    // id_bound): only those are visited, not the whole catalog on every catalog change.
     if (content && parts->content_ann) {
-      for (Eigen::Index i = 0; i < content->rows(); ++i) {
-        const auto item = static_cast<Index>(i);
-        if (!parts->content_ann->contains(item)) {
-          const Vector v = content->row(i).transpose();
-          parts->content_ann->upsert(item, v);
-        }
+      for (auto i = static_cast<Eigen::Index>(parts->content_ann->id_bound()); i < content->rows();
+           ++i) {
+        const Vector v = content->row(i).transpose();
+        parts->content_ann->upsert(static_cast<Index>(i), v);
       }
     }
   }
