@@ -13,11 +13,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <Eigen/Cholesky>
 
@@ -47,6 +49,17 @@ using MatVecFn = void (*)(const float* G, const float* v, float* out, std::size_
 // G += U'V over the upper triangle (and some entries below it) of the k x k row-major G, for m x k
 // row-major U and V with U'V symmetric (U = V, or U = diag(s) V). Call mirror_upper() afterwards.
 using SyrkFn = void (*)(const float* U, const float* V, std::size_t m, std::size_t k, float* G);
+
+// The exact solver's normal matrix is kp x kp row-major, kp = k rounded up to 8 (the padding is
+// identity), and only its upper 8 x 8 tiles are computed and read: the diagonal tiles whole, their
+// lower halves left as scratch. Every row and tile then starts on a multiple of 8 floats, so the
+// kernels have no scalar tails.
+// A += sum_r U[r]' V[r] over those tiles, U m x kp row-major, V[r] a row of kp floats.
+using SyrkTilesFn = void (*)(const float* U, const float* const* V, std::size_t m, std::size_t kp,
+                             float* A);
+// Solves A x = b in place (x -> b) for symmetric positive definite A in that layout (A 32-byte
+// aligned), overwriting A. Returns false if a pivot is not positive and finite.
+using CholeskySolveFn = bool (*)(float* A, float* b, std::size_t kp);
 
 // Copies the strict upper triangle of the k x k row-major G onto its lower triangle.
 void mirror_upper(float* G, std::size_t k) {
@@ -305,89 +318,189 @@ __attribute__((target("avx2,fma"))) void syrk_avx2(const float* U, const float* 
     for (; i0 < k; ++i0) syrk_rows_avx2<1>(U, V, r0, r1, k, i0, G);
   }
 }
-// Row j of U (columns from c0, a multiple of 8, for B blocks of 8): v[c] -= sum_(p<j) U[p][j] U[p][c].
-// B blocks times 8/B interleaved partial sums over p give eight independent FMA chains, so the loop
-// runs at FMA throughput rather than latency even for the last, narrow rows. Lanes left of column
-// j belong to the unused lower triangle and are overwritten freely.
-template <int B>
-__attribute__((target("avx2,fma"))) inline void cholesky_row_update_avx2(float* A, std::size_t k,
-                                                                         std::size_t j,
-                                                                         std::size_t c0) {
-  constexpr int P = 8 / B;
-  float* v = A + j * k;
-  __m256 acc[P][B];
-  for (int b = 0; b < B; ++b) {
-    acc[0][b] = _mm256_loadu_ps(v + c0 + 8 * b);
-    for (int q = 1; q < P; ++q) acc[q][b] = _mm256_setzero_ps();
+
+// Rows i0..i0+4 of A, columns [c, c + 8W): += sum_r U[r][i0 + h] V[r][c..], V[r] a row pointer.
+template <int W>
+__attribute__((target("avx2,fma"), always_inline)) inline void syrk_tile_avx2(const float* U,
+                                                               const float* const* V,
+                                                               std::size_t m, std::size_t kp,
+                                                               std::size_t i0, std::size_t c,
+                                                               float* A) {
+  __m256 acc[4][W];
+  for (int h = 0; h < 4; ++h) {
+    for (int w = 0; w < W; ++w) acc[h][w] = _mm256_load_ps(A + (i0 + h) * kp + c + 8 * w);
   }
-  std::size_t p = 0;
-  for (; p + P <= j; p += P) {
-    for (int q = 0; q < P; ++q) {
-      const float* u = A + (p + static_cast<std::size_t>(q)) * k;
-      const __m256 c = _mm256_set1_ps(-u[j]);
-      for (int b = 0; b < B; ++b) {
-        acc[q][b] = _mm256_fmadd_ps(c, _mm256_loadu_ps(u + c0 + 8 * b), acc[q][b]);
-      }
+  for (std::size_t r = 0; r < m; ++r) {
+    const float* u = U + r * kp + i0;
+    const float* v = V[r] + c;
+    __m256 vv[W];
+    for (int w = 0; w < W; ++w) vv[w] = _mm256_loadu_ps(v + 8 * w);
+    for (int h = 0; h < 4; ++h) {
+      const __m256 bh = _mm256_broadcast_ss(u + h);
+      for (int w = 0; w < W; ++w) acc[h][w] = _mm256_fmadd_ps(bh, vv[w], acc[h][w]);
     }
   }
-  for (; p < j; ++p) {
-    const float* u = A + p * k;
-    const __m256 c = _mm256_set1_ps(-u[j]);
-    for (int b = 0; b < B; ++b) acc[0][b] = _mm256_fmadd_ps(c, _mm256_loadu_ps(u + c0 + 8 * b), acc[0][b]);
-  }
-  for (int b = 0; b < B; ++b) {
-    for (int q = 1; q < P; ++q) acc[0][b] = _mm256_add_ps(acc[0][b], acc[q][b]);
-    _mm256_storeu_ps(v + c0 + 8 * b, acc[0][b]);
+  for (int h = 0; h < 4; ++h) {
+    for (int w = 0; w < W; ++w) _mm256_store_ps(A + (i0 + h) * kp + c + 8 * w, acc[h][w]);
   }
 }
 
-// Solves A x = b in place (x -> b) for a symmetric positive definite row-major k x k A, which is
-// overwritten by U with A = U'U (upper rows, left-looking: row j is finished from rows 0..j-1).
-// Returns false if a pivot is not positive and finite.
-__attribute__((target("avx2,fma"))) bool cholesky_solve_avx2(float* A, float* b, std::size_t k) {
-  const std::size_t k8 = k & ~std::size_t{7};
-  for (std::size_t j = 0; j < k; ++j) {
-    float* v = A + j * k;
-    std::size_t c = j & ~std::size_t{7};
-    for (; c + 64 <= k8; c += 64) cholesky_row_update_avx2<8>(A, k, j, c);
-    for (; c + 32 <= k8; c += 32) cholesky_row_update_avx2<4>(A, k, j, c);
-    for (; c + 16 <= k8; c += 16) cholesky_row_update_avx2<2>(A, k, j, c);
-    for (; c < k8; c += 8) cholesky_row_update_avx2<1>(A, k, j, c);
-    for (c = std::max(c, j); c < k; ++c) {
-      float sum = v[c];
-      for (std::size_t p = 0; p < j; ++p) sum -= A[p * k + j] * A[p * k + c];
-      v[c] = sum;
-    }
-    const float d = v[j];
-    if (!(d > 0.0f) || !std::isfinite(d)) return false;
-    const float root = std::sqrt(d);
-    const float inv = 1.0f / root;
-    v[j] = root;
-    for (std::size_t col = j + 1; col < k; ++col) v[col] *= inv;
+// A += sum_r U[r]' V[r] over the upper tiles; 4 x 16 register tiles (8 accumulators, 6 loads per
+// 8 FMAs), which keeps the loop at FMA throughput.
+__attribute__((target("avx2,fma"))) void syrk_tiles_avx2(const float* U, const float* const* V,
+                                                         std::size_t m, std::size_t kp, float* A) {
+  for (std::size_t i0 = 0; i0 < kp; i0 += 4) {
+    std::size_t c = i0 & ~std::size_t{7};
+    for (; c + 16 <= kp; c += 16) syrk_tile_avx2<2>(U, V, m, kp, i0, c, A);
+    if (c < kp) syrk_tile_avx2<1>(U, V, m, kp, i0, c, A);
   }
-  // U' z = b (forward, row updates), then U x = z (backward, dot products).
-  for (std::size_t j = 0; j < k; ++j) {
-    const float* u = A + j * k;
-    const float z = b[j] / u[j];
-    b[j] = z;
-    for (std::size_t c = j + 1; c < k; ++c) b[c] -= z * u[c];
+}
+
+// Rows j0 + h0 .. + 4 of A, columns [c, c + 8W): -= sum_(p<j0) U[p][j0 + h0 + h] U[p][c..].
+template <int W>
+__attribute__((target("avx2,fma"), always_inline)) inline void cholesky_tile_update_avx2(float* A, std::size_t kp,
+                                                                          std::size_t j0,
+                                                                          std::size_t h0,
+                                                                          std::size_t c) {
+  float* const out = A + (j0 + h0) * kp + c;
+  __m256 acc[4][W];
+  for (int h = 0; h < 4; ++h) {
+    for (int w = 0; w < W; ++w) acc[h][w] = _mm256_load_ps(out + h * kp + 8 * w);
   }
-  for (std::size_t j = k; j-- > 0;) {
-    const float* u = A + j * k;
-    std::size_t c = j + 1;
-    __m256 acc = _mm256_setzero_ps();
-    for (; c + 8 <= k; c += 8) {
-      acc = _mm256_fmadd_ps(_mm256_loadu_ps(u + c), _mm256_loadu_ps(b + c), acc);
+  for (std::size_t p = 0; p < j0; ++p) {
+    const float* u = A + p * kp;
+    __m256 uc[W];
+    for (int w = 0; w < W; ++w) uc[w] = _mm256_load_ps(u + c + 8 * w);
+    for (int h = 0; h < 4; ++h) {
+      const __m256 bh = _mm256_broadcast_ss(u + j0 + h0 + h);
+      for (int w = 0; w < W; ++w) acc[h][w] = _mm256_fnmadd_ps(bh, uc[w], acc[h][w]);
     }
-    float sum = b[j] - hsum256(acc);
-    for (; c < k; ++c) sum -= u[c] * b[c];
-    b[j] = sum / u[j];
+  }
+  for (int h = 0; h < 4; ++h) {
+    for (int w = 0; w < W; ++w) _mm256_store_ps(out + h * kp + 8 * w, acc[h][w]);
+  }
+}
+
+// Solves A x = b in place (x -> b) for a symmetric positive definite A in the tile layout above
+// (kp a multiple of 8, A 32-byte aligned). A is overwritten by U with A = U'U, except that U's
+// diagonal holds reciprocals (every use of U[j][j] divides by it). Left-looking by block rows of
+// 8: a block row is first updated from the finished rows above it (register-blocked, the bulk of
+// the arithmetic, at FMA throughput), then its diagonal tile is factored in registers: that
+// pivot -> square root -> reciprocal -> next row chain is the critical path, 8 links per block
+// row, so it is kept free of memory round trips. The off-diagonal tiles of the block row are
+// independent triangular solves that overlap the chain. Returns false if a pivot is not positive
+// and finite.
+__attribute__((target("avx2,fma"))) bool cholesky_solve_tiles_avx2(float* A, float* b,
+                                                                   std::size_t kp) {
+  for (std::size_t j0 = 0; j0 < kp; j0 += 8) {
+    if (j0 > 0) {
+      for (std::size_t h0 = 0; h0 < 8; h0 += 4) {
+        std::size_t c = j0;
+        for (; c + 16 <= kp; c += 16) cholesky_tile_update_avx2<2>(A, kp, j0, h0, c);
+        if (c < kp) cholesky_tile_update_avx2<1>(A, kp, j0, h0, c);
+      }
+    }
+    float* const R = A + j0 * kp;  // the block row
+    __m256 D[8];
+    alignas(32) float inv[8];
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; ++t) {
+      D[t] = _mm256_load_ps(R + t * kp + j0);
+      const __m256i lane = _mm256_set1_epi32(t);
+#pragma GCC unroll 8
+      for (int p = 0; p < t; ++p) {
+        D[t] = _mm256_fnmadd_ps(_mm256_permutevar8x32_ps(D[p], lane), D[p], D[t]);
+      }
+      const float d = _mm256_cvtss_f32(_mm256_permutevar8x32_ps(D[t], lane));
+      if (!(d > 0.0f) || !std::isfinite(d)) return false;
+      inv[t] = 1.0f / std::sqrt(d);
+      D[t] = _mm256_mul_ps(D[t], _mm256_set1_ps(inv[t]));
+    }
+    for (int t = 0; t < 8; ++t) {
+      _mm256_store_ps(R + t * kp + j0, D[t]);
+      R[t * kp + j0 + t] = inv[t];
+    }
+    // Off-diagonal tiles: T <- U_JJ'^-1 T, row t from rows p < t.
+    for (std::size_t c = j0 + 8; c < kp; c += 8) {
+      __m256 T[8];
+#pragma GCC unroll 8
+      for (int t = 0; t < 8; ++t) {
+        T[t] = _mm256_load_ps(R + t * kp + c);
+#pragma GCC unroll 8
+        for (int p = 0; p < t; ++p) {
+          T[t] = _mm256_fnmadd_ps(_mm256_broadcast_ss(R + p * kp + j0 + t), T[p], T[t]);
+        }
+        T[t] = _mm256_mul_ps(T[t], _mm256_broadcast_ss(inv + t));
+        _mm256_store_ps(R + t * kp + c, T[t]);
+      }
+    }
+    // Forward substitution U' z = b for this block's entries (z overwrites b).
+    __m256 z0 = _mm256_loadu_ps(b + j0), z1 = _mm256_setzero_ps();
+    std::size_t p = 0;
+    for (; p + 2 <= j0; p += 2) {
+      z0 = _mm256_fnmadd_ps(_mm256_broadcast_ss(b + p), _mm256_load_ps(A + p * kp + j0), z0);
+      z1 = _mm256_fnmadd_ps(_mm256_broadcast_ss(b + p + 1),
+                            _mm256_load_ps(A + (p + 1) * kp + j0), z1);
+    }
+    alignas(32) float rhs[8];
+    _mm256_store_ps(rhs, _mm256_add_ps(z0, z1));
+    float z[8];  // in registers: reloading scalar stores as a vector stalls store forwarding
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; ++t) {
+      float sum = rhs[t];
+#pragma GCC unroll 8
+      for (int q = 0; q < t; ++q) sum -= R[q * kp + j0 + t] * z[q];  // newest z[t - 1] last
+      z[t] = sum * inv[t];
+    }
+    _mm256_storeu_ps(b + j0, _mm256_setr_ps(z[0], z[1], z[2], z[3], z[4], z[5], z[6], z[7]));
+  }
+  // Back substitution U x = z, block rows from the last: dot products with the solved tail (eight
+  // rows reduced together), then the diagonal tile.
+  for (std::size_t j0 = kp; j0 > 0;) {
+    j0 -= 8;
+    const float* R = A + j0 * kp;
+    __m256 acc[8];
+    for (int h = 0; h < 8; ++h) acc[h] = _mm256_setzero_ps();
+    for (std::size_t c = j0 + 8; c < kp; c += 8) {
+      const __m256 xc = _mm256_loadu_ps(b + c);
+      for (int h = 0; h < 8; ++h) {
+        acc[h] = _mm256_fmadd_ps(_mm256_load_ps(R + h * kp + c), xc, acc[h]);
+      }
+    }
+    const __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
+    const __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(acc[4], acc[5]), _mm256_hadd_ps(acc[6], acc[7]));
+    const __m256 sums = _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20),
+                                      _mm256_permute2f128_ps(t0, t1, 0x31));
+    alignas(32) float rhs[8];
+    _mm256_store_ps(rhs, _mm256_sub_ps(_mm256_loadu_ps(b + j0), sums));
+    float x[8];
+#pragma GCC unroll 8
+    for (int t = 7; t >= 0; --t) {
+      float sum = rhs[t];
+#pragma GCC unroll 8
+      for (int q = 7; q > t; --q) sum -= R[t * kp + j0 + q] * x[q];  // newest x[t + 1] last
+      x[t] = sum * R[t * kp + j0 + t];
+    }
+    _mm256_storeu_ps(b + j0, _mm256_setr_ps(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]));
   }
   return true;
 }
 
 #endif  // TAILOR_ALS_X86
 
+void syrk_tiles_generic(const float* U, const float* const* V, std::size_t m, std::size_t kp,
+                        float* A) {
+  for (std::size_t r = 0; r < m; ++r) {
+    const float* u = U + r * kp;
+    const float* v = V[r];
+    for (std::size_t i = 0; i < kp; ++i) {
+      float* a = A + i * kp;
+      for (std::size_t c = i & ~std::size_t{7}; c < kp; ++c) a[c] += u[i] * v[c];
+    }
+  }
+}
+
+// Eigen's LLT reads the lower triangle of the column-major view, i.e. the upper row-major one.
 bool cholesky_solve_generic(float* A, float* b, std::size_t k) {
   const auto kk = static_cast<Eigen::Index>(k);
   Eigen::Map<Eigen::MatrixXf> a(A, kk, kk);
@@ -402,7 +515,8 @@ struct Kernels {
   GramApplyFn gram_apply;
   MatVecFn matvec;
   SyrkFn syrk;
-  bool (*cholesky_solve)(float* A, float* b, std::size_t k);
+  SyrkTilesFn syrk_tiles;
+  CholeskySolveFn cholesky_solve;
   const char* name;
 };
 
@@ -413,11 +527,13 @@ Kernels pick_kernels() {
 #ifdef TAILOR_ALS_X86
   __builtin_cpu_init();
   if (!generic_only && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    return {gram_apply_avx2, matvec_avx2, syrk_avx2, cholesky_solve_avx2, "avx2+fma"};
+    return {gram_apply_avx2, matvec_avx2, syrk_avx2, syrk_tiles_avx2, cholesky_solve_tiles_avx2,
+            "avx2+fma"};
   }
 #endif
   (void)generic_only;
-  return {gram_apply_generic, matvec_generic, syrk_generic, cholesky_solve_generic, "generic"};
+  return {gram_apply_generic, matvec_generic, syrk_generic, syrk_tiles_generic, cholesky_solve_generic,
+          "generic"};
 }
 
 const Kernels& kernels() {
@@ -450,19 +566,33 @@ float row_lambda(const HalfProblem& p, std::size_t n_row) {
   return static_cast<float>(static_cast<double>(p.lambda) * std::pow(base, p.nu));
 }
 
+// Floats starting on a cache line (the exact solver's kernels load whole aligned rows), grown on
+// demand and never shrunk, so a thread's scratch stops allocating after its largest row.
+class AlignedFloats {
+ public:
+  float* get(std::size_t n) {
+    if (buf_.size() < n + kSlack) buf_.resize(n + kSlack);
+    const auto misalign = reinterpret_cast<std::uintptr_t>(buf_.data()) % kAlign;
+    return buf_.data() + (misalign == 0 ? 0 : (kAlign - misalign) / sizeof(float));
+  }
+
+ private:
+  static constexpr std::size_t kAlign = 64, kSlack = kAlign / sizeof(float);
+  std::vector<float> buf_;
+};
+
 struct Scratch {
-  Vector r, p, ap, b;
+  Vector r, p, ap;
   std::vector<float> a, s;
-  ColMatrix A;
-  RowMatrix block, scaled;
-  Vector block_a;
+  // Exact solves: normal matrix, right-hand side, scaled rows, padded rows, row pointers.
+  AlignedFloats A, b, U, padded;
+  std::vector<const float*> V;
 
   void reserve(std::size_t k, std::size_t max_nnz) {
     const auto kk = static_cast<Eigen::Index>(k);
     r.resize(kk);
     p.resize(kk);
     ap.resize(kk);
-    b.resize(kk);
     if (a.size() < max_nnz) {
       a.resize(max_nnz);
       s.resize(max_nnz);
@@ -541,51 +671,81 @@ void solve_row_cg(const HalfProblem& p, const std::int32_t* idx, const float* va
 
 constexpr std::size_t kCholeskyBlock = 256;
 
+// A = gram_scale * gram + lambda I in the exact solver's tile layout (kp x kp, padding identity).
+void init_normal_matrix(const HalfProblem& p, float lam, std::size_t kp, float* A) {
+  const std::size_t k = p.k;
+  const float* G = p.alpha0 != 0.0f ? p.gram->data() : nullptr;  // symmetric: column i is row i
+  for (std::size_t i = 0; i < kp; ++i) {
+    float* a = A + i * kp;
+    std::size_t c = i & ~std::size_t{7};
+    if (i < k && G != nullptr) {
+      const float* g = G + i * k;
+      for (; c < k; ++c) a[c] = p.gram_scale * g[c];
+    }
+    for (; c < kp; ++c) a[c] = 0.0f;
+    a[i] = i < k ? a[i] + lam : 1.0f;
+  }
+}
+
 void solve_row_exact(const HalfProblem& p, const std::int32_t* idx, const float* val,
                      std::size_t n, float* x_out, Scratch& sc, std::size_t row) {
-  const auto kk = static_cast<Eigen::Index>(p.k);
-  Eigen::Map<Vector> x(x_out, kk);
+  const std::size_t k = p.k;
   if (n == 0) {
-    x.setZero();
+    std::fill(x_out, x_out + k, 0.0f);
     return;
   }
   const float lam = row_lambda(p, n);
-  const RowMatrix& Y = *p.other;
-  // Start fetching the first block's rows (scattered over the factor matrix) while the Gram
-  // matrix is copied: on a large catalog these misses cost as much as the arithmetic.
+  const float* Y = p.other->data();
+  // Start fetching the first block's rows (scattered over the factor matrix) while the normal
+  // matrix is initialised: on a large catalog these misses cost as much as the arithmetic.
   for (std::size_t e = 0; e < std::min(n, kCholeskyBlock); ++e) {
-    const char* row = reinterpret_cast<const char*>(Y.data() + p.k * static_cast<std::size_t>(idx[e]));
-    for (std::size_t off = 0; off < p.k * sizeof(float); off += 64) __builtin_prefetch(row + off);
+    const char* y = reinterpret_cast<const char*>(Y + k * static_cast<std::size_t>(idx[e]));
+    for (std::size_t off = 0; off < k * sizeof(float); off += 64) __builtin_prefetch(y + off);
   }
   row_coefficients(p, val, n, sc);
-  if (p.alpha0 != 0.0f) {
-    sc.A.noalias() = p.gram_scale * *p.gram;
-  } else {
-    sc.A.setZero(kk, kk);
-  }
-  sc.A.diagonal().array() += lam;
-  sc.b.setZero(kk);
+  const std::size_t kp = (k + 7) & ~std::size_t{7};
+  float* const A = sc.A.get(kp * kp);
+  float* const b = sc.b.get(kp);
+  init_normal_matrix(p, lam, kp, A);
+  std::fill(b, b + kp, 0.0f);
+  const std::size_t block = std::min(n, kCholeskyBlock);
+  float* const U = sc.U.get(block * kp);
+  // With k a multiple of 8 the kernels read the factor rows in place; otherwise from zero-padded
+  // copies.
+  float* const padded = k == kp ? nullptr : sc.padded.get(block * kp);
+  sc.V.resize(block);
   const Kernels& kern = kernels();
   for (std::size_t lo = 0; lo < n; lo += kCholeskyBlock) {
-    const auto m = static_cast<Eigen::Index>(std::min(kCholeskyBlock, n - lo));
-    sc.block.resize(m, kk);
-    sc.scaled.resize(m, kk);
-    sc.block_a.resize(m);
-    for (Eigen::Index i = 0; i < m; ++i) {
-      const std::size_t e = lo + static_cast<std::size_t>(i);
-      sc.block.row(i) = Y.row(idx[e]);
-      sc.scaled.row(i) = sc.s[e] * sc.block.row(i);
-      sc.block_a[i] = sc.a[e];
+    const std::size_t m = std::min(kCholeskyBlock, n - lo);
+    for (std::size_t i = 0; i < m; ++i) {
+      const std::size_t e = lo + i;
+      const float* __restrict y = Y + k * static_cast<std::size_t>(idx[e]);
+      float* __restrict u = U + i * kp;
+      float* __restrict bb = b;
+      const float se = sc.s[e], ae = sc.a[e];
+      for (std::size_t c = 0; c < k; ++c) {
+        u[c] = se * y[c];
+        bb[c] += ae * y[c];
+      }
+      if (padded == nullptr) {
+        sc.V[i] = y;
+      } else {
+        float* v = padded + i * kp;
+        std::copy(y, y + k, v);
+        std::fill(v + k, v + kp, 0.0f);
+        std::fill(u + k, u + kp, 0.0f);
+        sc.V[i] = v;
+      }
     }
-    kern.syrk(sc.scaled.data(), sc.block.data(), static_cast<std::size_t>(m), p.k, sc.A.data());
-    sc.b.noalias() += sc.block.transpose() * sc.block_a;
+    kern.syrk_tiles(U, sc.V.data(), m, kp, A);
   }
-  // No mirror_upper: both solvers read only the upper triangle (row-major) that syrk computed.
-  if (!kern.cholesky_solve(sc.A.data(), sc.b.data(), p.k)) {
+  if (!kern.cholesky_solve(A, b, kp)) {
     throw_non_finite(p, row, "normal equations are not positive definite (non-finite input?)");
   }
-  x = sc.b;
-  if (!x.allFinite()) throw_non_finite(p, row, "factor vector is not finite");
+  std::copy(b, b + k, x_out);
+  if (!Eigen::Map<const Vector>(x_out, static_cast<Eigen::Index>(k)).allFinite()) {
+    throw_non_finite(p, row, "factor vector is not finite");
+  }
 }
 
 // Objective terms of one row: alpha0 x'Gx + sum_i [w (t - d)^2 - alpha0 d^2] + lambda |x|^2.
