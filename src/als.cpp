@@ -50,10 +50,11 @@ using MatVecFn = void (*)(const float* G, const float* v, float* out, std::size_
 // row-major U and V with U'V symmetric (U = V, or U = diag(s) V). Call mirror_upper() afterwards.
 using SyrkFn = void (*)(const float* U, const float* V, std::size_t m, std::size_t k, float* G);
 
-// The exact solver's normal matrix is kp x kp row-major, kp = k rounded up to 8 (the padding is
-// identity), and only its upper 8 x 8 tiles are computed and read: the diagonal tiles whole, their
-// lower halves left as scratch. Every row and tile then starts on a multiple of 8 floats, so the
-// kernels have no scalar tails.
+// The exact solver's normal matrix is kp x kp row-major, kp = k rounded up to the kernels' tile
+// width T (8, or 16 with AVX-512; the padding is identity), and only its upper T x T tiles are
+// computed and read: the diagonal tiles whole, their lower halves left as scratch. Every row and
+// tile then starts on a multiple of T floats, so the kernels have no scalar tails. (The upper
+// 16 x 16 tiles include the upper 8 x 8 ones, so the 8-wide Cholesky serves both widths.)
 // A += sum_r U[r]' V[r] over those tiles, U m x kp row-major, V[r] a row of kp floats.
 using SyrkTilesFn = void (*)(const float* U, const float* const* V, std::size_t m, std::size_t kp,
                              float* A);
@@ -486,6 +487,43 @@ __attribute__((target("avx2,fma"))) bool cholesky_solve_tiles_avx2(float* A, flo
   return true;
 }
 
+// Rows i0..i0+8 of A, columns [c, c + 16W): += sum_r U[r][i0 + h] V[r][c..] (16 accumulators
+// for W = 2: 10 loads per 16 FMAs).
+template <int W>
+__attribute__((target("avx512f"), always_inline)) inline void syrk_tile_avx512(
+    const float* U, const float* const* V, std::size_t m, std::size_t kp, std::size_t i0,
+    std::size_t c, float* A) {
+  __m512 acc[8][W];
+  for (int h = 0; h < 8; ++h) {
+    for (int w = 0; w < W; ++w) acc[h][w] = _mm512_load_ps(A + (i0 + h) * kp + c + 16 * w);
+  }
+  for (std::size_t r = 0; r < m; ++r) {
+    const float* u = U + r * kp + i0;
+    const float* v = V[r] + c;
+    __m512 vv[W];
+    for (int w = 0; w < W; ++w) vv[w] = _mm512_loadu_ps(v + 16 * w);
+    for (int h = 0; h < 8; ++h) {
+      const __m512 bh = _mm512_set1_ps(u[h]);
+      for (int w = 0; w < W; ++w) acc[h][w] = _mm512_fmadd_ps(bh, vv[w], acc[h][w]);
+    }
+  }
+  for (int h = 0; h < 8; ++h) {
+    for (int w = 0; w < W; ++w) _mm512_store_ps(A + (i0 + h) * kp + c + 16 * w, acc[h][w]);
+  }
+}
+
+// The AVX2 syrk_tiles with 16-wide tiles: half the FMAs, which is what this step is bound by (on
+// cores with full-width 512-bit FMA units; others split them and run about as fast as AVX2).
+__attribute__((target("avx512f"))) void syrk_tiles_avx512(const float* U, const float* const* V,
+                                                          std::size_t m, std::size_t kp,
+                                                          float* A) {
+  for (std::size_t i0 = 0; i0 < kp; i0 += 8) {
+    std::size_t c = i0 & ~std::size_t{15};
+    for (; c + 32 <= kp; c += 32) syrk_tile_avx512<2>(U, V, m, kp, i0, c, A);
+    if (c < kp) syrk_tile_avx512<1>(U, V, m, kp, i0, c, A);
+  }
+}
+
 #endif  // TAILOR_ALS_X86
 
 void syrk_tiles_generic(const float* U, const float* const* V, std::size_t m, std::size_t kp,
@@ -517,23 +555,28 @@ struct Kernels {
   SyrkFn syrk;
   SyrkTilesFn syrk_tiles;
   CholeskySolveFn cholesky_solve;
+  std::size_t tile;  // tile width of the exact solver's layout
   const char* name;
 };
 
-// TAILOR_ALS_KERNEL=generic in the environment forces the Eigen kernels (to test them).
+// TAILOR_ALS_KERNEL=generic (or =avx2) in the environment forces the Eigen kernels (or the AVX2
+// ones on an AVX-512 machine), to test them.
 Kernels pick_kernels() {
-  const char* forced = std::getenv("TAILOR_ALS_KERNEL");
-  const bool generic_only = forced != nullptr && std::string(forced) == "generic";
+  const char* env = std::getenv("TAILOR_ALS_KERNEL");
+  const std::string forced = env != nullptr ? env : "";
 #ifdef TAILOR_ALS_X86
   __builtin_cpu_init();
-  if (!generic_only && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    return {gram_apply_avx2, matvec_avx2, syrk_avx2, syrk_tiles_avx2, cholesky_solve_tiles_avx2,
+  if (forced != "generic" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (forced != "avx2" && __builtin_cpu_supports("avx512f")) {
+      return {gram_apply_avx2, matvec_avx2, syrk_avx2, syrk_tiles_avx512, cholesky_solve_tiles_avx2,
+              16, "avx2+fma+avx512f"};
+    }
+    return {gram_apply_avx2, matvec_avx2, syrk_avx2, syrk_tiles_avx2, cholesky_solve_tiles_avx2, 8,
             "avx2+fma"};
   }
 #endif
-  (void)generic_only;
   return {gram_apply_generic, matvec_generic, syrk_generic, syrk_tiles_generic, cholesky_solve_generic,
-          "generic"};
+          8, "generic"};
 }
 
 const Kernels& kernels() {
@@ -672,12 +715,13 @@ void solve_row_cg(const HalfProblem& p, const std::int32_t* idx, const float* va
 constexpr std::size_t kCholeskyBlock = 256;
 
 // A = gram_scale * gram + lambda I in the exact solver's tile layout (kp x kp, padding identity).
-void init_normal_matrix(const HalfProblem& p, float lam, std::size_t kp, float* A) {
+void init_normal_matrix(const HalfProblem& p, float lam, std::size_t kp, std::size_t tile,
+                        float* A) {
   const std::size_t k = p.k;
   const float* G = p.alpha0 != 0.0f ? p.gram->data() : nullptr;  // symmetric: column i is row i
   for (std::size_t i = 0; i < kp; ++i) {
     float* a = A + i * kp;
-    std::size_t c = i & ~std::size_t{7};
+    std::size_t c = i & ~(tile - 1);
     if (i < k && G != nullptr) {
       const float* g = G + i * k;
       for (; c < k; ++c) a[c] = p.gram_scale * g[c];
@@ -703,18 +747,18 @@ void solve_row_exact(const HalfProblem& p, const std::int32_t* idx, const float*
     for (std::size_t off = 0; off < k * sizeof(float); off += 64) __builtin_prefetch(y + off);
   }
   row_coefficients(p, val, n, sc);
-  const std::size_t kp = (k + 7) & ~std::size_t{7};
+  const Kernels& kern = kernels();
+  const std::size_t kp = (k + kern.tile - 1) & ~(kern.tile - 1);
   float* const A = sc.A.get(kp * kp);
   float* const b = sc.b.get(kp);
-  init_normal_matrix(p, lam, kp, A);
+  init_normal_matrix(p, lam, kp, kern.tile, A);
   std::fill(b, b + kp, 0.0f);
   const std::size_t block = std::min(n, kCholeskyBlock);
   float* const U = sc.U.get(block * kp);
-  // With k a multiple of 8 the kernels read the factor rows in place; otherwise from zero-padded
-  // copies.
+  // With k a multiple of the tile width the kernels read the factor rows in place; otherwise from
+  // zero-padded copies.
   float* const padded = k == kp ? nullptr : sc.padded.get(block * kp);
   sc.V.resize(block);
-  const Kernels& kern = kernels();
   for (std::size_t lo = 0; lo < n; lo += kCholeskyBlock) {
     const std::size_t m = std::min(kCholeskyBlock, n - lo);
     for (std::size_t i = 0; i < m; ++i) {
