@@ -58,6 +58,9 @@ using SyrkFn = void (*)(const float* U, const float* V, std::size_t m, std::size
 // A += sum_r U[r]' V[r] over those tiles, U m x kp row-major, V[r] a row of kp floats.
 using SyrkTilesFn = void (*)(const float* U, const float* const* V, std::size_t m, std::size_t kp,
                              float* A);
+// U[r] = s_r V[r] (the rows of U kp apart) and b += sum_r a_r V[r], kp a multiple of 8.
+using ScaleRowsFn = void (*)(const float* const* V, const float* s, const float* a, std::size_t m,
+                             std::size_t kp, float* U, float* b);
 // Solves A x = b in place (x -> b) for symmetric positive definite A in that layout (A 32-byte
 // aligned), overwriting A. Returns false if a pivot is not positive and finite.
 using CholeskySolveFn = bool (*)(float* A, float* b, std::size_t kp);
@@ -382,6 +385,42 @@ __attribute__((target("avx2,fma"), always_inline)) inline void cholesky_tile_upd
   }
 }
 
+// Columns [c, c + 8W) of U and b; b stays in registers across the rows.
+template <int W>
+__attribute__((target("avx2,fma"), always_inline)) inline void scale_rows_block_avx2(
+    const float* const* V, const float* s, const float* a, std::size_t m, std::size_t kp,
+    std::size_t c, float* U, float* b) {
+  __m256 acc[W];
+  for (int w = 0; w < W; ++w) acc[w] = _mm256_loadu_ps(b + c + 8 * w);
+  for (std::size_t r = 0; r < m; ++r) {
+    const __m256 sr = _mm256_broadcast_ss(s + r), ar = _mm256_broadcast_ss(a + r);
+    for (int w = 0; w < W; ++w) {
+      const __m256 v = _mm256_loadu_ps(V[r] + c + 8 * w);
+      _mm256_store_ps(U + r * kp + c + 8 * w, _mm256_mul_ps(sr, v));
+      acc[w] = _mm256_fmadd_ps(ar, v, acc[w]);
+    }
+  }
+  for (int w = 0; w < W; ++w) _mm256_storeu_ps(b + c + 8 * w, acc[w]);
+}
+
+__attribute__((target("avx2,fma"))) void scale_rows_avx2(const float* const* V, const float* s,
+                                                         const float* a, std::size_t m,
+                                                         std::size_t kp, float* U, float* b) {
+  std::size_t c = 0;
+  for (; c + 64 <= kp; c += 64) scale_rows_block_avx2<8>(V, s, a, m, kp, c, U, b);
+  for (; c < kp; c += 8) scale_rows_block_avx2<1>(V, s, a, m, kp, c, U, b);
+}
+
+// Block row j0 (rows j0..j0+8), columns [j0, kp): -= sum_(p<j0) U[p][j0 + h] U[p][c..].
+__attribute__((target("avx2,fma"))) void cholesky_block_row_update_avx2(float* A, std::size_t kp,
+                                                                        std::size_t j0) {
+  for (std::size_t h0 = 0; h0 < 8; h0 += 4) {
+    std::size_t c = j0;
+    for (; c + 16 <= kp; c += 16) cholesky_tile_update_avx2<2>(A, kp, j0, h0, c);
+    if (c < kp) cholesky_tile_update_avx2<1>(A, kp, j0, h0, c);
+  }
+}
+
 // Solves A x = b in place (x -> b) for a symmetric positive definite A in the tile layout above
 // (kp a multiple of 8, A 32-byte aligned). A is overwritten by U with A = U'U, except that U's
 // diagonal holds reciprocals (every use of U[j][j] divides by it). Left-looking by block rows of
@@ -391,16 +430,10 @@ __attribute__((target("avx2,fma"), always_inline)) inline void cholesky_tile_upd
 // row, so it is kept free of memory round trips. The off-diagonal tiles of the block row are
 // independent triangular solves that overlap the chain. Returns false if a pivot is not positive
 // and finite.
-__attribute__((target("avx2,fma"))) bool cholesky_solve_tiles_avx2(float* A, float* b,
-                                                                   std::size_t kp) {
+template <void (*BlockRowUpdate)(float*, std::size_t, std::size_t)>
+__attribute__((target("avx2,fma"))) bool cholesky_solve_tiles(float* A, float* b, std::size_t kp) {
   for (std::size_t j0 = 0; j0 < kp; j0 += 8) {
-    if (j0 > 0) {
-      for (std::size_t h0 = 0; h0 < 8; h0 += 4) {
-        std::size_t c = j0;
-        for (; c + 16 <= kp; c += 16) cholesky_tile_update_avx2<2>(A, kp, j0, h0, c);
-        if (c < kp) cholesky_tile_update_avx2<1>(A, kp, j0, h0, c);
-      }
-    }
+    if (j0 > 0) BlockRowUpdate(A, kp, j0);
     float* const R = A + j0 * kp;  // the block row
     __m256 D[8];
     alignas(32) float inv[8];
@@ -487,6 +520,10 @@ __attribute__((target("avx2,fma"))) bool cholesky_solve_tiles_avx2(float* A, flo
   return true;
 }
 
+bool cholesky_solve_tiles_avx2(float* A, float* b, std::size_t kp) {
+  return cholesky_solve_tiles<cholesky_block_row_update_avx2>(A, b, kp);
+}
+
 // Rows i0..i0+8 of A, columns [c, c + 16W): += sum_r U[r][i0 + h] V[r][c..] (16 accumulators
 // for W = 2: 10 loads per 16 FMAs).
 template <int W>
@@ -524,6 +561,46 @@ __attribute__((target("avx512f"))) void syrk_tiles_avx512(const float* U, const 
   }
 }
 
+// Rows j0..j0+8 of A, columns [c, c + 16W): -= sum_(p<j0) U[p][j0 + h] U[p][c..].
+template <int W>
+__attribute__((target("avx512f,avx2,fma"), always_inline)) inline void cholesky_tile_update_avx512(
+    float* A, std::size_t kp, std::size_t j0, std::size_t c) {
+  float* const out = A + j0 * kp + c;
+  __m512 acc[8][W];
+  for (int h = 0; h < 8; ++h) {
+    for (int w = 0; w < W; ++w) acc[h][w] = _mm512_load_ps(out + h * kp + 16 * w);
+  }
+  for (std::size_t p = 0; p < j0; ++p) {
+    const float* u = A + p * kp;
+    __m512 uc[W];
+    for (int w = 0; w < W; ++w) uc[w] = _mm512_load_ps(u + c + 16 * w);
+    for (int h = 0; h < 8; ++h) {
+      const __m512 bh = _mm512_set1_ps(u[j0 + h]);
+      for (int w = 0; w < W; ++w) acc[h][w] = _mm512_fnmadd_ps(bh, uc[w], acc[h][w]);
+    }
+  }
+  for (int h = 0; h < 8; ++h) {
+    for (int w = 0; w < W; ++w) _mm512_store_ps(out + h * kp + 16 * w, acc[h][w]);
+  }
+}
+
+// kp a multiple of 16: an odd block row's first 8 columns take the AVX2 tile, the rest 16 wide.
+__attribute__((target("avx512f,avx2,fma"))) void cholesky_block_row_update_avx512(
+    float* A, std::size_t kp, std::size_t j0) {
+  std::size_t c = j0;
+  if (c % 16 != 0) {
+    cholesky_tile_update_avx2<1>(A, kp, j0, 0, c);
+    cholesky_tile_update_avx2<1>(A, kp, j0, 4, c);
+    c += 8;
+  }
+  for (; c + 32 <= kp; c += 32) cholesky_tile_update_avx512<2>(A, kp, j0, c);
+  if (c < kp) cholesky_tile_update_avx512<1>(A, kp, j0, c);
+}
+
+bool cholesky_solve_tiles_avx512(float* A, float* b, std::size_t kp) {
+  return cholesky_solve_tiles<cholesky_block_row_update_avx512>(A, b, kp);
+}
+
 #endif  // TAILOR_ALS_X86
 
 void syrk_tiles_generic(const float* U, const float* const* V, std::size_t m, std::size_t kp,
@@ -534,6 +611,16 @@ void syrk_tiles_generic(const float* U, const float* const* V, std::size_t m, st
     for (std::size_t i = 0; i < kp; ++i) {
       float* a = A + i * kp;
       for (std::size_t c = i & ~std::size_t{7}; c < kp; ++c) a[c] += u[i] * v[c];
+    }
+  }
+}
+
+void scale_rows_generic(const float* const* V, const float* s, const float* a, std::size_t m,
+                        std::size_t kp, float* U, float* b) {
+  for (std::size_t r = 0; r < m; ++r) {
+    for (std::size_t c = 0; c < kp; ++c) {
+      U[r * kp + c] = s[r] * V[r][c];
+      b[c] += a[r] * V[r][c];
     }
   }
 }
@@ -553,6 +640,7 @@ struct Kernels {
   GramApplyFn gram_apply;
   MatVecFn matvec;
   SyrkFn syrk;
+  ScaleRowsFn scale_rows;
   SyrkTilesFn syrk_tiles;
   CholeskySolveFn cholesky_solve;
   std::size_t tile;  // tile width of the exact solver's layout
@@ -568,15 +656,19 @@ Kernels pick_kernels() {
   __builtin_cpu_init();
   if (forced != "generic" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     if (forced != "avx2" && __builtin_cpu_supports("avx512f")) {
-      return {gram_apply_avx2, matvec_avx2, syrk_avx2, syrk_tiles_avx512, cholesky_solve_tiles_avx2,
-              16, "avx2+fma+avx512f"};
+      return {gram_apply_avx2,   matvec_avx2,
+              syrk_avx2,         scale_rows_avx2,
+              syrk_tiles_avx512, cholesky_solve_tiles_avx512,
+              16,                "avx2+fma+avx512f"};
     }
-    return {gram_apply_avx2, matvec_avx2, syrk_avx2, syrk_tiles_avx2, cholesky_solve_tiles_avx2, 8,
-            "avx2+fma"};
+    return {gram_apply_avx2, matvec_avx2,     syrk_avx2,
+            scale_rows_avx2, syrk_tiles_avx2, cholesky_solve_tiles_avx2,
+            8,               "avx2+fma"};
   }
 #endif
-  return {gram_apply_generic, matvec_generic, syrk_generic, syrk_tiles_generic, cholesky_solve_generic,
-          8, "generic"};
+  return {gram_apply_generic, matvec_generic,     syrk_generic,
+          scale_rows_generic, syrk_tiles_generic, cholesky_solve_generic,
+          8,                  "generic"};
 }
 
 const Kernels& kernels() {
@@ -719,12 +811,13 @@ void init_normal_matrix(const HalfProblem& p, float lam, std::size_t kp, std::si
                         float* A) {
   const std::size_t k = p.k;
   const float* G = p.alpha0 != 0.0f ? p.gram->data() : nullptr;  // symmetric: column i is row i
+  const float scale = p.gram_scale;
   for (std::size_t i = 0; i < kp; ++i) {
-    float* a = A + i * kp;
+    float* __restrict a = A + i * kp;
     std::size_t c = i & ~(tile - 1);
     if (i < k && G != nullptr) {
-      const float* g = G + i * k;
-      for (; c < k; ++c) a[c] = p.gram_scale * g[c];
+      const float* __restrict g = G + i * k;
+      for (; c < k; ++c) a[c] = scale * g[c];
     }
     for (; c < kp; ++c) a[c] = 0.0f;
     a[i] = i < k ? a[i] + lam : 1.0f;
@@ -762,25 +855,17 @@ void solve_row_exact(const HalfProblem& p, const std::int32_t* idx, const float*
   for (std::size_t lo = 0; lo < n; lo += kCholeskyBlock) {
     const std::size_t m = std::min(kCholeskyBlock, n - lo);
     for (std::size_t i = 0; i < m; ++i) {
-      const std::size_t e = lo + i;
-      const float* __restrict y = Y + k * static_cast<std::size_t>(idx[e]);
-      float* __restrict u = U + i * kp;
-      float* __restrict bb = b;
-      const float se = sc.s[e], ae = sc.a[e];
-      for (std::size_t c = 0; c < k; ++c) {
-        u[c] = se * y[c];
-        bb[c] += ae * y[c];
-      }
+      const float* y = Y + k * static_cast<std::size_t>(idx[lo + i]);
       if (padded == nullptr) {
         sc.V[i] = y;
       } else {
         float* v = padded + i * kp;
         std::copy(y, y + k, v);
         std::fill(v + k, v + kp, 0.0f);
-        std::fill(u + k, u + kp, 0.0f);
         sc.V[i] = v;
       }
     }
+    kern.scale_rows(sc.V.data(), sc.s.data() + lo, sc.a.data() + lo, m, kp, U, b);
     kern.syrk_tiles(U, sc.V.data(), m, kp, A);
   }
   if (!kern.cholesky_solve(A, b, kp)) {
