@@ -421,15 +421,15 @@ __attribute__((target("avx2,fma"))) void cholesky_block_row_update_avx2(float* A
   }
 }
 
-// Solves A x = b in place (x -> b) for a symmetric positive definite A in the tile layout above
-// (kp a multiple of 8, A 32-byte aligned). A is overwritten by U with A = U'U, except that U's
+// Solves A x = b in place (x -> b) for a symmetric positive definite A in the exact solver's tile
+// layout (see SyrkTilesFn; kp a multiple of 8, A 32-byte aligned). A is overwritten by U with A = U'U, except that U's
 // diagonal holds reciprocals (every use of U[j][j] divides by it). Left-looking by block rows of
 // 8: a block row is first updated from the finished rows above it (register-blocked, the bulk of
 // the arithmetic, at FMA throughput), then its diagonal tile is factored in registers: that
 // pivot -> square root -> reciprocal -> next row chain is the critical path, 8 links per block
 // row, so it is kept free of memory round trips. The off-diagonal tiles of the block row are
-// independent triangular solves that overlap the chain. Returns false if a pivot is not positive
-// and finite.
+// independent triangular solves that overlap the chain. BlockRowUpdate is the AVX2 or the
+// AVX-512 update. Returns false if a pivot is not positive and finite.
 template <void (*BlockRowUpdate)(float*, std::size_t, std::size_t)>
 __attribute__((target("avx2,fma"))) bool cholesky_solve_tiles(float* A, float* b, std::size_t kp) {
   for (std::size_t j0 = 0; j0 < kp; j0 += 8) {
