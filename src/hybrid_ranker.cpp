@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <numeric>
 #include <utility>
 
@@ -322,8 +323,43 @@ struct HybridRanker::Context {
   std::vector<SourceItem> sources;  // newest first; the context item last
 };
 
+// The catalog part of the rules of recent requests, as bitsets: building one reads every catalog
+// item (milliseconds at a million items), and a shop's requests use a few distinct filters (in
+// stock, a price band, a department), so each is built once per ranker, i.e. per snapshot of the
+// catalog. Least recently used entries are dropped beyond kCapacity.
+struct HybridRanker::FilterCache {
+  static constexpr std::size_t kCapacity = 32;
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::shared_ptr<const ItemBitset>>> entries;  // recent first
+
+  std::shared_ptr<const ItemBitset> find(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (std::size_t j = 0; j < entries.size(); ++j) {
+      if (entries[j].first != key) continue;
+      std::rotate(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(j),
+                  entries.begin() + static_cast<std::ptrdiff_t>(j) + 1);
+      return entries.front().second;
+    }
+    return nullptr;
+  }
+
+  std::shared_ptr<const ItemBitset> get(const RuleSet& rules) {
+    std::string key = rules.catalog_filter_key();
+    if (auto hit = find(key)) return hit;
+    // Built outside the lock; two threads may both build a new key, and the first one stored wins.
+    auto built = std::make_shared<const ItemBitset>(rules.catalog_filter());
+    if (auto hit = find(key)) return hit;
+    std::lock_guard<std::mutex> lock(mutex);
+    entries.insert(entries.begin(), {std::move(key), built});
+    if (entries.size() > kCapacity) entries.pop_back();
+    return built;
+  }
+};
+
 HybridRanker::HybridRanker(RankerModel model, HybridRankerOptions options)
-    : model_(std::move(model)), options_(std::move(options)) {
+    : model_(std::move(model)),
+      options_(std::move(options)),
+      filter_cache_(std::make_shared<FilterCache>()) {
   options_.validate();
   if (model_.catalog == nullptr) TAILOR_THROW(invalid_argument, "RankerModel.catalog is null");
   n_items_ = model_.catalog->size();
@@ -856,8 +892,9 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
     if (e.type == EventType::purchase) purchased.push_back(e.item);
   }
   seen.insert(seen.end(), request.purchased_items.begin(), request.purchased_items.end());
-  const RuleSet rules(request.rules, *model_.catalog, index_, std::move(seen), std::move(purchased),
-                      request.context_item);
+  RuleSet rules(request.rules, *model_.catalog, index_, std::move(seen), std::move(purchased),
+                request.context_item);
+  if (filter_cache_) rules.use_catalog_filter(filter_cache_->get(rules));
 
   Context ctx;
   build_context(request, ctx);
@@ -876,7 +913,12 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
   };
 
   // Retrieval asks the sources for eligible items only.
-  const ItemFilter eligible = [&rules](Index i) { return rules.eligible(i); };
+  ItemFilter eligible;
+  eligible.allows = [&rules](Index i) { return rules.eligible(i); };
+  if (!restricted && rules.catalog_filter_in_use()) {
+    eligible.catalog = rules.catalog_filter_in_use();
+    eligible.excluded = rules.excluded_items();
+  }
 
   // Candidates: (item, source bits), deduplicated below.
   std::vector<std::pair<Index, SourceMask>> cands;

@@ -206,7 +206,10 @@ RankerModel ranker_model(const ModelParts& parts, const Catalog& catalog, const 
   auto search = [n_items](std::shared_ptr<AnnIndex> index) -> VectorSearch {
     return [index = std::move(index), n_items](const float* q, std::size_t k,
                                                const ItemFilter& eligible) {
-      if (eligible) return index->search(q, k, AnnFilter::where(eligible));
+      if (eligible.catalog) {
+        return index->search(q, k, AnnFilter::only(eligible.catalog).excluding(eligible.excluded));
+      }
+      if (eligible) return index->search(q, k, AnnFilter::where(eligible.allows));
       std::vector<ScoredItem> found = index->search(q, k);
       found.erase(std::remove_if(found.begin(), found.end(),
                                  [n_items](const ScoredItem& s) { return s.item >= n_items; }),

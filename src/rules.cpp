@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <unordered_map>
 
@@ -248,10 +249,16 @@ RuleSet::RuleSet(const Rules& rules, const Catalog& catalog, const CatalogIndex&
 
 bool RuleSet::eligible(Index item) const {
   if (item >= catalog_->size()) return false;
-  if (index_->never_recommend(item)) return false;
+  if (catalog_filter_ ? !catalog_filter_->test(item) : !catalog_eligible(item)) return false;
   if (rules_.exclude_seen && contains_sorted(seen_, item)) return false;
   if (rules_.exclude_purchased && contains_sorted(purchased_, item)) return false;
   if (rules_.exclude_context && context_ && *context_ == item) return false;
+  if (!allow_.empty() && !contains_sorted(allow_, item)) return false;
+  return !contains_sorted(deny_, item);
+}
+
+bool RuleSet::catalog_eligible(Index item) const {
+  if (index_->never_recommend(item)) return false;
   const CatalogItem& c = catalog_->items()[item];
   if (rules_.exclude_out_of_stock && !c.in_stock) return false;
   if (rules_.min_price || rules_.max_price) {
@@ -259,8 +266,6 @@ bool RuleSet::eligible(Index item) const {
     if (rules_.min_price && *c.price < *rules_.min_price) return false;
     if (rules_.max_price && *c.price > *rules_.max_price) return false;
   }
-  if (!allow_.empty() && !contains_sorted(allow_, item)) return false;
-  if (contains_sorted(deny_, item)) return false;
   if (!include_nodes_.empty()) {
     bool any = false;
     for (const auto& node : include_nodes_) {
@@ -275,6 +280,56 @@ bool RuleSet::eligible(Index item) const {
     if (node && index_->in_category(item, *node)) return false;
   }
   return true;
+}
+
+std::string RuleSet::catalog_filter_key() const {
+  // Exact and unambiguous: prices as their bit patterns, nodes as resolved ids (a prefix no item
+  // has is "-"), fields separated by characters no number uses.
+  std::string key;
+  key += rules_.exclude_out_of_stock ? 's' : 'a';
+  auto price = [&](const std::optional<double>& p) {
+    if (!p) {
+      key += "|-";
+      return;
+    }
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &*p, sizeof bits);
+    key += '|' + std::to_string(bits);
+  };
+  price(rules_.min_price);
+  price(rules_.max_price);
+  auto nodes = [&](char tag, const std::vector<std::optional<std::uint32_t>>& list) {
+    key += tag;
+    for (const auto& n : list) key += n ? std::to_string(*n) + ',' : std::string("-,");
+  };
+  nodes('+', include_nodes_);
+  nodes('!', exclude_nodes_);
+  return key;
+}
+
+ItemBitset RuleSet::catalog_filter() const {
+  const std::size_t n = catalog_->size();
+  ItemBitset out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (catalog_eligible(static_cast<Index>(i))) out.set(static_cast<Index>(i));
+  }
+  return out;
+}
+
+void RuleSet::use_catalog_filter(std::shared_ptr<const ItemBitset> filter) {
+  TAILOR_REQUIRE(filter != nullptr, "RuleSet::use_catalog_filter: the bitset is null");
+  TAILOR_REQUIRE(filter->universe() == catalog_->size(),
+                 "RuleSet::use_catalog_filter: the bitset covers "
+                     << filter->universe() << " items, the catalog has " << catalog_->size());
+  catalog_filter_ = std::move(filter);
+}
+
+std::vector<Index> RuleSet::excluded_items() const {
+  std::vector<Index> out = deny_;
+  if (rules_.exclude_seen) out.insert(out.end(), seen_.begin(), seen_.end());
+  if (rules_.exclude_purchased) out.insert(out.end(), purchased_.begin(), purchased_.end());
+  if (rules_.exclude_context && context_) out.push_back(*context_);
+  return sorted_unique(std::move(out));
 }
 
 bool RuleSet::selector_matches(const ItemSelector& s, std::size_t adjustment, Index item) const {

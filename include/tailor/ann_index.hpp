@@ -13,14 +13,15 @@
 // Filters (AnnFilter): a set of allowed items, given as a shared bitset (fastest; build it once,
 // e.g. "in stock", and share it), a list of item ids, or a predicate; plus an optional list of
 // excluded items (what the user already bought). A filtered search returns exactly
-// min(k, number of live allowed items) items. On the graph it walks the graph as usual but lets
-// only allowed items into its result list, which holds ef = max(ef_search, filter_overfetch * k /
-// allowed fraction) of them (the allowed top k sit about k / fraction deep in the unfiltered
-// ranking, where an inner-product graph needs a longer list); the walk visits about ef / fraction
-// nodes. When the allowed items are fewer than filter_graph_cost times that many, scanning them
-// exactly is cheaper and is done instead: for a fraction below about
-// cbrt(filter_graph_cost * filter_overfetch * k / items). The exact scan is also the fallback
-// whenever the graph walk runs out of nodes, so the count is exact whatever the filter.
+// min(k, number of live allowed items) items. On the graph it walks among the allowed items
+// only: a node's allowed neighbours are scored, and a rejected neighbour is looked through to its
+// own neighbours ("two-hop"), so the walk keeps ef = max(ef_search, filter_overfetch * k) allowed
+// candidates and costs about what an unfiltered walk of that ef costs, whatever the fraction
+// allowed (the older walk through rejected nodes cost ef / fraction and lost recall: see the
+// source). When the allowed items are fewer than filter_graph_cost * ef (a predicate: when half
+// the catalog is), scanning them exactly is cheaper and is done instead; below
+// filter_walk_min_fraction it is done too, because the walk's recall falls there. The exact scan is also
+// the fallback whenever the walk runs out of nodes, so the count is exact whatever the filter.
 //
 // Updates. The graph of a published index is never modified (hnswlib does not allow search and
 // insert together). add/update/upsert/remove write to a side buffer that every search scans
@@ -41,8 +42,12 @@
 // the full table: recall@10 0.990 at 1M items with these defaults):
 //  - exact_max_items = 8192: the graph beats the exact AVX2 scan from about 10k 64-d items.
 //  - ef_search = 64: recall@10 0.997 against exact search at 10k items.
-//  - filter_graph_cost = 30: the measured cost of one graph candidate in exact-scan items was
-//    13-55 at 10k items (median ~25).
+//  - filter_overfetch = 2, filter_graph_cost = 100, filter_walk_min_fraction = 0.1: on the
+//    1M-item, 64-factor ALS model of bench_recommender, a filtered walk for k = 50 (ef 100)
+//    reached recall@10 0.96 / 0.95 / 0.67 at 50% / 20% / 5% allowed (unfiltered at ef 64:
+//    0.91), p50 0.19-0.37 ms, and more ef hardly raised it; an exact scan of the allowed rows
+//    cost 36 ns per item at 5% (p50 1.8 ms) and 22 ns at 2%, so one unit of ef is worth 50-90
+//    scanned items.
 //
 // The graph: under inner product, HNSW's neighbour selection leaves nodes without incoming links
 // (12% of a 20k clustered set, among them items that are some queries' best match); the build
@@ -72,6 +77,7 @@
 #include <vector>
 
 #include "tailor/id_map.hpp"
+#include "tailor/item_bitset.hpp"
 #include "tailor/scored_item.hpp"
 #include "tailor/types.hpp"
 
@@ -96,47 +102,21 @@ struct AnnIndexOptions {
   std::size_t ef_search = 64;           ///< HNSW candidate list while searching, >= 1
   std::size_t build_threads = 0;        ///< graph build threads; 0 = hardware threads
   std::uint64_t seed = 42;              ///< seeds the graph's level draws (per item)
-  /// Filtered search: cost of one node visited by the graph walk in units of one allowed item
-  /// scored by the exact scan (measured). The allowed set is scanned exactly when it has fewer
-  /// than filter_graph_cost * (nodes the walk would visit) items. >= 0; 0 never prefers the scan.
-  double filter_graph_cost = 30.0;
-  /// Filtered graph search: it keeps ef = max(ef_search, filter_overfetch * k / allowed fraction)
-  /// allowed candidates, >= 1. Larger raises filtered recall and latency.
-  double filter_overfetch = 3.0;
+  /// Filtered search: cost of one unit of the walk's ef in units of one allowed item scored by
+  /// the exact scan (measured). The allowed set is scanned exactly when it has fewer than
+  /// filter_graph_cost * ef items. >= 0; 0 never prefers the scan.
+  double filter_graph_cost = 100.0;
+  /// Filtered search: filters that let through less than this fraction of the items are
+  /// scanned exactly, whatever the cost, because a walk finds too few of their best items
+  /// (measured recall, see the file comment). In [0, 1].
+  double filter_walk_min_fraction = 0.1;
+  /// Filtered graph search: it keeps ef = max(ef_search, filter_overfetch * k) allowed
+  /// candidates, >= 1. Larger raises filtered recall and latency.
+  double filter_overfetch = 2.0;
   std::size_t rebuild_side_items = 4096;  ///< rebuild_recommended() above this many buffered items
 
   /// Throws Error(invalid_argument) naming the first option out of range.
   void validate() const;
-};
-
-/// A set of item ids as a bitset over [0, universe), with its size kept up to date. Ids at or
-/// beyond the universe are not in the set. Thread-compatible (const methods may run
-/// concurrently): build it, then share it read-only (e.g. std::shared_ptr<const ItemBitset>).
-class ItemBitset {
- public:
-  ItemBitset() = default;
-  /// An empty set over [0, universe).
-  explicit ItemBitset(std::size_t universe);
-  /// The set of `items` over [0, universe); throws invalid_argument for an id >= universe.
-  static ItemBitset of(const std::vector<Index>& items, std::size_t universe);
-
-  std::size_t universe() const noexcept { return universe_; }
-  /// Number of ids in the set.
-  std::size_t count() const noexcept { return count_; }
-  bool test(Index item) const noexcept {
-    return item < universe_ && ((words_[item >> 6] >> (item & 63)) & 1u) != 0;
-  }
-  /// Adds `item` (< universe(), else invalid_argument).
-  void set(Index item);
-  /// Removes `item` (ids outside the universe are ignored).
-  void reset(Index item) noexcept;
-  /// The 64-bit words of the set, bit (i & 63) of word i / 64 for id i.
-  const std::vector<std::uint64_t>& words() const noexcept { return words_; }
-
- private:
-  std::vector<std::uint64_t> words_;
-  std::size_t universe_ = 0;
-  std::size_t count_ = 0;
 };
 
 /// Which items a search may return. The default filter allows every item. Thread-compatible

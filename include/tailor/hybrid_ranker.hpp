@@ -75,6 +75,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -170,7 +171,18 @@ RowMatrix blend_cold_item_factors(const RowMatrix& item_factors, const RowMatrix
                                   std::size_t n_items);
 
 /// Which items a retrieval may return: the request's rules, as HybridRanker::rank passes them.
-using ItemFilter = std::function<bool(Index)>;
+/// `allows` is the whole test. HybridRanker also passes the same set in a form an index can plan
+/// with: the rules' catalog part as a shared bitset (cached per distinct rules, see
+/// RuleSet::catalog_filter) and the request's exclusions; then allows(i) == catalog->test(i) &&
+/// i is not in `excluded`.
+struct ItemFilter {
+  std::function<bool(Index)> allows;          ///< empty: every item
+  std::shared_ptr<const ItemBitset> catalog;  ///< may be null
+  std::vector<Index> excluded;                ///< sorted, unique; meaningful with `catalog`
+
+  explicit operator bool() const noexcept { return static_cast<bool>(allows); }
+  bool operator()(Index item) const { return allows(item); }
+};
 
 /// Top-k inner-product search over item vectors among the items `eligible` accepts:
 /// (query, k, eligible) -> up to k items, best first. Retrieval that honours the filter is what
@@ -402,6 +414,9 @@ class HybridRanker {
   std::vector<Index> by_trending_;                       // trending first (positive scores only)
   std::vector<std::vector<Index>> popular_in_category_;  // per node at category_depth
   std::vector<char> never_;                              // model-level or catalog-level flag
+  // The catalog part of recent requests' rules (RuleSet::catalog_filter), most recent first.
+  struct FilterCache;
+  std::shared_ptr<FilterCache> filter_cache_;
 };
 
 // ---- learning the blend

@@ -56,6 +56,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -63,6 +64,7 @@
 
 #include "tailor/catalog.hpp"
 #include "tailor/id_map.hpp"
+#include "tailor/item_bitset.hpp"
 
 namespace tailor {
 
@@ -225,6 +227,28 @@ class RuleSet {
   /// True when the item passes every filter (see the file comment). False for an index out of
   /// range.
   bool eligible(Index item) const;
+
+  // The filters split in two: the catalog part (never-recommend flag, stock, price range,
+  // included and excluded categories), which depends on the item alone and is the same for
+  // every request with the same rules, and the request part (seen, purchased, context, allow,
+  // deny). A server caches the catalog part as a bitset per distinct rules and reuses it.
+
+  /// Key of the catalog part: rule sets with equal keys have equal catalog_filter().
+  std::string catalog_filter_key() const;
+  /// The catalog part over every catalog item (one pass over the catalog).
+  ItemBitset catalog_filter() const;
+  /// Makes eligible() read the catalog part from `filter`, which must be catalog_filter() of a
+  /// rule set with the same key over the same catalog. Throws Error(invalid_argument) for null
+  /// or a bitset of another size.
+  void use_catalog_filter(std::shared_ptr<const ItemBitset> filter);
+  /// The bitset given to use_catalog_filter (null if none).
+  const std::shared_ptr<const ItemBitset>& catalog_filter_in_use() const noexcept {
+    return catalog_filter_;
+  }
+  /// The items the request part rejects besides the allow list: seen, purchased and context
+  /// items as the rules exclude them, and the deny list; sorted, unique. With the allow list
+  /// empty, eligible(i) == catalog part(i) && i not in this list.
+  std::vector<Index> excluded_items() const;
   /// The score after every matching boost and bury.
   float adjust(Index item, float score) const;
   /// True when the item is listed in rules().promoted.
@@ -241,6 +265,7 @@ class RuleSet {
 
  private:
   bool selector_matches(const ItemSelector& s, std::size_t adjustment, Index item) const;
+  bool catalog_eligible(Index item) const;
 
   Rules rules_;
   const Catalog* catalog_;
@@ -253,6 +278,7 @@ class RuleSet {
   std::vector<std::optional<std::uint32_t>> include_nodes_, exclude_nodes_, cap_nodes_;
   std::vector<std::optional<std::uint32_t>> adjustment_nodes_;
   std::vector<std::vector<Index>> adjustment_items_;  // sorted per adjustment
+  std::shared_ptr<const ItemBitset> catalog_filter_;  // the catalog part, when cached
 };
 
 }  // namespace tailor
