@@ -243,6 +243,7 @@ TEST_CASE("AnnIndex filtered search returns exactly min(k, allowed) allowed item
     // runs at every fraction until it finds k items or falls back for completeness).
     AnnIndexOptions graph_only = index.options();
     graph_only.filter_graph_cost = 0.0;
+    graph_only.filter_walk_min_fraction = 0.0;
     auto state = index.export_state(true);
     state.options = graph_only;
     const auto widening = AnnIndex::from_state(std::move(state));

@@ -1,5 +1,8 @@
 #include "tailor/rules.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +13,7 @@ using tailor::Catalog;
 using tailor::CatalogIndex;
 using tailor::CatalogItem;
 using tailor::Index;
+using tailor::ItemBitset;
 using tailor::Pin;
 using tailor::PlacementCandidate;
 using tailor::Rules;
@@ -201,6 +205,61 @@ TEST_CASE("RuleSet filters: seen, purchased, context, stock, categories, price, 
 
   CHECK_THROWS_AS(RuleSet(Rules{}, catalog, index, {10}), tailor::Error);
   CHECK_THROWS_AS(RuleSet(Rules{}, catalog, index, {}, {}, Index{10}), tailor::Error);
+}
+
+TEST_CASE("RuleSet catalog part: cached bitset, key and exclusions agree with eligible()",
+          "[rules]") {
+  const Catalog cat = test_catalog();
+  const CatalogIndex index(cat);
+  std::vector<Rules> variants(6);
+  variants[1].min_price = 6.0;
+  variants[1].max_price = 20.0;
+  variants[2].include_categories = {{"Home"}};
+  variants[2].exclude_categories = {{"Home", "Bath"}};
+  variants[3].exclude_out_of_stock = false;
+  variants[3].deny = {1, 9};
+  variants[4].include_categories = {{"Nowhere"}};  // no item has it: nothing passes
+  variants[5].max_price = 9.0;
+  variants[5].exclude_seen = false;
+  for (std::size_t v = 0; v < variants.size(); ++v) {
+    CAPTURE(v);
+    RuleSet plain(variants[v], cat, index, {0, 4}, {2}, Index{5});
+    RuleSet cached(variants[v], cat, index, {0, 4}, {2}, Index{5});
+    const auto bits = std::make_shared<const tailor::ItemBitset>(plain.catalog_filter());
+    REQUIRE(bits->universe() == cat.size());
+    cached.use_catalog_filter(bits);
+    const std::vector<Index> excluded = plain.excluded_items();
+    CHECK(std::is_sorted(excluded.begin(), excluded.end()));
+    for (Index i = 0; i < cat.size(); ++i) {
+      CAPTURE(i);
+      CHECK(cached.eligible(i) == plain.eligible(i));
+      // eligible == catalog part and not excluded (no allow list here).
+      const bool out = std::binary_search(excluded.begin(), excluded.end(), i);
+      CHECK(plain.eligible(i) == (bits->test(i) && !out));
+    }
+    // Rule sets with different catalog parts have different keys; the request part is not in it.
+    for (std::size_t w = 0; w < variants.size(); ++w) {
+      const RuleSet other(variants[w], cat, index);
+      const bool same_bits =
+          other.catalog_filter().words() == plain.catalog_filter().words();
+      if (!same_bits) CHECK(other.catalog_filter_key() != plain.catalog_filter_key());
+    }
+    CHECK(RuleSet(variants[v], cat, index).catalog_filter_key() == plain.catalog_filter_key());
+  }
+  // Price bounds that differ only in the last bit still get different keys.
+  Rules a, b;
+  a.max_price = 10.0;
+  b.max_price = std::nextafter(10.0, 11.0);
+  CHECK(RuleSet(a, cat, index).catalog_filter_key() != RuleSet(b, cat, index).catalog_filter_key());
+  // The never-recommend item and the out-of-stock one are outside the default catalog part.
+  const ItemBitset def = RuleSet(Rules{}, cat, index).catalog_filter();
+  CHECK_FALSE(def.test(8));
+  CHECK_FALSE(def.test(3));
+  CHECK(def.count() == 8);
+  RuleSet wrong(Rules{}, cat, index);
+  CHECK_THROWS_AS(wrong.use_catalog_filter(std::make_shared<const tailor::ItemBitset>(5)),
+                  tailor::Error);
+  CHECK_THROWS_AS(wrong.use_catalog_filter(nullptr), tailor::Error);
 }
 
 TEST_CASE("RuleSet boosts and buries compose in order", "[rules]") {
