@@ -388,7 +388,7 @@ void bench_size(const Config& cfg, std::size_t n) {
       });
       exact_only = with_options(index, [](AnnIndexOptions& o) { o.filter_graph_cost = 1e30; });
     }
-    std::vector<double> fractions = {0.5, 0.05, 0.001};
+    std::vector<double> fractions = {0.5, 0.2, 0.05, 0.001};
     if (cfg.has("filter-threshold")) {
       fractions = {0.5, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.002, 0.001};
     }

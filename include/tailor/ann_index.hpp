@@ -42,12 +42,15 @@
 // the full table: recall@10 0.990 at 1M items with these defaults):
 //  - exact_max_items = 8192: the graph beats the exact AVX2 scan from about 10k 64-d items.
 //  - ef_search = 64: recall@10 0.997 against exact search at 10k items.
-//  - filter_overfetch = 2, filter_graph_cost = 100, filter_walk_min_fraction = 0.1: on the
-//    1M-item, 64-factor ALS model of bench_recommender, a filtered walk for k = 50 (ef 100)
-//    reached recall@10 0.96 / 0.95 / 0.67 at 50% / 20% / 5% allowed (unfiltered at ef 64:
-//    0.91), p50 0.19-0.37 ms, and more ef hardly raised it; an exact scan of the allowed rows
-//    cost 36 ns per item at 5% (p50 1.8 ms) and 22 ns at 2%, so one unit of ef is worth 50-90
-//    scanned items.
+//  - filter_overfetch = 2, filter_graph_cost = 200, filter_walk_min_fraction = 0.1. The walk
+//    among allowed items is cheap but its recall falls with the fraction allowed, and more ef
+//    hardly raises it. On the 1M-item, 64-factor ALS model of bench_recommender (k = 50, ef 100)
+//    recall@10 was 0.96 / 0.95 / 0.67 at 50% / 20% / 5% allowed (unfiltered: 0.91), p50
+//    0.19-0.37 ms; on bench_ann's 1M clustered vectors (k = 10, ef 64) 0.94 / 0.79 / 0.61 / 0.46
+//    at 50% / 20% / 10% / 5%, p50 0.6-1.0 ms on one thread, against 2.4-21 ms for the exact
+//    scan. One unit of ef cost as much as scanning 50-90 (ALS) and 180-360 (clustered) allowed
+//    items exactly. A host that needs exact results under mid-range filters raises
+//    filter_walk_min_fraction and pays the scan.
 //
 // The graph: under inner product, HNSW's neighbour selection leaves nodes without incoming links
 // (12% of a 20k clustered set, among them items that are some queries' best match); the build
@@ -105,7 +108,7 @@ struct AnnIndexOptions {
   /// Filtered search: cost of one unit of the walk's ef in units of one allowed item scored by
   /// the exact scan (measured). The allowed set is scanned exactly when it has fewer than
   /// filter_graph_cost * ef items. >= 0; 0 never prefers the scan.
-  double filter_graph_cost = 100.0;
+  double filter_graph_cost = 200.0;
   /// Filtered search: filters that let through less than this fraction of the items are
   /// scanned exactly, whatever the cost, because a walk finds too few of their best items
   /// (measured recall, see the file comment). In [0, 1].

@@ -16,8 +16,12 @@
 //                     the event for the next retrain, drops the shopper's cached responses.
 //   recommend(req)    loads the snapshot; reads the profile (shared lock); if the profile changed
 //                     since its vector was computed, folds the user in again (ALS fold-in over the
-//                     training row plus the events since the snapshot, ~10 us at 64 factors) and
-//                     stores the vector back; ranks with the HybridRanker; maps indices to IDs.
+//                     training row plus the events since the snapshot, ~5 us at 64 factors) and
+//                     stores the vector back; ranks with the HybridRanker (retrieval takes the
+//                     rules' cached catalog bitset plus the shopper's exclusions as its filter);
+//                     maps indices to IDs. Measured (README "Measured", bench_recommender):
+//                     p50 0.33 ms on Online Retail, 0.47 ms at a million items, 0.71 ms with a
+//                     price filter passing 20% of them; p99 under 1 ms on 2 threads.
 //   retrain()         rebuilds every model from the kept events off the serving path (the caller's
 //                     thread, or a background thread with retrain_async()), then swaps.
 //   upsert_item(...)  publishes a snapshot with the new catalog and the same models; a new item
@@ -28,7 +32,9 @@
 // grow), so Rules (allow, deny, pins, promoted...) are written with item_index().
 //
 // Costs: upsert_item/remove_item copy the catalog and rebuild the ranker's catalog index: O(catalog)
-// per call (about a millisecond per 10k items); batch them with upsert_items(). Kept events cost
+// per call (about a millisecond per 10k items); batch them with upsert_items(). The next request
+// with each distinct filter then rebuilds that filter's catalog bitset (one catalog pass). Kept
+// events cost
 // their size in memory until max_kept_events drops the oldest.
 //
 // Thread-safety: thread-safe. Every public method may be called from any thread concurrently.
