@@ -68,7 +68,10 @@
 //
 // Thread-safety: HybridRanker is thread-compatible (const methods may run concurrently): rank()
 // keeps all per-request state on its own stack and heap, so any number of threads may rank over
-// one ranker. The model's arrays must not change while a ranker uses them.
+// one ranker; the one shared mutable part, the cache of the rules' catalog bitsets (see
+// RuleSet::catalog_filter), sits behind its own mutex, held only to look up or insert an entry.
+// Copies of a ranker share that cache. The model's arrays must not change while a ranker uses
+// them.
 #pragma once
 
 #include <cstddef>
