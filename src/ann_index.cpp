@@ -431,7 +431,12 @@ bool AnnFilter::is_excluded(Index item) const {
   return !excluded_.empty() && std::binary_search(excluded_.begin(), excluded_.end(), item);
 }
 
-bool AnnFilter::allows(Index item) const { return !is_excluded(item) && passes_allowed(item); }
+bool AnnFilter::allows(Index item) const {
+  // The cheaper test first: a bitset or list rejects most items before the exclusion search; a
+  // predicate may cost more than the search.
+  if (kind_ == Kind::predicate) return !is_excluded(item) && predicate_(item);
+  return passes_allowed(item) && !is_excluded(item);
+}
 
 // ---------------------------------------------------------------------------------------------
 // The index.
