@@ -20,8 +20,8 @@
 //                     stores the vector back; ranks with the HybridRanker (retrieval takes the
 //                     rules' cached catalog bitset plus the shopper's exclusions as its filter);
 //                     maps indices to IDs. Measured (README "Measured", bench_recommender):
-//                     p50 0.33 ms on Online Retail, 0.47 ms at a million items, 0.71 ms with a
-//                     price filter passing 20% of them; p99 under 1 ms on 2 threads.
+//                     p50 0.33 ms on Online Retail, 0.43-0.52 ms at a million items, 0.45-0.55
+//                     ms with a price filter passing 20% of them; p99 under 0.9 ms on 2 threads.
 //   retrain()         rebuilds every model from the kept events off the serving path (the caller's
 //                     thread, or a background thread with retrain_async()), then swaps.
 //   upsert_item(...)  publishes a snapshot with the new catalog and the same models; a new item
