@@ -15,7 +15,7 @@
 
 #include "bench_util.hpp"
 #include "synthetic.hpp"
-#include "tailor/als.hpp"
+#include "tailor/models/als.hpp"
 
 namespace {
 

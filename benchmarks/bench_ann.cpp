@@ -39,7 +39,7 @@
 #include <hnswlib/hnswlib.h>
 
 #include "bench_util.hpp"
-#include "tailor/ann_index.hpp"
+#include "tailor/retrieval/ann_index.hpp"
 
 namespace {
 
@@ -122,8 +122,9 @@ RowMatrix synthetic(const std::string& kind, std::size_t n, std::size_t d, std::
   return m;
 }
 
-const float* qrow(const RowMatrix& q, std::size_t i) {
-  return q.data() + (i % static_cast<std::size_t>(q.rows())) * static_cast<std::size_t>(q.cols());
+tailor::Span<const float> qrow(const RowMatrix& q, std::size_t i) {
+  const auto d = static_cast<std::size_t>(q.cols());
+  return {q.data() + (i % static_cast<std::size_t>(q.rows())) * d, d};
 }
 
 double overlap(const std::vector<ScoredItem>& got, const std::vector<ScoredItem>& truth) {
@@ -343,7 +344,7 @@ void bench_size(const Config& cfg, std::size_t n) {
     for (int round = 0; round < 5; ++round) {
       for (std::size_t i = 0; i < cfg.queries; ++i) {
         auto c0 = bench::Clock::now();
-        auto pq = raw.searchKnn(qrow(gq, i), 10);
+        auto pq = raw.searchKnn(qrow(gq, i).data(), 10);
         sink += pq.size();
         theirs.push_back(bench::seconds_since(c0) * 1e6);
         c0 = bench::Clock::now();
@@ -357,7 +358,7 @@ void bench_size(const Config& cfg, std::size_t n) {
     double reachable = 0;
     raw.setEf(n);
     for (std::size_t i = 0; i < 3; ++i) {
-      reachable += static_cast<double>(raw.searchKnn(qrow(gq, i), n).size()) / (3.0 * n);
+      reachable += static_cast<double>(raw.searchKnn(qrow(gq, i).data(), n).size()) / (3.0 * n);
     }
     raw.setEf(opt.ef_search);
     bench::emit({{"bench", "ann_overhead_vs_hnswlib"},

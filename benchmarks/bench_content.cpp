@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "bench_util.hpp"
-#include "tailor/content_encoder.hpp"
-#include "tailor/datasets.hpp"
+#include "tailor/models/content_encoder.hpp"
+#include "tailor/io/datasets.hpp"
 
 namespace {
 

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "bench_util.hpp"
-#include "tailor/csv.hpp"
-#include "tailor/readers.hpp"
+#include "tailor/io/csv.hpp"
+#include "tailor/io/readers.hpp"
 
 namespace fs = std::filesystem;
 using tailor::bench::Clock;

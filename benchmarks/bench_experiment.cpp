@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "bench_util.hpp"
-#include "tailor/experiment.hpp"
-#include "tailor/outcomes.hpp"
-#include "tailor/pseudonymize.hpp"
+#include "tailor/experiments/experiment.hpp"
+#include "tailor/experiments/outcomes.hpp"
+#include "tailor/data/pseudonymize.hpp"
 
 using tailor::bench::Clock;
 

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "bench_util.hpp"
-#include "tailor/interaction_matrix.hpp"
-#include "tailor/pseudonymize.hpp"
-#include "tailor/splits.hpp"
+#include "tailor/data/interaction_matrix.hpp"
+#include "tailor/data/pseudonymize.hpp"
+#include "tailor/data/splits.hpp"
 
 namespace {
 

@@ -19,8 +19,8 @@
 
 #include "bench_util.hpp"
 #include "synthetic.hpp"
-#include "tailor/datasets.hpp"
-#include "tailor/recommender.hpp"
+#include "tailor/io/datasets.hpp"
+#include "tailor/serving/recommender.hpp"
 
 namespace bench = tailor::bench;
 using tailor::Event;

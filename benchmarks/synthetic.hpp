@@ -15,7 +15,7 @@
 #include <numeric>
 #include <vector>
 
-#include "tailor/types.hpp"
+#include "tailor/core/types.hpp"
 
 namespace tailor::bench {
 

@@ -1,4 +1,4 @@
-#include "tailor/als.hpp"
+#include "tailor/models/als.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,7 @@
 
 #include "catch.hpp"
 #include "sparse.hpp"
-#include "tailor/error.hpp"
+#include "tailor/core/error.hpp"
 #include "test_data.hpp"
 
 using tailor::ALSCallbacks;

@@ -1,4 +1,4 @@
-#include "tailor/baselines.hpp"
+#include "tailor/models/scorers.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/error.hpp"
-#include "tailor/metrics.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/evaluation/metrics.hpp"
 #include "test_data.hpp"
 
 using tailor::Index;

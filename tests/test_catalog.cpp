@@ -1,4 +1,4 @@
-#include "tailor/catalog.hpp"
+#include "tailor/data/catalog.hpp"
 
 #include <limits>
 #include <optional>
@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/error.hpp"
+#include "tailor/core/error.hpp"
 
 using tailor::Catalog;
 using tailor::CatalogItem;

@@ -1,4 +1,4 @@
-#include "tailor/cleaning.hpp"
+#include "tailor/data/cleaning.hpp"
 
 #include <cmath>
 #include <limits>
@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/error.hpp"
+#include "tailor/core/error.hpp"
 
 using tailor::CleaningOptions;
 using tailor::CleaningReport;

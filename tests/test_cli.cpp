@@ -18,7 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tailor/csv.hpp"
+#include "tailor/io/csv.hpp"
 #include "test_data.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "tailor/content_encoder.hpp"
+#include "tailor/models/content_encoder.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/als.hpp"
-#include "tailor/datasets.hpp"
-#include "tailor/error.hpp"
-#include "tailor/hybrid_ranker.hpp"
-#include "tailor/interaction_matrix.hpp"
+#include "tailor/models/als.hpp"
+#include "tailor/io/datasets.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/ranking/hybrid_ranker.hpp"
+#include "tailor/data/interaction_matrix.hpp"
 #include "test_data.hpp"
 
 using tailor::Catalog;

@@ -19,9 +19,9 @@
 
 #include "catch.hpp"
 #include "model_fixtures.hpp"
-#include "tailor/event_log.hpp"
-#include "tailor/file_io.hpp"
-#include "tailor/model_file.hpp"
+#include "tailor/persistence/event_log.hpp"
+#include "tailor/persistence/file_io.hpp"
+#include "tailor/persistence/model_file.hpp"
 #include "test_data.hpp"
 
 using namespace tailor;

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/csv.hpp"
-#include "tailor/io.hpp"
+#include "tailor/io/csv.hpp"
+#include "tailor/io/input.hpp"
 #include "test_data.hpp"
 
 using tailor::CsvOptions;

@@ -1,4 +1,4 @@
-#include "tailor/datasets.hpp"
+#include "tailor/io/datasets.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/error.hpp"
+#include "tailor/core/error.hpp"
 #include "test_data.hpp"
 
 using tailor::Dataset;

@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "catch.hpp"
-#include "tailor/drift.hpp"
-#include "tailor/error.hpp"
+#include "tailor/monitoring/drift.hpp"
+#include "tailor/core/error.hpp"
 
 using tailor::DriftMonitor;
 using tailor::DriftOptions;

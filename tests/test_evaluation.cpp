@@ -1,4 +1,4 @@
-#include "tailor/evaluation.hpp"
+#include "tailor/evaluation/evaluator.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -9,11 +9,11 @@
 
 #include "catch.hpp"
 #include "sparse.hpp"
-#include "tailor/als.hpp"
-#include "tailor/baselines.hpp"
-#include "tailor/datasets.hpp"
-#include "tailor/error.hpp"
-#include "tailor/splits.hpp"
+#include "tailor/models/als.hpp"
+#include "tailor/models/scorers.hpp"
+#include "tailor/io/datasets.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/data/splits.hpp"
 #include "test_data.hpp"
 
 using tailor::EvaluationOptions;

@@ -1,6 +1,6 @@
 // EventLog: round trips, sync policies and group commit, torn tails, corruption in the middle,
 // I/O faults, erasure tombstones and compaction, concurrent appenders.
-#include "tailor/event_log.hpp"
+#include "tailor/persistence/event_log.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/crc32c.hpp"
-#include "tailor/error.hpp"
+#include "internal/crc32c.hpp"
+#include "tailor/core/error.hpp"
 #include "test_data.hpp"
 
 using namespace tailor;

@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tailor/error.hpp"
-#include "tailor/experiment.hpp"
-#include "tailor/stats.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/experiments/experiment.hpp"
+#include "tailor/stats/statistics.hpp"
 #include "test_data.hpp"
 
 using nlohmann::json;

@@ -24,13 +24,13 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/als.hpp"
-#include "tailor/baselines.hpp"
-#include "tailor/content_encoder.hpp"
-#include "tailor/datasets.hpp"
-#include "tailor/hybrid_ranker.hpp"
-#include "tailor/interaction_matrix.hpp"
-#include "tailor/metrics.hpp"
+#include "tailor/models/als.hpp"
+#include "tailor/models/scorers.hpp"
+#include "tailor/models/content_encoder.hpp"
+#include "tailor/io/datasets.hpp"
+#include "tailor/ranking/hybrid_ranker.hpp"
+#include "tailor/data/interaction_matrix.hpp"
+#include "tailor/evaluation/metrics.hpp"
 #include "test_data.hpp"
 
 using tailor::Event;

@@ -1,4 +1,4 @@
-#include "tailor/hybrid_ranker.hpp"
+#include "tailor/ranking/hybrid_ranker.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 
 #include "catch.hpp"
 #include "sparse.hpp"
-#include "tailor/error.hpp"
+#include "tailor/core/error.hpp"
 
 using tailor::Catalog;
 using tailor::CatalogItem;
@@ -697,7 +697,7 @@ TEST_CASE("HybridRanker: search hooks are used and checked", "[hybrid_ranker]") 
   const Tiny tiny;
   RankerModel m = tiny.model(false);
   int calls = 0;
-  m.factor_search = [&](const float*, std::size_t, const tailor::ItemFilter&) {
+  m.factor_search = [&](tailor::Span<const float>, std::size_t, const tailor::ItemFilter&) {
     ++calls;
     return std::vector<tailor::ScoredItem>{{5, 0.5f}};
   };
@@ -734,7 +734,7 @@ TEST_CASE("HybridRanker: search hooks are used and checked", "[hybrid_ranker]") 
   req.k = 1;
   req.rules.allow.clear();
 
-  m.factor_search = [](const float*, std::size_t, const tailor::ItemFilter&) {
+  m.factor_search = [](tailor::Span<const float>, std::size_t, const tailor::ItemFilter&) {
     return std::vector<tailor::ScoredItem>{{6, 1.0f}};
   };
   const HybridRanker bad(m, o);
@@ -764,7 +764,7 @@ TEST_CASE("HybridRanker: retrieval receives the request's rules and normalises o
     std::vector<int> asked(6, -1);  // what the hook's filter said about each item
     if (with_hook) {
       const tailor::VectorSearch exact = tailor::exact_vector_search(&tiny.factors);
-      m.factor_search = [&, exact](const float* q, std::size_t k, const tailor::ItemFilter& ok) {
+      m.factor_search = [&, exact](tailor::Span<const float> q, std::size_t k, const tailor::ItemFilter& ok) {
         REQUIRE(ok);
         for (Index i = 0; i < 6; ++i) asked[i] = ok(i) ? 1 : 0;
         return exact(q, k, ok);

@@ -1,7 +1,7 @@
-#include "tailor/id_map.hpp"
+#include "tailor/core/id_map.hpp"
 
 #include "catch.hpp"
-#include "tailor/event.hpp"
+#include "tailor/data/event.hpp"
 
 using tailor::IdMap;
 

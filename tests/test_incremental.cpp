@@ -11,9 +11,9 @@
 
 #include "catch.hpp"
 #include "test_data.hpp"
-#include "tailor/datasets.hpp"
-#include "tailor/error.hpp"
-#include "tailor/retrain_policy.hpp"
+#include "tailor/io/datasets.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/monitoring/retrain_policy.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "tailor/interaction_matrix.hpp"
+#include "tailor/data/interaction_matrix.hpp"
 
 #include <array>
 #include <cmath>
@@ -10,8 +10,8 @@
 #include <tuple>
 
 #include "catch.hpp"
-#include "tailor/datasets.hpp"
-#include "tailor/error.hpp"
+#include "tailor/io/datasets.hpp"
+#include "tailor/core/error.hpp"
 #include "test_data.hpp"
 
 using tailor::Event;

@@ -1,4 +1,4 @@
-#include "tailor/metrics.hpp"
+#include "tailor/evaluation/metrics.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catch.hpp"
-#include "tailor/error.hpp"
+#include "tailor/core/error.hpp"
 
 using tailor::Index;
 

@@ -1,6 +1,6 @@
 // Model file container, CRC-32C and typed section encoders: round trips, format checks,
 // corruption (every truncation, 10,000 bit flips and overwrites), golden file of version 1.
-#include "tailor/model_file.hpp"
+#include "tailor/persistence/model_file.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,8 +15,8 @@
 #include "catch.hpp"
 #include "model_fixtures.hpp"
 #include "sparse.hpp"
-#include "tailor/crc32c.hpp"
-#include "tailor/serialization.hpp"
+#include "internal/crc32c.hpp"
+#include "tailor/persistence/serialization.hpp"
 #include "tailor/version.hpp"
 #include "test_data.hpp"
 

@@ -16,10 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tailor/error.hpp"
-#include "tailor/experiment.hpp"
-#include "tailor/experiment_report.hpp"
-#include "tailor/outcomes.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/experiments/experiment.hpp"
+#include "tailor/experiments/report.hpp"
+#include "tailor/experiments/outcomes.hpp"
 
 using namespace tailor;
 using nlohmann::json;

@@ -1,10 +1,10 @@
-#include "tailor/pseudonymize.hpp"
+#include "tailor/data/pseudonymize.hpp"
 
 #include <set>
 #include <string>
 
 #include "catch.hpp"
-#include "tailor/error.hpp"
+#include "tailor/core/error.hpp"
 
 using tailor::from_hex;
 using tailor::hmac_sha256;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/readers.hpp"
+#include "tailor/io/readers.hpp"
 #include "test_data.hpp"
 
 using tailor::ErrorPolicy;

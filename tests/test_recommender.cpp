@@ -1,4 +1,4 @@
-#include "tailor/recommender.hpp"
+#include "tailor/serving/recommender.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/datasets.hpp"
-#include "tailor/error.hpp"
+#include "tailor/io/datasets.hpp"
+#include "tailor/core/error.hpp"
 #include "test_data.hpp"
 
 using tailor::CatalogItem;

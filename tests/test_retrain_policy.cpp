@@ -9,10 +9,10 @@
 
 #include "catch.hpp"
 #include "sparse.hpp"
-#include "tailor/baselines.hpp"
-#include "tailor/error.hpp"
-#include "tailor/evaluation.hpp"
-#include "tailor/retrain_policy.hpp"
+#include "tailor/models/scorers.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/evaluation/evaluator.hpp"
+#include "tailor/monitoring/retrain_policy.hpp"
 
 using tailor::GuardDecision;
 using tailor::GuardOptions;

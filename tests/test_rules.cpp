@@ -1,4 +1,4 @@
-#include "tailor/rules.hpp"
+#include "tailor/ranking/rules.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/error.hpp"
+#include "tailor/core/error.hpp"
 
 using tailor::Catalog;
 using tailor::CatalogIndex;

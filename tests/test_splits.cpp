@@ -1,4 +1,4 @@
-#include "tailor/splits.hpp"
+#include "tailor/data/splits.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include <tuple>
 
 #include "catch.hpp"
-#include "tailor/error.hpp"
+#include "tailor/core/error.hpp"
 #include "test_data.hpp"
 
 using tailor::Interaction;

@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tailor/error.hpp"
-#include "tailor/stats.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/stats/statistics.hpp"
 
 namespace st = tailor::stats;
 using nlohmann::json;

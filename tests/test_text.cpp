@@ -1,11 +1,11 @@
-#include "tailor/text.hpp"
+#include "tailor/models/text.hpp"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/error.hpp"
+#include "tailor/core/error.hpp"
 
 using tailor::TokenizerOptions;
 using tailor::tokenize;

@@ -1,4 +1,4 @@
-#include "tailor/thread_pool.hpp"
+#include "internal/thread_pool.hpp"
 
 #include <atomic>
 #include <numeric>

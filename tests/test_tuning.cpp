@@ -1,4 +1,4 @@
-#include "tailor/tuning.hpp"
+#include "tailor/evaluation/tuning.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tailor/als.hpp"
-#include "tailor/baselines.hpp"
-#include "tailor/error.hpp"
-#include "tailor/evaluation.hpp"
+#include "tailor/models/als.hpp"
+#include "tailor/models/scorers.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/evaluation/evaluator.hpp"
 
 using tailor::GaussianProcess;
 using tailor::GPOptions;

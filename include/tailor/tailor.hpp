@@ -1,41 +1,53 @@
-// tailor: umbrella header. Includes every public component.
+// tailor: the umbrella header. Includes the whole public API; a host that wants a smaller
+// include footprint includes the one component header it uses (e.g. tailor/serving/recommender.hpp).
 #pragma once
 
-#include "tailor/als.hpp"
-#include "tailor/ann_index.hpp"
-#include "tailor/baselines.hpp"
-#include "tailor/catalog.hpp"
-#include "tailor/cleaning.hpp"
-#include "tailor/content_encoder.hpp"
-#include "tailor/crc32c.hpp"
-#include "tailor/csv.hpp"
-#include "tailor/datasets.hpp"
-#include "tailor/drift.hpp"
-#include "tailor/error.hpp"
-#include "tailor/evaluation.hpp"
-#include "tailor/event.hpp"
-#include "tailor/event_log.hpp"
-#include "tailor/experiment.hpp"
-#include "tailor/experiment_report.hpp"
-#include "tailor/file_io.hpp"
-#include "tailor/hybrid_ranker.hpp"
-#include "tailor/id_map.hpp"
-#include "tailor/interaction_matrix.hpp"
-#include "tailor/io.hpp"
-#include "tailor/metrics.hpp"
-#include "tailor/model_file.hpp"
-#include "tailor/outcomes.hpp"
-#include "tailor/pseudonymize.hpp"
-#include "tailor/readers.hpp"
-#include "tailor/recommender.hpp"
-#include "tailor/retrain_policy.hpp"
-#include "tailor/rules.hpp"
-#include "tailor/scored_item.hpp"
-#include "tailor/serialization.hpp"
-#include "tailor/splits.hpp"
-#include "tailor/stats.hpp"
-#include "tailor/text.hpp"
-#include "tailor/thread_pool.hpp"
-#include "tailor/tuning.hpp"
-#include "tailor/types.hpp"
 #include "tailor/version.hpp"
+
+#include "tailor/core/error.hpp"
+#include "tailor/core/id_map.hpp"
+#include "tailor/core/scored_item.hpp"
+#include "tailor/core/types.hpp"
+
+#include "tailor/stats/statistics.hpp"
+
+#include "tailor/data/catalog.hpp"
+#include "tailor/data/cleaning.hpp"
+#include "tailor/data/event.hpp"
+#include "tailor/data/interaction_matrix.hpp"
+#include "tailor/data/pseudonymize.hpp"
+#include "tailor/data/splits.hpp"
+
+#include "tailor/io/csv.hpp"
+#include "tailor/io/datasets.hpp"
+#include "tailor/io/input.hpp"
+#include "tailor/io/readers.hpp"
+
+#include "tailor/retrieval/ann_index.hpp"
+#include "tailor/retrieval/item_bitset.hpp"
+
+#include "tailor/models/als.hpp"
+#include "tailor/models/content_encoder.hpp"
+#include "tailor/models/scorers.hpp"
+#include "tailor/models/text.hpp"
+
+#include "tailor/persistence/event_log.hpp"
+#include "tailor/persistence/file_io.hpp"
+#include "tailor/persistence/model_file.hpp"
+#include "tailor/persistence/serialization.hpp"
+
+#include "tailor/evaluation/evaluator.hpp"
+#include "tailor/evaluation/metrics.hpp"
+#include "tailor/evaluation/tuning.hpp"
+
+#include "tailor/experiments/experiment.hpp"
+#include "tailor/experiments/outcomes.hpp"
+#include "tailor/experiments/report.hpp"
+
+#include "tailor/ranking/hybrid_ranker.hpp"
+#include "tailor/ranking/rules.hpp"
+
+#include "tailor/monitoring/drift.hpp"
+#include "tailor/monitoring/retrain_policy.hpp"
+
+#include "tailor/serving/recommender.hpp"

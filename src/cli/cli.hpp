@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "tailor/als.hpp"
-#include "tailor/catalog.hpp"
-#include "tailor/event.hpp"
-#include "tailor/interaction_matrix.hpp"
-#include "tailor/io.hpp"
+#include "tailor/models/als.hpp"
+#include "tailor/data/catalog.hpp"
+#include "tailor/data/event.hpp"
+#include "tailor/data/interaction_matrix.hpp"
+#include "tailor/io/input.hpp"
 
 namespace tailor::cli {
 

@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
-#include "tailor/baselines.hpp"
-#include "tailor/error.hpp"
-#include "tailor/splits.hpp"
+#include "tailor/models/scorers.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/data/splits.hpp"
 
 namespace tailor::cli {
 

@@ -13,9 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tailor/csv.hpp"
-#include "tailor/error.hpp"
-#include "tailor/readers.hpp"
+#include "tailor/io/csv.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/io/readers.hpp"
 
 namespace tailor::cli {
 

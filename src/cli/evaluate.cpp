@@ -13,11 +13,11 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
-#include "tailor/baselines.hpp"
-#include "tailor/error.hpp"
-#include "tailor/evaluation.hpp"
-#include "tailor/splits.hpp"
-#include "tailor/tuning.hpp"
+#include "tailor/models/scorers.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/evaluation/evaluator.hpp"
+#include "tailor/data/splits.hpp"
+#include "tailor/evaluation/tuning.hpp"
 
 namespace tailor::cli {
 

@@ -9,13 +9,13 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
-#include "tailor/csv.hpp"
-#include "tailor/error.hpp"
-#include "tailor/experiment.hpp"
-#include "tailor/experiment_report.hpp"
-#include "tailor/io.hpp"
-#include "tailor/outcomes.hpp"
-#include "tailor/readers.hpp"
+#include "tailor/io/csv.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/experiments/experiment.hpp"
+#include "tailor/experiments/report.hpp"
+#include "tailor/io/input.hpp"
+#include "tailor/experiments/outcomes.hpp"
+#include "tailor/io/readers.hpp"
 
 namespace tailor::cli {
 

@@ -9,7 +9,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
-#include "tailor/error.hpp"
+#include "tailor/core/error.hpp"
 #include "tailor/version.hpp"
 
 namespace {

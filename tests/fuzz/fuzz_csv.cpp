@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "tailor/csv.hpp"
+#include "tailor/io/csv.hpp"
 #include "reader_invariants.hpp"
-#include "tailor/readers.hpp"
+#include "tailor/io/readers.hpp"
 
 namespace {
 

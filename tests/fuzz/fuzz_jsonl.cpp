@@ -7,7 +7,7 @@
 #include <string>
 
 #include "reader_invariants.hpp"
-#include "tailor/readers.hpp"
+#include "tailor/io/readers.hpp"
 
 namespace {
 

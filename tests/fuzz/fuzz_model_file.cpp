@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "tailor/model_file.hpp"
-#include "tailor/serialization.hpp"
+#include "tailor/persistence/model_file.hpp"
+#include "tailor/persistence/serialization.hpp"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "tailor/readers.hpp"
+#include "tailor/io/readers.hpp"
 
 namespace tailor::fuzz {
 

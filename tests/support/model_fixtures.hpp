@@ -10,11 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tailor/als.hpp"
-#include "tailor/catalog.hpp"
-#include "tailor/id_map.hpp"
-#include "tailor/model_file.hpp"
-#include "tailor/serialization.hpp"
+#include "tailor/models/als.hpp"
+#include "tailor/data/catalog.hpp"
+#include "tailor/core/id_map.hpp"
+#include "tailor/persistence/model_file.hpp"
+#include "tailor/persistence/serialization.hpp"
 
 namespace tailor::test {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "tailor/types.hpp"
+#include "tailor/core/types.hpp"
 
 namespace tailor::test {
 

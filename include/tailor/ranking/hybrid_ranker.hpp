@@ -1,0 +1,453 @@
+// tailor: HybridRanker, the per-request ranker that merges collaborative, item-to-item, content,
+// popularity and trending signals, applies business rules and explains every item.
+//
+// The ranker reads a RankerModel: non-owning pointers to immutable arrays (ALS item factors,
+// item-kNN neighbour lists, content vectors, content-predicted "bridge" factors for cold items,
+// per-item interaction counts, popularity, trending scores) and the Catalog, all indexed by the
+// catalog's dense item index. Any signal may be absent; arrays may be shorter than the catalog
+// (items added since training): a missing entry counts as 0 / no vector.
+//
+// One request (RankRequest): an optional user vector (in the ALS factor space), the user's recent
+// events (item, time, type), an optional context item (the product page), k and the Rules.
+//
+// Candidates, merged and deduplicated (each item remembers every source that proposed it):
+//   als       top als_candidates eligible items by u . y_i (RankerModel::factor_search, default
+//             exact scan);
+//   item_knn  neighbours of the recent items and the context item (knn_neighbors_per_item each);
+//   content   top content_candidates eligible items by cosine to the request's content query: the user
+//             content profile when given, else the normalised weighted sum of the content vectors
+//             of the recent and context items (RankerModel::content_search, default exact scan);
+//   popular   the popular_candidates most popular items, and the category_popular_candidates most
+//             popular of each category (path cut at category_depth) of the recent / context items;
+//   trending  the trending_candidates items with the highest trending score;
+//   plus the promoted and pinned items of the rules.
+// When the rules leave fewer than k items, the ranker widens: every eligible item is scored and
+// the rules are applied again (source bit `fallback`). With an allow list (e.g. a "new arrivals"
+// shelf) the universe is the allow list: als and content score the allowed items directly (the
+// hooks are not called), every allowed item is a candidate, and nothing needs widening.
+//
+// Recent events weigh w_e = type weight (view, rating and custom types 1, click 1, cart 2,
+// purchase 2; search and return 0) times 0.5^(age / recency_half_life), age = newest recent
+// timestamp - event timestamp; only the max_recent newest events count. The context item weighs
+// context_weight * the largest w_e (or context_weight alone without recent events).
+//
+// Score normalisation, per request, each in [0, 1], over the eligible items (those the rules
+// let through), so the best item the shopper can be shown scores 1 on a signal even when the rules
+// exclude their favourites (a long purchase history):
+//   als(i)     = clamp(u . y_i / M_als, 0, 1), M_als = the largest u . y_j of an eligible item
+//                (as found by the factor search, exact u . y_j recomputed for the items it returns);
+//   knn(i)     = K(i) / max over the eligible items of K(j), K(i) = sum over recent/context items
+//                r of w_r * sim(r, i);
+//   content(i) = clamp(q . c_i / M_content, 0, 1), M_content = the largest q . c_j of an eligible
+//                item (as found by the content search);
+//   pop(i)     = log(1 + popularity_i) / log(1 + max popularity);
+//   trend(i)   = trending_i / max trending (negative values count 0).
+// Blend (documented formula; h_u = user_half, h_i = item_half, m_b = bridge_pseudo_count,
+// beta_* = the weight_* options):
+//   a_u   = n_u / (n_u + h_u)            n_u = RankRequest::history_size (default: distinct items
+//                                        among recent, seen and purchased)
+//   b_i   = (n_i + m_i) / (n_i + m_i + h_i), n_i = interaction count, m_i = m_b when the item has
+//                                        a bridge (cold-start) vector, else 0  (0/0 counts 0)
+//   w_cf  = a_u * b_i                    (0 when no collaborative source is available)
+//   cf    = (beta_als als + beta_knn knn) / (beta_als [als available] + beta_knn [knn available])
+//   side  = (beta_content content + beta_pop pop + beta_trend trend) / (sum of available betas)
+//   score = w_cf * cf + (1 - w_cf) * side, then boosts and buries (Rules::adjustments).
+// So a shopper with a long history gets mostly collaborative scores on well-known items, while a
+// new shopper, or a new item, is ranked by content, popularity and trends; both weights move
+// smoothly with the counts. With a bridge, an item's collaborative vector is itself shrunk
+// towards the content-predicted one: y_i = (n_i y_als + m_b y_bridge) / (n_i + m_b) (see
+// blend_cold_item_factors), so a brand-new item has a usable CF vector worth m_b interactions.
+// learn_blend() picks h_u, h_i, m_b and the betas on validation requests.
+//
+// Reasons: a promoted item says "promoted"; otherwise the largest term of the blend decides:
+// als -> "recommended for you"; knn -> "because you viewed X" ("bought X", "added X to your
+// cart", "rated X"; X = title of the recent item that contributed most); content -> "new
+// arrival similar to Z" for an item with fewer than new_item_threshold interactions, else
+// "because you viewed Z" (Z = the recent/context item most similar in content); pop -> "popular
+// in Y" (Y = the item's category at category_depth) or "popular"; trend -> "trending".
+//
+// Thread-safety: HybridRanker is thread-compatible (const methods may run concurrently): rank()
+// keeps all per-request state on its own stack and heap, so any number of threads may rank over
+// one ranker; the one shared mutable part, the cache of the rules' catalog bitsets (see
+// RuleSet::catalog_filter), sits behind its own mutex, held only to look up or insert an entry.
+// Copies of a ranker share that cache. The model's arrays must not change while a ranker uses
+// them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tailor/models/scorers.hpp"
+#include "tailor/data/catalog.hpp"
+#include "tailor/data/event.hpp"
+#include "tailor/core/id_map.hpp"
+#include "tailor/ranking/rules.hpp"
+#include "tailor/core/scored_item.hpp"
+#include "tailor/core/span.hpp"
+#include "tailor/core/types.hpp"
+
+namespace tailor {
+
+// ---- model inputs
+// ---------------------------------------------------------------------------------
+
+/// One neighbour of an item and its similarity.
+struct ItemNeighbor {
+  Index item = 0;
+  float similarity = 0.0f;
+};
+
+/// Per-item neighbour lists, best first, stored contiguously.
+/// Thread-safety: thread-compatible (const methods may run concurrently).
+class ItemNeighbors {
+ public:
+  using List = Span<const ItemNeighbor>;
+
+  ItemNeighbors() = default;
+
+  /// From an item x item similarity matrix (e.g. ItemKnnRecommender::similarity_matrix()): row
+  /// i's positive entries other than i, best first (ties by lower index), at most max_per_item of
+  /// them (0 = all). Throws Error(invalid_argument) for a non-square matrix or a non-finite value
+  /// (naming its row and column).
+  static ItemNeighbors from_similarity(const SparseMatrix& similarity,
+                                       std::size_t max_per_item = 0);
+
+  /// From explicit lists (lists[i] = neighbours of item i, any order; sorted here). Throws
+  /// Error(invalid_argument) for an item index >= lists.size() or a non-finite similarity.
+  static ItemNeighbors from_lists(const std::vector<std::vector<ItemNeighbor>>& lists);
+
+  std::size_t n_items() const noexcept { return offsets_.empty() ? 0 : offsets_.size() - 1; }
+  /// Neighbours of `item`, best first; empty for an item >= n_items().
+  List of(Index item) const;
+
+ private:
+  std::vector<std::size_t> offsets_;
+  std::vector<ItemNeighbor> entries_;
+};
+
+/// Neighbour lists from a user x item interaction matrix with ItemKnnRecommender (cosine by
+/// default, options.neighbors per item).
+ItemNeighbors build_item_neighbors(const SparseMatrix& interactions,
+                                   const ItemKnnOptions& options = {});
+
+/// Number of users with each item (stored non-zero entries per column), one entry per column.
+std::vector<std::uint32_t> item_interaction_counts(const SparseMatrix& interactions);
+
+/// Options of trending_scores.
+struct TrendingOptions {
+  Timestamp now = 0;                         ///< reference time, UTC ms; 0 = the latest event
+  Timestamp recent_window = 7 * 86400000LL;  ///< > 0
+  Timestamp long_window = 28 * 86400000LL;   ///< > recent_window
+  double prior = 5.0;                        ///< pseudo-count damping small counts, > 0
+
+  /// Throws Error(invalid_argument) naming the bad field.
+  void validate() const;
+};
+
+/// Trending score per item of `items` (index space of the map): with r_i events of item i in
+/// (now - recent_window, now], l_i in (now - long_window, now], e_i = l_i * recent / long (the
+/// recent count expected if the rate were steady), trending_i = r_i * ln((r_i + prior) /
+/// (e_i + prior)) when positive, else 0. A rising item scores high, a steady best seller about 0.
+/// Counts events of every type but search and return; events with an item not in `items`, or
+/// outside the long window, are ignored.
+std::vector<float> trending_scores(const std::vector<Event>& events, const IdMap& items,
+                                   const TrendingOptions& options = {});
+
+/// The CF item vectors with cold items shrunk towards bridge vectors: row i =
+/// (n_i y_i + m c_i) / (n_i + m), y_i = item_factors row i (0 beyond its rows), c_i = cold row i
+/// (items beyond its rows keep y_i), n_i = counts[i] (0 beyond its size), m = pseudo_count >= 0.
+/// n_items rows. Throws Error(invalid_argument) for mismatched columns or sizes > n_items.
+RowMatrix blend_cold_item_factors(const RowMatrix& item_factors, const RowMatrix& cold_item_factors,
+                                  const std::vector<std::uint32_t>& counts, float pseudo_count,
+                                  std::size_t n_items);
+
+/// Which items a retrieval may return: the request's rules, as HybridRanker::rank passes them.
+/// `allows` is the whole test. HybridRanker also passes the same set in a form an index can plan
+/// with: the rules' catalog part as a shared bitset (cached per distinct rules, see
+/// RuleSet::catalog_filter) and the request's exclusions; then allows(i) == catalog->test(i) &&
+/// i is not in `excluded`.
+struct ItemFilter {
+  std::function<bool(Index)> allows;          ///< empty: every item
+  std::shared_ptr<const ItemBitset> catalog;  ///< may be null
+  std::vector<Index> excluded;                ///< sorted, unique; meaningful with `catalog`
+
+  explicit operator bool() const noexcept { return static_cast<bool>(allows); }
+  bool operator()(Index item) const { return allows(item); }
+};
+
+/// Top-k inner-product search over item vectors among the items `eligible` accepts:
+/// (query, k, eligible) -> up to k items, best first. Retrieval that honours the filter is what
+/// keeps a request cheap when the rules exclude much of what the shopper would score highest (a
+/// long purchase history, a price range): the ranker never has to widen to the whole catalog.
+/// An AnnIndex does this with AnnFilter::where(eligible).
+using VectorSearch = std::function<std::vector<ScoredItem>(Span<const float> query, std::size_t k,
+                                                           const ItemFilter& eligible)>;
+
+/// Exact top-k inner product over the rows of `vectors` (held by pointer: it must outlive the
+/// returned function), among the eligible items.
+VectorSearch exact_vector_search(const RowMatrix* vectors);
+
+/// What the ranker reads. Every pointer may be null (that signal is then absent) except catalog;
+/// the pointees must outlive the ranker and stay unchanged. All arrays are indexed by the
+/// catalog's item index and may be shorter than the catalog, never longer.
+struct RankerModel {
+  const Catalog* catalog = nullptr;
+  /// ALS item factors (one row per item).
+  const RowMatrix* item_factors = nullptr;
+  /// Content-predicted item factors (ContentToFactorMap), same columns as item_factors; blended
+  /// into the CF vectors with HybridRankerOptions::bridge_pseudo_count (blend_cold_item_factors).
+  const RowMatrix* cold_item_factors = nullptr;
+  /// L2-normalised content vectors (rows of norm 1, or 0 for items without content).
+  const RowMatrix* content = nullptr;
+  const ItemNeighbors* neighbors = nullptr;
+  /// Interactions per item (n_i), e.g. item_interaction_counts() of the training matrix. Null:
+  /// every item counts as fully known (b_i = 1).
+  const std::vector<std::uint32_t>* interaction_counts = nullptr;
+  const std::vector<float>* popularity = nullptr;  ///< >= 0, e.g. users per item
+  const std::vector<float>* trending = nullptr;    ///< see trending_scores
+  /// Model-level "use in training but never recommend" flags (non-zero = never returned).
+  const std::vector<std::uint8_t>* never_recommend = nullptr;
+  /// CF retrieval over the CF vectors the ranker uses (HybridRanker::cf_item_vectors()); empty =
+  /// exact scan. Plug an AnnIndex built over those vectors here.
+  VectorSearch factor_search;
+  /// Retrieval over the content vectors; empty = exact scan.
+  VectorSearch content_search;
+};
+
+/// Options of HybridRanker (see the file comment for the formulas). Defaults are a reasonable
+/// start; learn_blend() tunes the blend ones on validation data.
+struct HybridRankerOptions {
+  // ---- blend
+  float user_half = 5.0f;            ///< h_u >= 0
+  float item_half = 5.0f;            ///< h_i >= 0
+  float bridge_pseudo_count = 5.0f;  ///< m_b >= 0
+  float weight_als = 1.0f;           ///< beta_als >= 0
+  float weight_knn = 1.0f;           ///< beta_knn >= 0
+  float weight_content = 1.0f;       ///< beta_content >= 0
+  float weight_popular = 0.5f;       ///< beta_pop >= 0
+  float weight_trending = 0.25f;     ///< beta_trend >= 0
+
+  // ---- candidates
+  std::size_t als_candidates = 50;
+  std::size_t knn_neighbors_per_item = 20;
+  std::size_t content_candidates = 50;
+  std::size_t popular_candidates = 50;
+  std::size_t category_popular_candidates = 20;
+  std::size_t trending_candidates = 50;
+
+  // ---- the request's events
+  std::size_t max_recent = 20;             ///< newest recent events used as sources, >= 1
+  double recency_half_life_hours = 168.0;  ///< >= 0; 0 = no decay
+  float context_weight = 2.0f;             ///< >= 0
+  float view_weight = 1.0f;                ///< >= 0; also custom event types
+  float click_weight = 1.0f;
+  float cart_weight = 2.0f;
+  float purchase_weight = 2.0f;
+
+  // ---- catalog
+  std::size_t category_depth = 2;  ///< path levels naming a category for "popular in", >= 1
+  std::string family_attribute = "family";                    ///< variants share this attribute
+  std::string never_recommend_attribute = "never_recommend";  ///< catalog-level flag
+  std::uint32_t new_item_threshold = 5;  ///< fewer interactions: "new arrival" reasons
+
+  /// Throws Error(invalid_argument) naming the first bad field.
+  void validate() const;
+};
+
+/// One of the user's recent events.
+struct RecentEvent {
+  Index item = 0;
+  Timestamp timestamp = 0;
+  EventType type = EventType::view;
+};
+
+/// One ranking request.
+struct RankRequest {
+  std::size_t k = 10;
+  /// The user's vector in the ALS factor space (item_factors columns); empty for anonymous or new
+  /// shoppers.
+  Span<const float> user_vector;
+  /// n_u for the blend; nullopt = distinct items among recent, seen_items and purchased_items.
+  std::optional<std::size_t> history_size;
+  std::vector<RecentEvent> recent;     ///< any order; the newest max_recent are sources
+  std::vector<Index> seen_items;       ///< more items the user has had (excluded with exclude_seen)
+  std::vector<Index> purchased_items;  ///< more purchases (excluded with exclude_purchased)
+  std::optional<Index> context_item;   ///< the product page being viewed
+  /// A user content profile (content columns, e.g. ContentEncoder::user_content_profile); empty =
+  /// built from the recent and context items.
+  Span<const float> user_content;
+  Rules rules;
+};
+
+/// Where a candidate came from (bits of RankedItem::sources).
+enum class Source : std::uint32_t {
+  als = 1u << 0,
+  item_knn = 1u << 1,
+  content = 1u << 2,
+  popular = 1u << 3,
+  trending = 1u << 4,
+  promoted = 1u << 5,  ///< listed as promoted by the rules
+  pinned = 1u << 6,    ///< placed by a pin
+  fallback = 1u << 7,  ///< found only when the ranker widened to every eligible item
+};
+using SourceMask = std::uint32_t;
+constexpr SourceMask source_bit(Source s) noexcept { return static_cast<SourceMask>(s); }
+constexpr bool has_source(SourceMask mask, Source s) noexcept {
+  return (mask & source_bit(s)) != 0;
+}
+/// "als+content" style names of the bits set in `mask`.
+std::string source_names(SourceMask mask);
+
+/// Why an item is shown (the template of RankedItem::reason).
+enum class ReasonKind {
+  recommended_for_you,  ///< "recommended for you"
+  because_viewed,       ///< "because you viewed X"
+  because_bought,       ///< "because you bought X"
+  because_carted,       ///< "because you added X to your cart"
+  because_rated,        ///< "because you rated X"
+  new_arrival_similar,  ///< "new arrival similar to X"
+  popular_in,           ///< "popular in Y"
+  popular,              ///< "popular"
+  trending,             ///< "trending"
+  promoted,             ///< "promoted"
+};
+
+/// No item (RankedItem::reason_item when the reason names none).
+inline constexpr Index kNoItem = std::numeric_limits<Index>::max();
+
+/// One returned item.
+struct RankedItem {
+  Index item = 0;
+  float score = 0.0f;      ///< blended score after boosts and buries
+  SourceMask sources = 0;  ///< every source that proposed it
+  ReasonKind reason_kind = ReasonKind::recommended_for_you;
+  Index reason_item = kNoItem;  ///< X or Z of the reason
+  std::string reason;           ///< human-readable, e.g. "because you viewed WHITE METAL LANTERN"
+};
+
+/// What rank() returns.
+struct RankResult {
+  std::vector<RankedItem> items;  ///< in slot order
+  std::size_t candidates = 0;     ///< distinct candidates before the rules
+  bool widened = false;           ///< the ranker scanned every eligible item
+  std::vector<Pin> dropped_pins;  ///< pins that could not be honoured (see rules.hpp)
+  std::size_t promoted_shortfall = 0;
+};
+
+/// The per-request hybrid ranker. Thread-safety: thread-compatible (const methods may run
+/// concurrently).
+///
+/// **Example**:
+///   tailor::RankerModel model;
+///   model.catalog = &catalog;
+///   model.item_factors = &als.item_factors();
+///   model.content = &content_vectors;
+///   model.interaction_counts = &counts;
+///   model.popularity = &popularity;
+///   tailor::HybridRanker ranker(model);
+///   tailor::RankRequest req;
+///   req.k = 10;
+///   req.user_vector = als.user_factors().row(u).transpose().eval();  // keep it alive
+///   req.recent = {{item, time, tailor::EventType::view}};
+///   req.rules.one_per_family = true;
+///   for (const auto& r : ranker.rank(req).items) std::cout << r.item << " " << r.reason << "\n";
+class HybridRanker {
+ public:
+  /// Precomputes the catalog index, normalised popularity and trending, popularity orders and,
+  /// with a bridge, the blended CF vectors. Throws Error(invalid_argument) for a null catalog,
+  /// options that fail validate(), arrays longer than the catalog, mismatched factor columns, or a
+  /// content row whose norm is neither 0 nor 1 (+-1e-3) (naming the row).
+  explicit HybridRanker(RankerModel model, HybridRankerOptions options = {});
+
+  /// Ranks for one request. Throws Error(invalid_argument) for k == 0, an item index out of range
+  /// (naming the field and position), a user vector or content profile of the wrong size, rules
+  /// that fail validation, or a search hook returning an item out of range.
+  RankResult rank(const RankRequest& request) const;
+
+  const HybridRankerOptions& options() const noexcept { return options_; }
+  const RankerModel& model() const noexcept { return model_; }
+  std::size_t n_items() const noexcept { return n_items_; }
+  const CatalogIndex& catalog_index() const noexcept { return index_; }
+  /// The CF item vectors scored against user vectors: item_factors, or its blend with the bridge
+  /// vectors when both are given (null without item factors). Build an ANN index over these.
+  const RowMatrix* cf_item_vectors() const noexcept { return cf_vectors_; }
+
+ private:
+  struct Context;
+
+  void build_context(const RankRequest& request, Context& ctx) const;
+  float blended(const Context& ctx, Index item, float* parts) const;
+  void explain(const Context& ctx, const RankRequest& request, RankedItem& out,
+               bool promoted) const;
+
+  RankerModel model_;
+  HybridRankerOptions options_;
+  std::size_t n_items_ = 0;
+  CatalogIndex index_;
+  RowMatrix blended_factors_;  // owned CF vectors when a bridge is blended in
+  const RowMatrix* cf_vectors_ = nullptr;
+  std::vector<float> cf_inverse_norms_;                  // for MMR on factors
+  std::vector<float> pop_norm_;                          // pop(i) in [0, 1]
+  std::vector<float> trend_norm_;                        // trend(i) in [0, 1]
+  std::vector<Index> by_popularity_;                     // most popular first
+  std::vector<Index> by_trending_;                       // trending first (positive scores only)
+  std::vector<std::vector<Index>> popular_in_category_;  // per node at category_depth
+  std::vector<char> never_;                              // model-level or catalog-level flag
+  // The catalog part of recent requests' rules (RuleSet::catalog_filter), most recent first.
+  struct FilterCache;
+  std::shared_ptr<FilterCache> filter_cache_;
+};
+
+// ---- learning the blend
+// ---------------------------------------------------------------------------
+
+/// One validation request and the items the user went on to interact with.
+struct BlendValidationCase {
+  RankRequest request;
+  std::vector<Index> relevant;
+};
+
+/// Options of learn_blend: coordinate search over grids, each parameter in turn set to the grid
+/// value that maximises mean nDCG@k over the cases (the current value is kept unless another is
+/// strictly better), for `passes` rounds or until a round changes nothing.
+struct BlendSearchOptions {
+  std::size_t k = 10;  ///< >= 1
+  int passes = 2;      ///< >= 1
+  std::vector<float> user_half_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f, 100.0f};
+  std::vector<float> item_half_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f, 100.0f};
+  std::vector<float> bridge_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f};    ///< only with a bridge
+  std::vector<float> knn_grid = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f};  ///< only with neighbours
+  std::vector<float> content_grid = {0.0f, 0.5f, 1.0f, 2.0f, 4.0f};     ///< only with content
+  std::vector<float> popular_grid = {0.0f, 0.1f, 0.25f, 0.5f, 1.0f, 2.0f};  ///< with popularity
+  std::vector<float> trending_grid = {0.0f, 0.1f, 0.25f, 0.5f, 1.0f};       ///< only with trending
+  std::size_t threads = 1;  ///< threads ranking the cases; 0 = hardware threads
+
+  /// Throws Error(invalid_argument) naming the bad field (k, passes, a negative or non-finite
+  /// grid value, an empty grid).
+  void validate() const;
+};
+
+/// What learn_blend found.
+struct BlendSearchResult {
+  HybridRankerOptions options;  ///< the start options with the best blend parameters
+  double ndcg = 0.0;            ///< mean nDCG@k of `options` on the cases
+  double start_ndcg = 0.0;      ///< mean nDCG@k of the start options
+  std::size_t evaluations = 0;  ///< configurations scored
+};
+
+/// Learns h_u, h_i, m_b and the source weights (weight_als stays fixed: the CF part is scale-free
+/// in its two weights) by coordinate search on validation cases (cases without relevant items are
+/// skipped). Deterministic for any thread count. Throws Error(invalid_argument) when there is no
+/// case with a relevant item, or as HybridRanker's constructor.
+BlendSearchResult learn_blend(const RankerModel& model,
+                              const std::vector<BlendValidationCase>& cases,
+                              const HybridRankerOptions& start = {},
+                              const BlendSearchOptions& search = {});
+
+}  // namespace tailor

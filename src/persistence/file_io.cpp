@@ -1,0 +1,374 @@
+#include "tailor/persistence/file_io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <utility>
+
+#include "tailor/core/error.hpp"
+
+namespace tailor {
+
+// ---------------------------------------------------------------------------------------------
+// FileOps
+
+int FileOps::open(const char* path, int flags, int mode) {
+  return ::open(path, flags | O_CLOEXEC, static_cast<mode_t>(mode));
+}
+int FileOps::close(int fd) { return ::close(fd); }
+std::int64_t FileOps::pread(int fd, void* buffer, std::size_t size, std::uint64_t offset) {
+  return ::pread(fd, buffer, size, static_cast<off_t>(offset));
+}
+std::int64_t FileOps::pwrite(int fd, const void* data, std::size_t size, std::uint64_t offset) {
+  return ::pwrite(fd, data, size, static_cast<off_t>(offset));
+}
+int FileOps::fsync(int fd) { return ::fsync(fd); }
+int FileOps::ftruncate(int fd, std::uint64_t size) {
+  return ::ftruncate(fd, static_cast<off_t>(size));
+}
+int FileOps::rename(const char* from, const char* to) { return ::rename(from, to); }
+int FileOps::unlink(const char* path) { return ::unlink(path); }
+std::int64_t FileOps::file_size(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return -1;
+  return static_cast<std::int64_t>(st.st_size);
+}
+
+FileOps& system_file_ops() noexcept {
+  static FileOps ops;
+  return ops;
+}
+
+const char* file_op_name(FileOpKind op) noexcept {
+  switch (op) {
+    case FileOpKind::open: return "open";
+    case FileOpKind::close: return "close";
+    case FileOpKind::pread: return "pread";
+    case FileOpKind::pwrite: return "pwrite";
+    case FileOpKind::fsync: return "fsync";
+    case FileOpKind::ftruncate: return "ftruncate";
+    case FileOpKind::rename: return "rename";
+    case FileOpKind::unlink: return "unlink";
+    case FileOpKind::file_size: return "file_size";
+  }
+  return "unknown";
+}
+
+// ---------------------------------------------------------------------------------------------
+// FaultInjectingFileOps
+
+void FaultInjectingFileOps::inject(InjectedFault fault) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  faults_.push_back(Armed{std::move(fault)});
+}
+
+void FaultInjectingFileOps::clear() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  faults_.clear();
+}
+
+std::uint64_t FaultInjectingFileOps::calls(FileOpKind op) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return calls_[static_cast<std::size_t>(op)];
+}
+
+std::uint64_t FaultInjectingFileOps::fired() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return fired_;
+}
+
+int FaultInjectingFileOps::check(FileOpKind op, const char* path, std::size_t* partial) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++calls_[static_cast<std::size_t>(op)];
+  for (Armed& armed : faults_) {
+    const InjectedFault& f = armed.fault;
+    if (f.op != op) continue;
+    if (!f.path_contains.empty() &&
+        (path == nullptr || std::strstr(path, f.path_contains.c_str()) == nullptr))
+      continue;
+    const std::uint64_t index = armed.seen++;
+    if (index < f.after || armed.failed >= f.times) continue;
+    if (op == FileOpKind::pwrite && f.partial_bytes > 0 && !armed.partial_done &&
+        partial != nullptr) {
+      armed.partial_done = true;
+      *partial = f.partial_bytes;
+      ++fired_;
+      return 0;
+    }
+    ++armed.failed;
+    ++fired_;
+    return f.error;
+  }
+  return 0;
+}
+
+int FaultInjectingFileOps::open(const char* path, int flags, int mode) {
+  if (int e = check(FileOpKind::open, path)) {
+    errno = e;
+    return -1;
+  }
+  return base_.open(path, flags, mode);
+}
+
+int FaultInjectingFileOps::close(int fd) {
+  if (int e = check(FileOpKind::close, nullptr)) {
+    base_.close(fd);  // the descriptor is released either way, as with close(2)
+    errno = e;
+    return -1;
+  }
+  return base_.close(fd);
+}
+
+std::int64_t FaultInjectingFileOps::pread(int fd, void* buffer, std::size_t size,
+                                          std::uint64_t offset) {
+  if (int e = check(FileOpKind::pread, nullptr)) {
+    errno = e;
+    return -1;
+  }
+  return base_.pread(fd, buffer, size, offset);
+}
+
+std::int64_t FaultInjectingFileOps::pwrite(int fd, const void* data, std::size_t size,
+                                           std::uint64_t offset) {
+  std::size_t partial = 0;
+  if (int e = check(FileOpKind::pwrite, nullptr, &partial)) {
+    errno = e;
+    return -1;
+  }
+  if (partial > 0 && partial < size) return base_.pwrite(fd, data, partial, offset);
+  return base_.pwrite(fd, data, size, offset);
+}
+
+int FaultInjectingFileOps::fsync(int fd) {
+  if (int e = check(FileOpKind::fsync, nullptr)) {
+    errno = e;
+    return -1;
+  }
+  return base_.fsync(fd);
+}
+
+int FaultInjectingFileOps::ftruncate(int fd, std::uint64_t size) {
+  if (int e = check(FileOpKind::ftruncate, nullptr)) {
+    errno = e;
+    return -1;
+  }
+  return base_.ftruncate(fd, size);
+}
+
+int FaultInjectingFileOps::rename(const char* from, const char* to) {
+  if (int e = check(FileOpKind::rename, to)) {
+    errno = e;
+    return -1;
+  }
+  return base_.rename(from, to);
+}
+
+int FaultInjectingFileOps::unlink(const char* path) {
+  if (int e = check(FileOpKind::unlink, path)) {
+    errno = e;
+    return -1;
+  }
+  return base_.unlink(path);
+}
+
+std::int64_t FaultInjectingFileOps::file_size(int fd) {
+  if (int e = check(FileOpKind::file_size, nullptr)) {
+    errno = e;
+    return -1;
+  }
+  return base_.file_size(fd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors and File
+
+void throw_io_error(const std::string& path, std::string_view operation, int error) {
+  TAILOR_THROW(io_error, path << ": " << operation << ": " << std::strerror(error));
+}
+
+File::File(std::string path, int flags, int mode, FileOps& ops)
+    : path_(std::move(path)), ops_(&ops) {
+  int fd;
+  do {
+    fd = ops_->open(path_.c_str(), flags, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) throw_io_error(path_, "open", errno);
+  fd_ = fd;
+}
+
+File::File(File&& other) noexcept
+    : path_(std::move(other.path_)), ops_(other.ops_), fd_(std::exchange(other.fd_, -1)) {}
+
+File& File::operator=(File&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ops_->close(fd_);
+    path_ = std::move(other.path_);
+    ops_ = other.ops_;
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+File::~File() {
+  if (fd_ >= 0) ops_->close(fd_);
+}
+
+void File::read_exact(std::uint64_t offset, void* buffer, std::size_t size) const {
+  auto* p = static_cast<char*>(buffer);
+  while (size > 0) {
+    const std::int64_t n = ops_->pread(fd_, p, size, offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io_error(path_, "pread", errno);
+    }
+    if (n == 0)
+      TAILOR_THROW(io_error, path_ << ": pread: file ended at offset " << offset << " with "
+                                   << size << " more bytes expected (was it changed meanwhile?)");
+    p += n;
+    offset += static_cast<std::uint64_t>(n);
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+void File::write_all(std::uint64_t offset, const void* data, std::size_t size) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const std::int64_t n = ops_->pwrite(fd_, p, size, offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io_error(path_, "pwrite", errno);
+    }
+    if (n == 0) throw_io_error(path_, "pwrite", EIO);  // no progress: never loop forever
+    p += n;
+    offset += static_cast<std::uint64_t>(n);
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+void File::sync() {
+  if (ops_->fsync(fd_) != 0) throw_io_error(path_, "fsync", errno);
+}
+
+void File::truncate(std::uint64_t size) {
+  int rc;
+  do {
+    rc = ops_->ftruncate(fd_, size);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) throw_io_error(path_, "ftruncate", errno);
+}
+
+std::uint64_t File::size() const {
+  const std::int64_t n = ops_->file_size(fd_);
+  if (n < 0) throw_io_error(path_, "fstat", errno);
+  return static_cast<std::uint64_t>(n);
+}
+
+void File::close() {
+  if (fd_ < 0) return;
+  const int fd = std::exchange(fd_, -1);
+  // close(2) must not be retried on EINTR (the descriptor is released either way on Linux).
+  if (ops_->close(fd) != 0) throw_io_error(path_, "close", errno);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directories and atomic replacement
+
+std::string parent_directory(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+void sync_directory(const std::string& dir, FileOps& ops) {
+  File d(dir, O_RDONLY | O_DIRECTORY, 0, ops);
+  d.sync();
+  d.close();
+}
+
+namespace {
+std::string make_temp_path(const std::string& path) {
+  if (path.empty() || path.back() == '/')
+    TAILOR_THROW(invalid_argument, "AtomicFileWriter: not a file path: '" << path << "'");
+  static std::atomic<std::uint64_t> counter{0};
+  return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+}  // namespace
+
+AtomicFileWriter::AtomicFileWriter(std::string path, FileOps& ops)
+    : path_(std::move(path)),
+      temp_path_(make_temp_path(path_)),
+      ops_(ops),
+      file_(temp_path_, O_WRONLY | O_CREAT | O_EXCL, 0644, ops) {}
+
+AtomicFileWriter::~AtomicFileWriter() { abort(); }
+
+void AtomicFileWriter::abort() noexcept {
+  if (done_) return;
+  done_ = true;
+  if (file_.is_open()) {
+    try {
+      file_.close();
+    } catch (...) {  // nothing to report: the file is being thrown away
+    }
+  }
+  ops_.unlink(temp_path_.c_str());
+}
+
+void AtomicFileWriter::write(const void* data, std::size_t size) {
+  if (done_) TAILOR_THROW(invalid_argument, path_ << ": AtomicFileWriter used after commit or failure");
+  try {
+    file_.write_all(offset_, data, size);
+    offset_ += size;
+  } catch (...) {
+    abort();
+    throw;
+  }
+}
+
+void AtomicFileWriter::commit() {
+  if (done_) TAILOR_THROW(invalid_argument, path_ << ": AtomicFileWriter used after commit or failure");
+  try {
+    file_.sync();
+    file_.close();
+    if (ops_.rename(temp_path_.c_str(), path_.c_str()) != 0) {
+      const int e = errno;
+      TAILOR_THROW(io_error, path_ << ": rename from '" << temp_path_ << "': " << std::strerror(e));
+    }
+  } catch (...) {
+    abort();
+    throw;
+  }
+  done_ = true;  // the temporary name is gone; nothing to clean up any more
+  renamed_ = true;
+  const std::string dir = parent_directory(path_);
+  try {
+    sync_directory(dir, ops_);
+  } catch (const Error& e) {
+    TAILOR_THROW(io_error, path_ << ": replaced, but syncing its directory failed, so the change "
+                                    "may not survive a power loss: "
+                                 << e.what());
+  }
+}
+
+void write_file_atomically(const std::string& path, std::string_view bytes, FileOps& ops) {
+  AtomicFileWriter out(path, ops);
+  out.write(bytes);
+  out.commit();
+}
+
+std::string read_file(const std::string& path, std::uint64_t max_bytes, FileOps& ops) {
+  File f(path, O_RDONLY, 0, ops);
+  const std::uint64_t size = f.size();
+  if (size > max_bytes)
+    TAILOR_THROW(io_error, path << ": file has " << size << " bytes, more than the limit of "
+                                << max_bytes);
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  f.read_exact(0, bytes.data(), bytes.size());
+  return bytes;
+}
+
+}  // namespace tailor

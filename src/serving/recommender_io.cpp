@@ -1,0 +1,456 @@
+// Recommender model files and event log (see recommender.hpp): save() writes the serving
+// snapshot into a model_file.hpp container, load() restores one into a fresh Recommender, and
+// open_event_log() replays a durable log into profiles and kept events.
+//
+// Sections (format 1 of the "tailor.recommender" layout, inside the container's own versioning):
+//   recommender        JSON: layout version, trained_log_sequence, newest_event, flags
+//   catalog            Catalog
+//   users, weights     training actors and their net event weights (sparse)
+//   history_users, history   every actor's touched items (sparse)
+//   als.*              ALSFactorizer (serialization.hpp save_als)
+//   counts, popularity, trending     per-item arrays
+//   neighbors, bought_together       ItemNeighbors
+//   content.vectors, content.cold, content.encoder, content.bridge   (optional, when fitted)
+//   ann                the ANN index state; its hnswlib graph bytes reach hnswlib only after the
+//                      container verified this section's CRC (AnnIndex::from_state checks them
+//                      again against the stored vectors)
+// Erased actors still present in the serving snapshot are written as "erased:<n>" with zeroed
+// factor, weight and history rows, so a file saved after erase_user holds no trace of the ID.
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <unordered_set>
+
+#include "serving/recommender_state.hpp"
+#include "tailor/core/error.hpp"
+#include "tailor/persistence/model_file.hpp"
+#include "tailor/persistence/serialization.hpp"
+
+namespace tailor {
+
+namespace {
+
+constexpr int kLayoutVersion = 1;
+
+void encode_sparse(ByteWriter& w, const SparseMatrix& m) {
+  w.u64(static_cast<std::uint64_t>(m.rows()));
+  w.u64(static_cast<std::uint64_t>(m.cols()));
+  w.u64(static_cast<std::uint64_t>(m.nonZeros()));
+  for (Eigen::Index r = 0; r <= m.rows(); ++r) w.u32(static_cast<std::uint32_t>(m.outerIndexPtr()[r]));
+  for (Eigen::Index i = 0; i < m.nonZeros(); ++i) w.u32(static_cast<std::uint32_t>(m.innerIndexPtr()[i]));
+  w.f32_array(m.valuePtr(), static_cast<std::size_t>(m.nonZeros()));
+}
+
+SparseMatrix decode_sparse(ByteReader& r, const char* what) {
+  const std::uint64_t rows = r.u64(), cols = r.u64(), nnz = r.u64();
+  constexpr std::uint64_t kMax = std::numeric_limits<std::int32_t>::max();
+  if (rows > kMax || cols > kMax || nnz > kMax) {
+    TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": shape " << rows << " x " << cols
+                                           << " with " << nnz << " entries exceeds the limits");
+  }
+  // Bounds against the bytes left before allocating: 4 bytes per offset, 8 per entry.
+  r.checked_count(rows + 1, 4, what);
+  r.checked_count(nnz, 8, what);
+  std::vector<std::int32_t> outer(rows + 1), inner(nnz);
+  std::vector<float> values(nnz);
+  for (auto& o : outer) o = static_cast<std::int32_t>(r.u32());
+  for (auto& i : inner) i = static_cast<std::int32_t>(r.u32());
+  r.f32_array(values.data(), values.size());
+  if (outer.front() != 0 || static_cast<std::uint64_t>(outer.back()) != nnz) {
+    TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row offsets do not span the entries");
+  }
+  for (std::uint64_t row = 0; row < rows; ++row) {
+    if (outer[row] > outer[row + 1] || outer[row] < 0) {
+      TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row offsets decrease at row " << row);
+    }
+    for (auto e = outer[row]; e < outer[row + 1]; ++e) {
+      const auto c = inner[static_cast<std::size_t>(e)];
+      if (c < 0 || static_cast<std::uint64_t>(c) >= cols ||
+          (e > outer[row] && inner[static_cast<std::size_t>(e) - 1] >= c)) {
+        TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row " << row
+                                               << ": column indices out of range or unsorted");
+      }
+      if (!std::isfinite(values[static_cast<std::size_t>(e)])) {
+        TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row " << row << ": non-finite value");
+      }
+    }
+  }
+  SparseMatrix m(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
+  m.reserve(static_cast<Eigen::Index>(nnz));
+  for (std::uint64_t row = 0; row < rows; ++row) {
+    m.startVec(static_cast<Eigen::Index>(row));
+    for (auto e = outer[row]; e < outer[row + 1]; ++e) {
+      m.insertBack(static_cast<Eigen::Index>(row), inner[static_cast<std::size_t>(e)]) =
+          values[static_cast<std::size_t>(e)];
+    }
+  }
+  m.finalize();
+  return m;
+}
+
+void encode_neighbors(ByteWriter& w, const ItemNeighbors& n) {
+  w.u64(n.n_items());
+  for (std::size_t i = 0; i < n.n_items(); ++i) {
+    const auto list = n.of(static_cast<Index>(i));
+    w.u32(static_cast<std::uint32_t>(list.size()));
+    for (const auto& e : list) {
+      w.u32(e.item);
+      w.f32(e.similarity);
+    }
+  }
+}
+
+ItemNeighbors decode_neighbors(ByteReader& r, const char* what) {
+  const std::size_t n = r.checked_count(r.u64(), 4, what);
+  std::vector<std::vector<ItemNeighbor>> lists(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t count = r.checked_count(r.u32(), 8, what);
+    lists[i].resize(count);
+    for (auto& e : lists[i]) {
+      e.item = r.u32();
+      e.similarity = r.f32();
+      if (e.item >= n) {
+        TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": item " << i << " lists neighbour "
+                                               << e.item << " of " << n);
+      }
+    }
+  }
+  try {
+    return ItemNeighbors::from_lists(lists);
+  } catch (const Error& e) {
+    TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": " << e.what());
+  }
+}
+
+// `ids` with every erased actor renamed "erased:<n>", and the indices of the renamed rows.
+IdMap scrub_ids(const IdMap& ids, const std::unordered_set<std::string>& erased,
+                std::vector<Index>& scrubbed) {
+  IdMap out;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::string& id = ids.id(static_cast<Index>(i));
+    if (erased.count(id)) {
+      out.insert("erased:" + std::to_string(scrubbed.size()));
+      scrubbed.push_back(static_cast<Index>(i));
+    } else {
+      out.insert(id);
+    }
+  }
+  return out;
+}
+
+SparseMatrix zero_rows(SparseMatrix m, const std::vector<Index>& rows) {
+  for (Index r : rows) {
+    for (SparseMatrix::InnerIterator it(m, static_cast<Eigen::Index>(r)); it; ++it) it.valueRef() = 0.0f;
+  }
+  m.prune(0.0f, 0.0f);
+  return m;
+}
+
+template <class T>
+T read_or_corrupt(ModelReader& reader, std::string_view tag) {
+  return read_section<T>(reader, tag);
+}
+
+}  // namespace
+
+void Recommender::save(const std::string& path) const {
+  const auto snap = core_->load_snapshot();
+  if (!snap->parts) TAILOR_THROW(not_fitted, "Recommender::save: '" << path << "': no model yet");
+  const ModelParts& parts = *snap->parts;
+  std::unordered_set<std::string> erased;
+  {
+    std::lock_guard<std::mutex> lock(core_->erased_mutex);
+    for (const auto& [actor, when] : core_->erased) erased.insert(actor);
+  }
+  ModelWriter w;
+  w.metadata()["model_version"] = snap->version;
+  nlohmann::json state = {{"layout", kLayoutVersion},
+                          {"trained_log_sequence", snap->trained_log_sequence},
+                          {"newest_event", parts.newest_event},
+                          {"trained_at", snap->trained_at},
+                          {"trained_events", snap->trained_events},
+                          {"content", static_cast<bool>(snap->content)},
+                          {"bridge", parts.bridge.fitted()}};
+  write_section(w, "recommender", state);
+  write_section(w, "catalog", *snap->catalog);
+
+  std::vector<Index> scrubbed_users, scrubbed_history;
+  const IdMap users = scrub_ids(parts.users, erased, scrubbed_users);
+  const IdMap history_users = scrub_ids(parts.history_users, erased, scrubbed_history);
+  write_section(w, "users", users);
+  encode_sparse(w.add_section("weights"), zero_rows(parts.weights, scrubbed_users));
+  write_section(w, "history_users", history_users);
+  encode_sparse(w.add_section("history"), zero_rows(parts.history, scrubbed_history));
+  if (scrubbed_users.empty()) {
+    save_als(w, parts.als, "als");
+  } else {
+    RowMatrix user_factors = parts.als.user_factors();
+    for (Index u : scrubbed_users) user_factors.row(static_cast<Eigen::Index>(u)).setZero();
+    save_als(w, ALSFactorizer::from_factors(parts.als.options(), std::move(user_factors),
+                                            parts.als.item_factors()),
+             "als");
+  }
+  write_section(w, "counts", parts.counts);
+  write_section(w, "popularity", parts.popularity);
+  write_section(w, "trending", parts.trending);
+  encode_neighbors(w.add_section("neighbors"), parts.neighbors);
+  encode_neighbors(w.add_section("bought_together"), parts.bought_together);
+  if (snap->content && parts.encoder.fitted()) {
+    write_section(w, "content.vectors", *snap->content);
+    const ContentEncoderState& es = parts.encoder.state();
+    ByteWriter& e = w.add_section("content.encoder");
+    encode(e, es.idf);
+    encode(e, es.svd_buckets);
+    encode(e, es.svd_components);
+    e.f64(es.price_log_low);
+    e.f64(es.price_log_high);
+    e.u64(es.fitted_items);
+  }
+  if (snap->cold_factors && parts.bridge.fitted()) {
+    write_section(w, "content.cold", *snap->cold_factors);
+    const ContentBridgeState& bs = parts.bridge.state();
+    ByteWriter& b = w.add_section("content.bridge");
+    encode(b, bs.weights);
+    encode(b, bs.bias);
+    b.u64(bs.training_items);
+  }
+  {
+    const AnnIndexState ann = parts.ann->export_state(true);
+    ByteWriter& a = w.add_section("ann");
+    a.u64(ann.dim);
+    encode(a, *ann.base);
+    encode(a, std::vector<std::uint32_t>(ann.base_masked.begin(), ann.base_masked.end()));
+    encode(a, std::vector<std::uint32_t>(ann.side_items.begin(), ann.side_items.end()));
+    encode(a, ann.side_vectors);
+    a.string(ann.graph);
+  }
+  w.save(path);
+}
+
+void Recommender::load(const std::string& path) {
+  {
+    const auto current = core_->load_snapshot();
+    TAILOR_REQUIRE(!current->parts && core_->load_catalog()->empty() && core_->next_seq.load() == 0,
+                   "Recommender::load: '" << path
+                       << "': load into a fresh Recommender (no items, events or model yet)");
+  }
+  ModelReader reader = ModelReader::open(path);
+  const nlohmann::json state = read_or_corrupt<nlohmann::json>(reader, "recommender");
+  auto field = [&](const char* key) -> const nlohmann::json& {
+    if (!state.is_object() || !state.contains(key)) {
+      TAILOR_THROW(corrupt_file, path << ": section 'recommender': missing field '" << key << "'");
+    }
+    return state.at(key);
+  };
+  if (!field("layout").is_number_integer() || field("layout").get<int>() != kLayoutVersion) {
+    TAILOR_THROW(unsupported_version, path << ": section 'recommender': layout " << field("layout").dump()
+                                           << " (this build reads " << kLayoutVersion << ")");
+  }
+  auto catalog = std::make_shared<Catalog>(read_or_corrupt<Catalog>(reader, "catalog"));
+  const std::size_t n_items = catalog->size();
+  auto parts = std::make_shared<ModelParts>();
+  try {
+    parts->newest_event = field("newest_event").get<Timestamp>();
+    parts->users = read_or_corrupt<IdMap>(reader, "users");
+    {
+      ByteReader r = reader.section("weights");
+      parts->weights = decode_sparse(r, "weights");
+      r.expect_end();
+    }
+    parts->history_users = read_or_corrupt<IdMap>(reader, "history_users");
+    {
+      ByteReader r = reader.section("history");
+      parts->history = decode_sparse(r, "history");
+      r.expect_end();
+    }
+    parts->als = load_als(reader, "als");
+    parts->counts = read_or_corrupt<std::vector<std::uint32_t>>(reader, "counts");
+    parts->popularity = read_or_corrupt<std::vector<float>>(reader, "popularity");
+    parts->trending = read_or_corrupt<std::vector<float>>(reader, "trending");
+    {
+      ByteReader r = reader.section("neighbors");
+      parts->neighbors = decode_neighbors(r, "neighbors");
+      r.expect_end();
+    }
+    {
+      ByteReader r = reader.section("bought_together");
+      parts->bought_together = decode_neighbors(r, "bought_together");
+      r.expect_end();
+    }
+  } catch (const nlohmann::json::exception& e) {
+    TAILOR_THROW(corrupt_file, path << ": section 'recommender': " << e.what());
+  }
+  // Every per-item structure must agree with the catalog and with each other.
+  auto check = [&](bool ok, const std::string& what) {
+    if (!ok) TAILOR_THROW(corrupt_file, path << ": " << what << " (catalog has " << n_items << " items)");
+  };
+  check(static_cast<std::size_t>(parts->weights.rows()) == parts->users.size() &&
+            static_cast<std::size_t>(parts->weights.cols()) <= n_items,
+        "section 'weights' does not match 'users'");
+  check(static_cast<std::size_t>(parts->history.rows()) == parts->history_users.size() &&
+            static_cast<std::size_t>(parts->history.cols()) <= n_items,
+        "section 'history' does not match 'history_users'");
+  check(static_cast<std::size_t>(parts->als.users()) == parts->users.size() &&
+            static_cast<std::size_t>(parts->als.items()) <= n_items,
+        "ALS factors do not match 'users' and the catalog");
+  check(parts->counts.size() <= n_items && parts->popularity.size() <= n_items &&
+            parts->trending.size() <= n_items,
+        "per-item arrays longer than the catalog");
+  check(parts->neighbors.n_items() <= n_items && parts->bought_together.n_items() <= n_items,
+        "neighbour lists longer than the catalog");
+
+  std::shared_ptr<const RowMatrix> content, cold;
+  if (reader.has("content.vectors")) {
+    auto vectors = std::make_shared<RowMatrix>(read_or_corrupt<RowMatrix>(reader, "content.vectors"));
+    ContentEncoderState es;
+    es.options = options_.content;
+    ByteReader e = reader.section("content.encoder");
+    decode(e, es.idf);
+    decode(e, es.svd_buckets);
+    decode(e, es.svd_components);
+    es.price_log_low = e.f64();
+    es.price_log_high = e.f64();
+    es.fitted_items = static_cast<std::size_t>(e.u64());
+    e.expect_end();
+    try {
+      parts->encoder = ContentEncoder(std::move(es));
+    } catch (const Error& err) {
+      TAILOR_THROW(corrupt_file, path << ": section 'content.encoder' does not fit the configured "
+                                         "content options: " << err.what());
+    }
+    check(static_cast<std::size_t>(vectors->rows()) <= n_items &&
+              static_cast<std::size_t>(vectors->cols()) == parts->encoder.dimension(),
+          "section 'content.vectors' does not match the encoder");
+    content = std::move(vectors);
+  }
+  if (reader.has("content.cold")) {
+    auto cold_factors = std::make_shared<RowMatrix>(read_or_corrupt<RowMatrix>(reader, "content.cold"));
+    ContentBridgeState bs;
+    bs.options = options_.bridge;
+    ByteReader b = reader.section("content.bridge");
+    decode(b, bs.weights);
+    decode(b, bs.bias);
+    bs.training_items = static_cast<std::size_t>(b.u64());
+    b.expect_end();
+    try {
+      parts->bridge = ContentToFactorMap(std::move(bs));
+    } catch (const Error& err) {
+      TAILOR_THROW(corrupt_file, path << ": section 'content.bridge': " << err.what());
+    }
+    check(content && cold_factors->rows() == content->rows() &&
+              cold_factors->cols() == parts->als.item_factors().cols(),
+          "section 'content.cold' does not match the content vectors and factors");
+    cold = std::move(cold_factors);
+  }
+  {
+    ByteReader a = reader.section("ann");
+    AnnIndexState ann;
+    ann.options = options_.ann;
+    ann.dim = static_cast<std::size_t>(a.u64());
+    RowMatrix base;
+    decode(a, base);
+    ann.base = std::make_shared<const RowMatrix>(std::move(base));
+    std::vector<std::uint32_t> masked, side;
+    decode(a, masked);
+    decode(a, side);
+    ann.base_masked.assign(masked.begin(), masked.end());
+    ann.side_items.assign(side.begin(), side.end());
+    decode(a, ann.side_vectors);
+    ann.graph = a.string();
+    a.expect_end();
+    try {
+      parts->ann = std::shared_ptr<AnnIndex>(AnnIndex::from_state(std::move(ann)));
+    } catch (const Error& err) {
+      TAILOR_THROW(corrupt_file, path << ": section 'ann': " << err.what());
+    }
+    check(parts->ann->id_bound() <= n_items, "section 'ann' holds items beyond the catalog");
+  }
+  reader.finish();
+  if (content) parts->content_ann = std::make_shared<AnnIndex>(content, options_.ann);
+
+  std::lock_guard<std::mutex> catalog_lock(core_->catalog_mutex);
+  std::lock_guard<std::mutex> publish_lock(core_->publish_mutex);
+  std::shared_ptr<const Catalog> published = std::move(catalog);
+  std::shared_ptr<ModelSnapshot> snap;
+  try {
+    snap = detail::make_snapshot(options_, std::move(parts), published, content, cold, 0);
+  } catch (const Error& err) {
+    TAILOR_THROW(corrupt_file, path << ": the stored models do not fit together: " << err.what());
+  }
+  try {
+    snap->trained_log_sequence = field("trained_log_sequence").get<std::uint64_t>();
+    snap->trained_at = state.value("trained_at", Timestamp{0});
+    snap->trained_events = state.value("trained_events", std::uint64_t{0});
+  } catch (const nlohmann::json::exception& e) {
+    TAILOR_THROW(corrupt_file, path << ": section 'recommender': " << e.what());
+  }
+  snap->version = ++core_->version;
+  std::atomic_store(&core_->catalog, published);
+  std::atomic_store(&core_->snapshot, std::shared_ptr<const ModelSnapshot>(std::move(snap)));
+}
+
+LogRecovery Recommender::open_event_log(const std::string& path, const EventLogOptions& options) {
+  TAILOR_REQUIRE(!core_->log && core_->next_seq.load() == 0,
+                 "Recommender::open_event_log: '" << path
+                     << "': open the log once, before any event is ingested");
+  auto log = std::make_unique<EventLog>(path, options);
+  const auto snap = core_->load_snapshot();
+  const std::uint64_t trained_log = snap->trained_log_sequence;
+  // Tombstones newer than the model: those actors are in the model but must not be served.
+  std::vector<std::string> erased_after_model;
+  std::vector<Event> events;
+  std::vector<std::uint64_t> sequences;
+  log->replay([&](const LogRecord& r) {
+    if (r.type == LogRecordType::erase_user && r.sequence > trained_log) {
+      erased_after_model.push_back(r.event.user);
+    }
+  });
+  log->replay_surviving([&](const LogRecord& r) {
+    events.push_back(r.event);
+    sequences.push_back(r.sequence);
+  });
+  // Replayed events must be valid (they were when appended); a bad one means a foreign writer.
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    try {
+      detail::check_event(events[i], options_.matrix.weights, "Recommender::open_event_log", i, true);
+    } catch (const Error& e) {
+      TAILOR_THROW(corrupt_file, path << ": record " << sequences[i] << ": " << e.what());
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(core_->catalog_mutex);
+    auto next = std::make_shared<Catalog>(*core_->load_catalog());
+    for (const auto& e : events) {
+      if (!e.item.empty() && !next->contains(e.item)) {
+        CatalogItem bare;
+        bare.id = e.item;
+        next->upsert(std::move(bare));
+      }
+    }
+    std::atomic_store(&core_->catalog, std::shared_ptr<const Catalog>(std::move(next)));
+  }
+  const auto catalog = core_->load_catalog();
+  std::uint64_t trained_through = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    apply_event(events[i], *catalog, sequences[i]);
+    if (sequences[i] <= trained_log) trained_through = core_->next_seq.load();
+  }
+  {
+    std::lock_guard<std::mutex> lock(core_->erased_mutex);
+    for (const auto& actor : erased_after_model) core_->erased[actor] = 0;
+  }
+  const LogRecovery recovery = log->recovery();
+  core_->log = std::move(log);
+  if (snap->parts) {  // the model now knows which replayed events it was trained on
+    std::lock_guard<std::mutex> publish_lock(core_->publish_mutex);
+    const auto current = core_->load_snapshot();
+    auto next = detail::make_snapshot(options_, current->parts, core_->load_catalog(),
+                                      current->content, current->cold_factors, trained_through);
+    next->trained_log_sequence = current->trained_log_sequence;
+    next->version = ++core_->version;
+    std::atomic_store(&core_->snapshot, std::shared_ptr<const ModelSnapshot>(std::move(next)));
+  }
+  return recovery;
+}
+
+}  // namespace tailor

@@ -1,0 +1,137 @@
+// Private to libtailor: the Recommender's mutable state (profiles, kept events, caches, the
+// published snapshot), shared by recommender.cpp (serving, training) and recommender_io.cpp
+// (model files, event log).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <thread>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tailor/persistence/event_log.hpp"
+#include "tailor/serving/recommender.hpp"
+
+namespace tailor {
+
+namespace detail {
+
+struct ProfileEvent {
+  Index item = 0;
+  EventType type = EventType::view;
+  Timestamp timestamp = 0;
+  float weight = 0.0f;      // EventWeights weight (0 for events that do not count)
+  std::uint64_t seq = 0;    // global ingestion order
+};
+
+struct KeptEvent {
+  std::uint64_t seq = 0;
+  std::uint64_t log_seq = 0;  // sequence number in the event log; 0 without a log
+  std::shared_ptr<const Event> event;  // shared so a retrain collects pointers, not copies
+};
+
+struct CacheEntry {
+  std::uint64_t model_version = 0;
+  std::uint64_t profile_version = 0;
+  RecommendResponse response;
+};
+
+}  // namespace detail
+
+struct Recommender::Profile {
+  std::deque<detail::ProfileEvent> events;  // oldest first, at most profile_events
+  std::uint64_t version = 0;        // bumped by every event
+  Vector vector;                    // cached user vector
+  bool has_vector = false;          // false: no usable history
+  std::uint64_t vector_model = 0;   // snapshot version the vector was computed for
+  std::uint64_t vector_profile = std::numeric_limits<std::uint64_t>::max();
+};
+
+struct Recommender::Shard {
+  mutable std::shared_mutex mutex;  // profiles and kept
+  std::unordered_map<std::string, Profile> profiles;
+  std::deque<detail::KeptEvent> kept;
+
+  mutable std::mutex cache_mutex;
+  mutable std::unordered_map<std::string, detail::CacheEntry> cache;
+  mutable std::deque<std::string> cache_order;  // FIFO eviction
+};
+
+struct Recommender::Core {
+  std::vector<std::unique_ptr<Shard>> shards;
+
+  // Published state, read with std::atomic_load and written with std::atomic_store.
+  std::shared_ptr<const ModelSnapshot> snapshot;
+  std::shared_ptr<const Catalog> catalog;  // live catalog (newest), may be ahead of the snapshot
+  std::shared_ptr<const ModelSnapshot> previous;  // for rollback(); guarded by publish_mutex
+  std::shared_ptr<const ExperimentSet> experiments;  // atomic_load / atomic_store
+  std::shared_ptr<OutcomeTracker> tracker;           // atomic_load / atomic_store
+  std::unique_ptr<DriftMonitor> drift;               // set at construction when monitor_drift
+  std::atomic<Timestamp> newest_event{0};            // newest event time ingested
+
+  // start_auto_retrain's worker.
+  std::mutex auto_mutex;
+  std::condition_variable auto_cv;
+  bool auto_stop = false;
+  std::thread auto_thread;
+
+  std::mutex catalog_mutex;  // writers of `catalog`
+  // Held shared by ingest from its log append to its in-memory apply, exclusively by a retrain
+  // while it collects: no event is ever in the log but missing from a collection.
+  std::shared_mutex ingest_gate;
+  std::unique_ptr<EventLog> log;  // set once by open_event_log, before any ingest
+  std::mutex publish_mutex;  // builds and publishes snapshots
+  std::mutex retrain_mutex;  // one retrain at a time
+
+  std::mutex erased_mutex;
+  // Erased actors whose trained rows must not be used: actor -> `collections` at erasure. A
+  // retrain whose collection number is greater trained without their events.
+  std::unordered_map<std::string, std::uint64_t> erased;
+
+  std::atomic<std::uint64_t> next_seq{0};
+  std::atomic<std::uint64_t> collections{0};  // retrains that have collected their events
+  std::atomic<std::uint64_t> kept_count{0};
+  std::atomic<std::uint64_t> version{0};
+  mutable std::atomic<std::uint64_t> fold_ins{0};
+  mutable std::atomic<std::uint64_t> cache_hits{0};
+  mutable std::atomic<std::uint64_t> cache_misses{0};
+  std::atomic<std::uint64_t> retrains{0};
+
+  Shard& shard_of(const std::string& actor) {
+    return *shards[std::hash<std::string>{}(actor) % shards.size()];
+  }
+  const Shard& shard_of(const std::string& actor) const {
+    return *shards[std::hash<std::string>{}(actor) % shards.size()];
+  }
+  std::shared_ptr<const ModelSnapshot> load_snapshot() const { return std::atomic_load(&snapshot); }
+  std::shared_ptr<const Catalog> load_catalog() const { return std::atomic_load(&catalog); }
+};
+
+
+namespace detail {
+
+/// Throws Error(invalid_argument) naming the field (and, when `batch`, the position `pos`) of an
+/// event ingest cannot use: no actor, no item on a non-search event, an unusable value.
+void check_event(const Event& e, const EventWeights& weights, const char* where, std::size_t pos,
+                 bool batch);
+
+/// Builds the snapshot for (parts, catalog): extends the content and bridge rows for items added
+/// since, builds the ranker, and adds new items to the shared ANN index. The caller holds
+/// Core::publish_mutex and sets the version.
+std::shared_ptr<ModelSnapshot> make_snapshot(const RecommenderOptions& options,
+                                             std::shared_ptr<const ModelParts> parts,
+                                             std::shared_ptr<const Catalog> catalog,
+                                             std::shared_ptr<const RowMatrix> content,
+                                             std::shared_ptr<const RowMatrix> cold,
+                                             std::uint64_t trained_through);
+
+}  // namespace detail
+}  // namespace tailor
