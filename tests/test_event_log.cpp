@@ -19,6 +19,7 @@
 #include "test_data.hpp"
 
 using namespace tailor;
+using detail::crc32c;
 
 namespace {
 

@@ -21,6 +21,7 @@
 #include "test_data.hpp"
 
 using namespace tailor;
+using detail::crc32c;
 using tailor::test::make_small_model;
 using tailor::test::read_small_model;
 using tailor::test::same_model;
@@ -89,7 +90,7 @@ TEST_CASE("CRC-32C matches the standard check value", "[model_file][crc32c]") {
   CHECK(crc32c(std::string(32, '\xFF')) == 0x62A8AB43u);
   // Piecewise equals whole.
   CHECK(crc32c(check.data() + 4, 5, crc32c(check.data(), 4)) == 0xE3069283u);
-  const std::string impl = crc32c_implementation();
+  const std::string impl = detail::crc32c_implementation();
   CHECK((impl == "sse4.2" || impl == "slice-by-8"));
 }
 

@@ -8,7 +8,7 @@
 
 #include "catch.hpp"
 
-using tailor::ThreadPool;
+using tailor::detail::ThreadPool;
 
 TEST_CASE("ThreadPool covers every index exactly once", "[thread_pool]") {
   for (std::size_t threads : {1, 2, 3, 8}) {

@@ -270,7 +270,7 @@ std::vector<std::vector<Index>> Evaluator::recommendations(const Scorer& model, 
                                        << " items, the data has " << n_items());
   }
   if (k == 0) k = *std::max_element(options_.ks.begin(), options_.ks.end());
-  ThreadPool pool(options_.threads);
+  detail::ThreadPool pool(options_.threads);
   std::vector<std::vector<Index>> lists(users_.size());
   std::vector<std::vector<float>> buffers(pool.size(), std::vector<float>(n_items()));
   pool.parallel_for(0, users_.size(), options_.grain, [&](std::size_t lo, std::size_t hi, std::size_t w) {
@@ -303,7 +303,7 @@ EvaluationResult Evaluator::evaluate(const Scorer& model) const {
   std::vector<std::size_t> n_known(n, 0), n_new(n, 0);
   std::vector<std::vector<Index>> lists(n);
 
-  ThreadPool pool(options_.threads);
+  detail::ThreadPool pool(options_.threads);
   struct Scratch {
     std::vector<float> scores;
     std::vector<Index> known, fresh;

@@ -1,4 +1,5 @@
 #include "internal/crc32c.hpp"
+#include "internal/simd.hpp"
 
 #include <array>
 #include <cstring>
@@ -8,7 +9,7 @@
 #include <nmmintrin.h>
 #endif
 
-namespace tailor {
+namespace tailor::detail {
 namespace {
 
 constexpr std::uint32_t kPolyReflected = 0x82F63B78u;
@@ -58,15 +59,9 @@ __attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(const unsigned char
   return ~static_cast<std::uint32_t>(c);
 }
 
-bool cpu_has_sse42() noexcept {
-  static const bool has = __builtin_cpu_supports("sse4.2");
-  return has;
-}
 #endif
 
 }  // namespace
-
-namespace detail {
 
 std::uint32_t crc32c_portable(const void* data, std::size_t size, std::uint32_t crc) noexcept {
   const auto* p = static_cast<const unsigned char*>(data);
@@ -89,23 +84,21 @@ std::uint32_t crc32c_portable(const void* data, std::size_t size, std::uint32_t 
 
 std::uint32_t crc32c_hardware(const void* data, std::size_t size, std::uint32_t crc) noexcept {
 #ifdef TAILOR_CRC32C_X86
-  if (cpu_has_sse42()) return crc32c_sse42(static_cast<const unsigned char*>(data), size, crc);
+  if (simd_has_crc32()) return crc32c_sse42(static_cast<const unsigned char*>(data), size, crc);
 #endif
   return crc32c_portable(data, size, crc);
 }
 
-}  // namespace detail
-
 std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc) noexcept {
   if (size == 0) return crc;
-  return detail::crc32c_hardware(data, size, crc);
+  return crc32c_hardware(data, size, crc);
 }
 
 const char* crc32c_implementation() noexcept {
 #ifdef TAILOR_CRC32C_X86
-  if (cpu_has_sse42()) return "sse4.2";
+  if (simd_has_crc32()) return "sse4.2";
 #endif
   return "slice-by-8";
 }
 
-}  // namespace tailor
+}  // namespace tailor::detail

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace tailor {
+namespace tailor::detail {
 namespace {
 
 // The pool whose chunk the current thread is running, and that thread's worker number; lets a
@@ -136,4 +136,4 @@ void ThreadPool::run(std::size_t begin, std::size_t end, std::size_t grain, Chun
   if (error) std::rethrow_exception(error);
 }
 
-}  // namespace tailor
+}  // namespace tailor::detail

@@ -29,7 +29,7 @@
 #include <type_traits>
 #include <vector>
 
-namespace tailor {
+namespace tailor::detail {
 
 class ThreadPool {
  public:
@@ -94,4 +94,4 @@ class ThreadPool {
   std::exception_ptr error_;  // guarded by mutex_
 };
 
-}  // namespace tailor
+}  // namespace tailor::detail

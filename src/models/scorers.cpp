@@ -338,7 +338,7 @@ void ItemKnnRecommender::fit(const SparseMatrix& interactions) {
   const std::size_t keep = options_.neighbors;
   const Similarity kind = options_.similarity;
   const double shrinkage = options_.shrinkage;
-  ThreadPool pool(options_.threads);
+  detail::ThreadPool pool(options_.threads);
   struct Scratch {
     std::vector<double> acc;
     std::vector<char> touched_mark;

@@ -37,7 +37,7 @@ std::string log_header() {
   char h[kLogHeaderBytes];
   std::memcpy(h, kLogMagic, 8);
   put_u32(h + 8, kLogVersion);
-  put_u32(h + 12, crc32c(h, 12));
+  put_u32(h + 12, detail::crc32c(h, 12));
   return std::string(h, kLogHeaderBytes);
 }
 
@@ -49,7 +49,7 @@ void check_header(const char* h, const std::string& path) {
   if (version != kLogVersion)
     TAILOR_THROW(unsupported_version, path << ", offset 8: event log format version " << version
                                            << "; this build reads version " << kLogVersion);
-  if (get_u32(h + 12) != crc32c(h, 12))
+  if (get_u32(h + 12) != detail::crc32c(h, 12))
     TAILOR_THROW(corrupt_file, path << ", offset 12: event log header checksum mismatch");
 }
 
@@ -71,11 +71,11 @@ void append_frame(std::string& out, LogRecordType type, std::uint64_t sequence,
   const auto length = static_cast<std::uint32_t>(kMinPayload + body.size());
   char head[kFrameHeaderBytes + kMinPayload];
   put_u32(head, length);
-  put_u32(head + 4, crc32c(head, 4));
+  put_u32(head + 4, detail::crc32c(head, 4));
   head[8] = static_cast<char>(type);
   for (int i = 0; i < 8; ++i) head[9 + i] = static_cast<char>((sequence >> (8 * i)) & 0xFFu);
-  std::uint32_t crc = crc32c(head + kFrameHeaderBytes, kMinPayload);
-  crc = crc32c(body.data(), body.size(), crc);
+  std::uint32_t crc = detail::crc32c(head + kFrameHeaderBytes, kMinPayload);
+  crc = detail::crc32c(body.data(), body.size(), crc);
   char tail[4];
   put_u32(tail, crc);
   out.append(head, sizeof head);
@@ -129,7 +129,7 @@ class Cursor {
 std::uint32_t frame_length(Cursor& c, std::uint64_t pos) {
   const char* h = c.get(pos, kFrameHeaderBytes);
   const std::uint32_t length = get_u32(h);
-  if (get_u32(h + 4) != crc32c(h, 4)) return 0;
+  if (get_u32(h + 4) != detail::crc32c(h, 4)) return 0;
   if (length < kMinPayload || length > kMaxPayload) return 0;
   return length;
 }
@@ -167,7 +167,7 @@ LogRecovery scan_records(const File& file, std::uint64_t end, const std::string&
     }
     const char* h = c.get(pos, kFrameHeaderBytes);
     const std::uint32_t length = get_u32(h);
-    if (get_u32(h + 4) != crc32c(h, 4)) {
+    if (get_u32(h + 4) != detail::crc32c(h, 4)) {
       if (c.all_zero(pos)) {
         bad(LogTail::torn, "zero-filled tail of " + std::to_string(left) + " bytes");
       } else {
@@ -186,7 +186,7 @@ LogRecovery scan_records(const File& file, std::uint64_t end, const std::string&
     }
     const std::uint64_t payload_at = pos + kFrameHeaderBytes;
     const char* p = c.get(payload_at, length + std::size_t{4});
-    if (get_u32(p + length) != crc32c(p, length)) {
+    if (get_u32(p + length) != detail::crc32c(p, length)) {
       if (payload_at + length + 4 == end) {
         bad(LogTail::torn, "last record fails its checksum");
       } else {

@@ -309,7 +309,7 @@ void ModelWriter::emit(Sink&& sink) const {
   put_u32(pre + 8, kModelFormatVersion);
   put_u32(pre + 12, kByteOrderMarker);
   put_u32(pre + 16, static_cast<std::uint32_t>(text.size()));
-  put_u32(pre + 20, crc32c(text.data(), text.size(), crc32c(pre, 20)));
+  put_u32(pre + 20, detail::crc32c(text.data(), text.size(), detail::crc32c(pre, 20)));
   sink(pre, kPreambleBytes);
   sink(text.data(), text.size());
 
@@ -320,12 +320,12 @@ void ModelWriter::emit(Sink&& sink) const {
     put_u64(frame.data() + 8, s.payload.size());
     std::memcpy(frame.data() + kFrameFixedBytes, s.tag.data(), s.tag.size());
     const std::size_t covered = kFrameFixedBytes + s.tag.size();
-    put_u32(frame.data() + covered, crc32c(frame.data(), covered));
+    put_u32(frame.data() + covered, detail::crc32c(frame.data(), covered));
     sink(frame.data(), frame.size());
     const std::string& payload = s.payload.data();
     sink(payload.data(), payload.size());
     char crc[4];
-    put_u32(crc, crc32c(payload.data(), payload.size()));
+    put_u32(crc, detail::crc32c(payload.data(), payload.size()));
     sink(crc, 4);
   }
 }
@@ -481,7 +481,7 @@ void ModelReader::parse() {
   source_->read(kPreambleBytes, text.data(), text.size());
   if (options_.verify_checksums) {
     const std::uint32_t stored = get_u32(pre + 20);
-    const std::uint32_t actual = crc32c(text.data(), text.size(), crc32c(pre, 20));
+    const std::uint32_t actual = detail::crc32c(text.data(), text.size(), detail::crc32c(pre, 20));
     if (stored != actual) {
       std::ostringstream os;
       os << "header checksum mismatch (stored 0x" << std::hex << stored << ", computed 0x"
@@ -538,7 +538,7 @@ void ModelReader::parse() {
     const std::size_t covered = kFrameFixedBytes + tag_size;
     if (options_.verify_checksums) {
       const std::uint32_t stored = get_u32(fixed + covered);
-      if (stored != crc32c(fixed, covered))
+      if (stored != detail::crc32c(fixed, covered))
         corrupt(pos, "section frame checksum mismatch (tag bytes '" + printable(tag) + "')");
     }
     if (!valid_tag(tag)) corrupt(pos + kFrameFixedBytes, "invalid section tag '" + printable(tag) + "'");
@@ -609,7 +609,7 @@ ByteReader ModelReader::read_payload(const SectionInfo& info) {
   std::string payload(static_cast<std::size_t>(info.length), '\0');
   source_->read(info.offset, payload.data(), payload.size());
   if (options_.verify_checksums) {
-    const std::uint32_t actual = crc32c(payload.data(), payload.size());
+    const std::uint32_t actual = detail::crc32c(payload.data(), payload.size());
     if (actual != info.crc) {
       std::ostringstream os;
       os << "section '" << info.tag << "': payload checksum mismatch (stored 0x" << std::hex

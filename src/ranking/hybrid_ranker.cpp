@@ -1152,7 +1152,7 @@ BlendSearchResult learn_blend(const RankerModel& model,
     requests.push_back(c->request);
     requests.back().k = search.k;
   }
-  ThreadPool pool(search.threads);
+  detail::ThreadPool pool(search.threads);
   std::vector<double> per_case(usable.size());
   BlendSearchResult result;
   auto evaluate = [&](const HybridRankerOptions& options) {

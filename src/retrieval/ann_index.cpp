@@ -13,6 +13,7 @@
 
 #include "tailor/core/error.hpp"
 #include "internal/thread_pool.hpp"
+#include "internal/dot.hpp"
 #include "internal/random.hpp"
 
 // hnswlib 0.6.2 (Debian) defines non-inline functions (cpuid, xgetbv, AVXCapable,
@@ -86,71 +87,6 @@ constexpr std::size_t kMaxIdGap = std::size_t{1} << 20;
 constexpr std::size_t kPredicateSamples = 512;
 // Filtered walks: two-hop below this allowed fraction, plain above (see filtered_graph_search).
 constexpr double kTwoHopBelow = 0.8;
-
-// ---------------------------------------------------------------------------------------------
-// Scoring kernels. One dot-product routine scores every item on every path (scan, graph
-// candidates, side buffer), so an item's score does not depend on how it was found.
-
-using DotFn = float (*)(const float*, const float*, std::size_t);
-using ScanFn = void (*)(const float*, std::size_t, std::size_t, const float*, float*);
-
-float dot_generic(const float* a, const float* b, std::size_t d) {
-  return Eigen::Map<const Eigen::VectorXf>(a, static_cast<Eigen::Index>(d))
-      .dot(Eigen::Map<const Eigen::VectorXf>(b, static_cast<Eigen::Index>(d)));
-}
-
-void scan_generic(const float* rows, std::size_t n, std::size_t d, const float* q, float* out) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = dot_generic(rows + i * d, q, d);
-}
-
-__attribute__((target("avx2,fma"))) inline float dot_avx2_inline(const float* a, const float* b,
-                                                                 std::size_t d) {
-  __m256 acc0 = _mm256_setzero_ps();
-  __m256 acc1 = _mm256_setzero_ps();
-  std::size_t j = 0;
-  for (; j + 16 <= d; j += 16) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(b + j + 8), acc1);
-  }
-  if (j + 8 <= d) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), acc0);
-    j += 8;
-  }
-  const __m256 acc = _mm256_add_ps(acc0, acc1);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  float sum = _mm_cvtss_f32(s);
-  for (; j < d; ++j) sum += a[j] * b[j];
-  return sum;
-}
-
-__attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, std::size_t d) {
-  return dot_avx2_inline(a, b, d);
-}
-
-__attribute__((target("avx2,fma"))) void scan_avx2(const float* rows, std::size_t n,
-                                                   std::size_t d, const float* q, float* out) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = dot_avx2_inline(rows + i * d, q, d);
-}
-
-struct Kernels {
-  DotFn dot;
-  ScanFn scan;
-};
-
-// TAILOR_ANN_KERNEL=generic in the environment forces the portable kernel (to test it).
-const Kernels& kernels() {
-  static const Kernels k = [] {
-    const char* forced = std::getenv("TAILOR_ANN_KERNEL");
-    const bool generic_only = forced != nullptr && std::string(forced) == "generic";
-    if (!generic_only && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-      return Kernels{dot_avx2, scan_avx2};
-    }
-    return Kernels{dot_generic, scan_generic};
-  }();
-  return k;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
@@ -548,7 +484,6 @@ struct AnnIndex::Impl {
 
   // Scores every live base row that passes `f` into `top`.
   void scan_base(const float* q, const AnnFilter& f, TopK& top) const {
-    const Kernels& kern = kernels();
     ExclusionCursor excl(f.excluded_);
     switch (f.kind_) {
       case AnnFilter::Kind::all:
@@ -561,7 +496,7 @@ struct AnnIndex::Impl {
         scores.resize(kBlock);
         for (std::size_t lo = 0; lo < base_rows; lo += kBlock) {
           const std::size_t n = std::min(kBlock, base_rows - lo);
-          kern.scan(base_row(lo), n, dim, q, scores.data());
+          detail::dot_rows(base_row(lo), n, dim, q, scores.data());
           for (std::size_t r = 0; r < n; ++r) {
             const float s = scores[r];
             if (s < top.floor()) continue;
@@ -583,7 +518,7 @@ struct AnnIndex::Impl {
             if (i >= base_rows) break;
             const auto item = static_cast<Index>(i);
             if (excl.excluded(item)) continue;
-            top.push(item, kern.dot(base_row(i), q, dim));
+            top.push(item, detail::dot(base_row(i), q, dim));
           }
         }
         break;
@@ -592,7 +527,7 @@ struct AnnIndex::Impl {
         for (Index item : f.items_) {
           if (item >= base_rows) break;
           if (bit(masked, item) || excl.excluded(item)) continue;
-          top.push(item, kern.dot(base_row(item), q, dim));
+          top.push(item, detail::dot(base_row(item), q, dim));
         }
         break;
       }
@@ -600,10 +535,9 @@ struct AnnIndex::Impl {
   }
 
   void scan_side(const float* q, const AnnFilter& f, TopK& top) const {
-    const Kernels& kern = kernels();
     for (std::size_t j = 0; j < side_items.size(); ++j) {
       if (!f.allows(side_items[j])) continue;
-      top.push(side_items[j], kern.dot(side_vectors.data() + j * dim, q, dim));
+      top.push(side_items[j], detail::dot(side_vectors.data() + j * dim, q, dim));
     }
   }
 
@@ -824,7 +758,6 @@ struct AnnIndex::Impl {
                                  ? 0.5 * static_cast<double>(base_rows)
                                  : pass * static_cast<double>(graph_items);
 
-    const Kernels& kern = kernels();
     for (;;) {
       // Filtered: a walk costs about filter_graph_cost allowed items scanned exactly per unit of
       // ef (measured), so a filter that leaves fewer is scanned instead; and below
@@ -845,7 +778,7 @@ struct AnnIndex::Impl {
         const auto item = static_cast<Index>(graph->getExternalLabel(node));
         if (bit(masked, item)) continue;
         // Scored on the graph's copy of the vector (just read, so in cache; equal to the base row).
-        top.push(item, kern.dot(reinterpret_cast<const float*>(graph->getDataByInternalId(node)),
+        top.push(item, detail::dot(reinterpret_cast<const float*>(graph->getDataByInternalId(node)),
                                 q, dim));
         ++kept;
       }
@@ -928,7 +861,7 @@ struct AnnIndex::Impl {
       if (i != top) insert(i);
     }
     if (top_level == 0) level0.erase(std::find(level0.begin(), level0.end(), top));
-    ThreadPool pool(std::min(options.build_threads == 0 ? ThreadPool::hardware_threads()
+    detail::ThreadPool pool(std::min(options.build_threads == 0 ? detail::ThreadPool::hardware_threads()
                                                          : options.build_threads,
                              std::max<std::size_t>(level0.size(), 1)));
     pool.parallel_for(0, level0.size(), 64, [&](std::size_t lo, std::size_t hi) {
@@ -956,7 +889,7 @@ struct AnnIndex::Impl {
   // given graph. Returns the number of links added. The graph searches (the expensive part: on
   // 1M clustered items it ran for minutes on one thread) run in parallel on `pool` between two
   // sequential linking steps, while no list changes.
-  std::size_t repair_reachability(ThreadPool& pool) {
+  std::size_t repair_reachability(detail::ThreadPool& pool) {
     Graph& g = *graph;
     const std::size_t n = graph_items;
     const std::size_t cap = g.maxM0_;

@@ -120,7 +120,7 @@ ItemNeighbors bought_together(const std::vector<const Event*>& purchases, const 
     }
   }
   std::vector<std::vector<ItemNeighbor>> lists(n);
-  ThreadPool pool(threads);
+  detail::ThreadPool pool(threads);
   struct Scratch {
     std::vector<std::uint32_t> count;
     std::vector<Index> touched;

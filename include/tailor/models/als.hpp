@@ -174,10 +174,8 @@ class ALSFactorizer {
   /// The training objective (see the header comment) of the current factors on `ratings`.
   double loss(const SparseMatrix& ratings) const;
 
-  /// Instruction set of the training and fold-in kernels picked at run time: "avx2+fma",
-  /// "avx2+fma+avx512f" (the exact solver's rank-n update in 512-bit vectors) or "generic" (Eigen,
-  /// with whatever SIMD the library was compiled for). Setting the environment variable
-  /// TAILOR_ALS_KERNEL=generic (or =avx2) before first use forces the generic (or AVX2) kernels.
+  /// Instruction set of the training and fold-in kernels picked at run time: "avx2+fma+avx512f",
+  /// "avx2+fma" or "generic". TAILOR_SIMD=avx2 or =generic in the environment caps it.
   static const char* kernel_name() noexcept;
 
  private:
