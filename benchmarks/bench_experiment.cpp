@@ -13,6 +13,8 @@
 #include "tailor/experiments/experiment.hpp"
 #include "tailor/experiments/outcomes.hpp"
 #include "tailor/data/pseudonymize.hpp"
+#include "internal/sha256.hpp"
+#include "internal/siphash.hpp"
 
 using tailor::bench::Clock;
 
@@ -60,9 +62,9 @@ int main() {
   // (a) assignment vs its hash baselines.
   std::array<std::uint8_t, 16> key{};
   std::uint64_t sink = 0;
-  const double siphash_ns = median_ns_per_call(kUsers, [&](std::size_t i) { sink += tailor::siphash24(key, users[i]); });
+  const double siphash_ns = median_ns_per_call(kUsers, [&](std::size_t i) { sink += tailor::detail::siphash24(key, users[i]); });
   const double hmac_ns = median_ns_per_call(kUsers, [&](std::size_t i) {
-    sink += tailor::hmac_sha256("bench-key-of-some-length-32bytes", users[i])[0];
+    sink += tailor::detail::hmac_sha256("bench-key-of-some-length-32bytes", users[i])[0];
   });
   std::size_t assigned = 0;
   const double assign_ns = median_ns_per_call(kUsers, [&](std::size_t i) {

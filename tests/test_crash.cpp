@@ -21,8 +21,10 @@
 #include "model_fixtures.hpp"
 #include "tailor/persistence/event_log.hpp"
 #include "tailor/persistence/file_io.hpp"
-#include "tailor/persistence/model_file.hpp"
+#include "persistence/model_container.hpp"
 #include "test_data.hpp"
+#include "persistence/fault_injection.hpp"
+#include "persistence/files.hpp"
 
 using namespace tailor;
 using tailor::test::make_small_model;

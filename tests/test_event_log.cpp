@@ -17,6 +17,8 @@
 #include "internal/crc32c.hpp"
 #include "tailor/core/error.hpp"
 #include "test_data.hpp"
+#include "persistence/fault_injection.hpp"
+#include "persistence/files.hpp"
 
 using namespace tailor;
 using detail::crc32c;

@@ -16,6 +16,7 @@
 #include "tailor/experiments/experiment.hpp"
 #include "tailor/stats/statistics.hpp"
 #include "test_data.hpp"
+#include "internal/siphash.hpp"
 
 using nlohmann::json;
 using tailor::Assignments;
@@ -70,7 +71,7 @@ TEST_CASE("SipHash-2-4 matches the reference vectors of its paper", "[experiment
   std::string message;
   for (std::size_t n = 0; n < std::size(expected); ++n) {
     INFO("length " << n);
-    CHECK(tailor::siphash24(key, message) == expected[n]);
+    CHECK(tailor::detail::siphash24(key, message) == expected[n]);
     message.push_back(static_cast<char>(n));
   }
 }

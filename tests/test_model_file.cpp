@@ -1,6 +1,6 @@
 // Model file container, CRC-32C and typed section encoders: round trips, format checks,
 // corruption (every truncation, 10,000 bit flips and overwrites), golden file of version 1.
-#include "tailor/persistence/model_file.hpp"
+#include "persistence/model_container.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -16,9 +16,10 @@
 #include "model_fixtures.hpp"
 #include "sparse.hpp"
 #include "internal/crc32c.hpp"
-#include "tailor/persistence/serialization.hpp"
+#include "persistence/encoding.hpp"
 #include "tailor/version.hpp"
 #include "test_data.hpp"
+#include "persistence/files.hpp"
 
 using namespace tailor;
 using detail::crc32c;

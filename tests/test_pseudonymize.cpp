@@ -5,11 +5,12 @@
 
 #include "catch.hpp"
 #include "tailor/core/error.hpp"
+#include "internal/sha256.hpp"
 
 using tailor::from_hex;
-using tailor::hmac_sha256;
-using tailor::sha256;
-using tailor::to_hex;
+using tailor::detail::hmac_sha256;
+using tailor::detail::sha256;
+using tailor::detail::to_hex;
 
 TEST_CASE("SHA-256 matches the FIPS 180-2 examples", "[pseudonymize][sha256]") {
   CHECK(to_hex(sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -28,17 +29,17 @@ TEST_CASE("SHA-256 incremental updates equal one-shot hashing at every split poi
     const std::string prefix = msg.substr(0, len);
     const auto one_shot = sha256(prefix);
     for (std::size_t cut = 0; cut <= len; cut += 7) {
-      tailor::Sha256 h;
+      tailor::detail::Sha256 h;
       h.update(prefix.substr(0, cut));
       h.update(prefix.substr(cut));
       REQUIRE(h.finish() == one_shot);
     }
   }
-  tailor::Sha256 bytewise;
+  tailor::detail::Sha256 bytewise;
   for (char c : msg) bytewise.update(&c, 1);
   CHECK(bytewise.finish() == expected);
   // finish() resets: the object hashes again from scratch.
-  tailor::Sha256 reused;
+  tailor::detail::Sha256 reused;
   reused.update("garbage");
   (void)reused.finish();
   reused.update("abc");
@@ -80,7 +81,7 @@ TEST_CASE("hex and base64url encodings", "[pseudonymize]") {
   CHECK_THROWS_AS(from_hex("abc"), tailor::Error);
   CHECK_THROWS_AS(from_hex("zz"), tailor::Error);
   // RFC 4648 section 10 vectors (base64 alphabet; these contain no '+' or '/'), without padding.
-  auto b64 = [](const std::string& s) { return tailor::to_base64url(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()); };
+  auto b64 = [](const std::string& s) { return tailor::detail::to_base64url(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()); };
   CHECK(b64("") == "");
   CHECK(b64("f") == "Zg");
   CHECK(b64("fo") == "Zm8");
@@ -132,7 +133,7 @@ TEST_CASE("Pseudonymizer output is the versioned truncated HMAC", "[pseudonymize
     b.encoding = tailor::PseudonymEncoding::base64url;
     const auto mac = hmac_sha256(o.key, "x");
     const std::string pb = tailor::Pseudonymizer(b).pseudonymize("x");
-    CHECK(pb == "v1:" + tailor::to_base64url(mac.data(), 16));
+    CHECK(pb == "v1:" + tailor::detail::to_base64url(mac.data(), 16));
     CHECK(pb.size() == 3 + 22);
     CHECK(tailor::Pseudonymizer(b).looks_pseudonymized(pb));
   }

@@ -34,7 +34,6 @@
 #include "tailor/persistence/event_log.hpp"
 #include "tailor/persistence/file_io.hpp"
 #include "tailor/persistence/model_file.hpp"
-#include "tailor/persistence/serialization.hpp"
 
 #include "tailor/evaluation/evaluator.hpp"
 #include "tailor/evaluation/metrics.hpp"

@@ -15,7 +15,7 @@ namespace {
 
 constexpr double kMsPerDay = 86400000.0;
 
-void require_finite(double value, const char* field) {
+void require_finite_weight(double value, const char* field) {
   if (!std::isfinite(value)) TAILOR_THROW(invalid_argument, "EventWeights: field '" << field << "' must be finite, got " << value);
 }
 
@@ -139,15 +139,15 @@ std::optional<double> EventWeights::weight(const Event& event) const {
 }
 
 void EventWeights::validate() const {
-  require_finite(view, "view");
-  require_finite(click, "click");
-  require_finite(add_to_cart, "add_to_cart");
-  require_finite(purchase, "purchase");
-  require_finite(search, "search");
-  require_finite(rating, "rating");
-  require_finite(rating_offset, "rating_offset");
-  require_finite(return_, "return_");
-  require_finite(half_life_days, "half_life_days");
+  require_finite_weight(view, "view");
+  require_finite_weight(click, "click");
+  require_finite_weight(add_to_cart, "add_to_cart");
+  require_finite_weight(purchase, "purchase");
+  require_finite_weight(search, "search");
+  require_finite_weight(rating, "rating");
+  require_finite_weight(rating_offset, "rating_offset");
+  require_finite_weight(return_, "return_");
+  require_finite_weight(half_life_days, "half_life_days");
   if (return_ > 0.0) TAILOR_THROW(invalid_argument, "EventWeights: field 'return_' must be <= 0 (returns subtract), got " << return_);
   if (half_life_days < 0.0) TAILOR_THROW(invalid_argument, "EventWeights: field 'half_life_days' must be >= 0 (0 = off), got " << half_life_days);
   if (half_life_days > 0.0 && !reference_time) {

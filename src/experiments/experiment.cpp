@@ -1,4 +1,5 @@
-// tailor: experiments, layers, holdouts and deterministic variant assignment (SipHash-2-4).
+// tailor: experiments, layers, holdouts and deterministic variant assignment (SipHash-2-4,
+// internal/siphash.hpp).
 #include "tailor/experiments/experiment.hpp"
 
 #include <algorithm>
@@ -12,92 +13,10 @@
 #include "tailor/core/error.hpp"
 #include "tailor/io/input.hpp"
 #include "tailor/data/pseudonymize.hpp"
+#include "internal/sha256.hpp"
+#include "internal/siphash.hpp"
 
 namespace tailor {
-
-// ---------------------------------------------------------------------------------------------
-// SipHash-2-4 (Aumasson & Bernstein, "SipHash: a fast short-input PRF", 2012). Words are read
-// little-endian byte by byte, so the result does not depend on the machine's byte order.
-
-namespace {
-
-constexpr std::uint64_t rotl(std::uint64_t x, unsigned b) { return (x << b) | (x >> (64 - b)); }
-
-std::uint64_t load_le64(const std::uint8_t* p) {
-  std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-struct SipState {
-  std::uint64_t v0, v1, v2, v3;
-  void round() {
-    v0 += v1;
-    v1 = rotl(v1, 13);
-    v1 ^= v0;
-    v0 = rotl(v0, 32);
-    v2 += v3;
-    v3 = rotl(v3, 16);
-    v3 ^= v2;
-    v0 += v3;
-    v3 = rotl(v3, 21);
-    v3 ^= v0;
-    v2 += v1;
-    v1 = rotl(v1, 17);
-    v1 ^= v2;
-    v2 = rotl(v2, 32);
-  }
-  void absorb(std::uint64_t m) {
-    v3 ^= m;
-    round();
-    round();
-    v0 ^= m;
-  }
-};
-
-// Streaming SipHash-2-4: pieces of a message absorbed without building it.
-class SipHasher {
- public:
-  explicit SipHasher(const std::array<std::uint8_t, 16>& key) {
-    const std::uint64_t k0 = load_le64(key.data());
-    const std::uint64_t k1 = load_le64(key.data() + 8);
-    // The initial constants spell "somepseudorandomlygeneratedbytes" (from the paper).
-    s_ = {k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL, k0 ^ 0x6c7967656e657261ULL,
-          k1 ^ 0x7465646279746573ULL};
-  }
-
-  void update(std::string_view piece) {
-    for (const char c : piece) {
-      pending_ |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(c)) << (8 * (length_ % 8));
-      ++length_;
-      if (length_ % 8 == 0) {
-        s_.absorb(pending_);
-        pending_ = 0;
-      }
-    }
-  }
-
-  std::uint64_t finish() {
-    // Last block: the remaining bytes, zero padding, and the length mod 256 in the top byte.
-    s_.absorb(pending_ | (static_cast<std::uint64_t>(length_ & 0xff) << 56));
-    s_.v2 ^= 0xff;
-    for (int i = 0; i < 4; ++i) s_.round();
-    return s_.v0 ^ s_.v1 ^ s_.v2 ^ s_.v3;
-  }
-
- private:
-  SipState s_{};
-  std::uint64_t pending_ = 0;
-  std::uint64_t length_ = 0;
-};
-
-}  // namespace
-
-std::uint64_t siphash24(const std::array<std::uint8_t, 16>& key, std::string_view message) {
-  SipHasher h(key);
-  h.update(message);
-  return h.finish();
-}
 
 // ---------------------------------------------------------------------------------------------
 // Names of enums
@@ -530,7 +449,7 @@ struct ExperimentSet::Impl {
   double uniform(std::string_view tag, std::string_view name, std::string_view unit) const {
     char digits[24];
     const int n = std::snprintf(digits, sizeof digits, "|%zu:", name.size());
-    SipHasher h(key);
+    detail::SipHasher h(key);
     h.update(tag);
     h.update(std::string_view(digits, static_cast<std::size_t>(n)));
     h.update(name);
@@ -544,7 +463,7 @@ ExperimentSet::ExperimentSet() : ExperimentSet(ExperimentSetConfig{}) {}
 ExperimentSet::ExperimentSet(ExperimentSetConfig config) {
   config.validate();
   auto impl = std::make_shared<Impl>();
-  const Sha256Digest digest = sha256(config.hash_key);
+  const detail::Sha256Digest digest = detail::sha256(config.hash_key);
   std::copy(digest.begin(), digest.begin() + 16, impl->key.begin());
   impl->layout = make_layout(config);
   for (std::size_t i = 0; i < config.experiments.size(); ++i) {

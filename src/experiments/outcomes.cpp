@@ -12,6 +12,7 @@
 
 #include "tailor/core/error.hpp"
 #include "tailor/data/pseudonymize.hpp"
+#include "internal/sha256.hpp"
 
 namespace tailor {
 
@@ -635,7 +636,7 @@ std::string make_recommendation_id() {
     const std::uint64_t v = rng();
     for (int i = 0; i < 8; ++i) bytes[half * 8 + i] = static_cast<std::uint8_t>(v >> (8 * i));
   }
-  return to_hex(bytes, sizeof bytes);
+  return detail::to_hex(bytes, sizeof bytes);
 }
 
 }  // namespace tailor

@@ -10,8 +10,9 @@
 
 #include "internal/crc32c.hpp"
 #include "tailor/core/error.hpp"
-#include "tailor/persistence/model_file.hpp"
-#include "tailor/persistence/serialization.hpp"
+#include "persistence/model_container.hpp"
+#include "persistence/encoding.hpp"
+#include "persistence/files.hpp"
 
 namespace tailor {
 namespace {

@@ -13,6 +13,8 @@
 
 #include "tailor/core/error.hpp"
 #include "internal/thread_pool.hpp"
+#include "internal/bytes.hpp"
+#include "internal/checks.hpp"
 #include "internal/dot.hpp"
 #include "internal/random.hpp"
 
@@ -116,17 +118,14 @@ void sort_unique(std::vector<Index>& v) {
 }
 
 // Throws invalid_argument naming the first non-finite value of `v` (`what` names the vector).
-void require_finite(const float* v, std::size_t d, const char* what, Index item, bool has_item) {
-  for (std::size_t j = 0; j < d; ++j) {
-    if (!std::isfinite(v[j])) {
-      if (has_item) {
-        TAILOR_THROW(invalid_argument, what << ": item " << item << ": value " << j
-                                            << " is not finite (" << v[j] << ")");
-      }
-      TAILOR_THROW(invalid_argument,
-                   what << ": value " << j << " is not finite (" << v[j] << ")");
-    }
+void check_finite(const float* v, std::size_t d, const char* what, Index item, bool has_item) {
+  const std::size_t j = detail::first_non_finite(v, d);
+  if (j == d) return;
+  if (has_item) {
+    TAILOR_THROW(invalid_argument, what << ": item " << item << ": value " << j
+                                        << " is not finite (" << v[j] << ")");
   }
+  TAILOR_THROW(invalid_argument, what << ": value " << j << " is not finite (" << v[j] << ")");
 }
 
 // The k best (item, score) pairs seen, by ranks_before (higher score, then lower id).
@@ -177,68 +176,34 @@ class ExclusionCursor {
 // ---------------------------------------------------------------------------------------------
 // Graph (de)serialization in hnswlib 0.6.2's saveIndex layout.
 
-template <class T>
-void put_pod(std::string& out, const T& value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
-}
-
-class ByteReader {
- public:
-  explicit ByteReader(const std::string& bytes) : bytes_(bytes) {}
-  template <class T>
-  T pod(const char* field) {
-    T value;
-    need(sizeof(T), field);
-    std::memcpy(&value, bytes_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return value;
-  }
-  const char* take(std::size_t n, const char* field) {
-    need(n, field);
-    const char* p = bytes_.data() + pos_;
-    pos_ += n;
-    return p;
-  }
-  std::size_t remaining() const { return bytes_.size() - pos_; }
-  std::size_t position() const { return pos_; }
-
- private:
-  void need(std::size_t n, const char* field) const {
-    if (n > bytes_.size() - pos_) {
-      TAILOR_THROW(corrupt_file, "AnnIndex graph: truncated at byte " << pos_ << " reading "
-                                     << field << " (" << n << " bytes needed, "
-                                     << bytes_.size() - pos_ << " left)");
-    }
-  }
-  const std::string& bytes_;
-  std::size_t pos_ = 0;
-};
-
+// hnswlib writes host-endian size_t, int, unsigned and double fields; we write the same layout
+// explicitly little-endian with 64-bit sizes (what hnswlib writes on every 64-bit little-endian
+// host, x86-64 and ARM64 alike). The element blocks are hnswlib's memory as is.
 std::string serialize_graph(const Graph& g) {
-  std::string out;
+  detail::ByteWriter out;
   const std::size_t count = g.cur_element_count;
-  put_pod(out, g.offsetLevel0_);
-  put_pod(out, count);  // max_elements_: the graph is never grown, so it equals the count
-  put_pod(out, count);
-  put_pod(out, g.size_data_per_element_);
-  put_pod(out, g.label_offset_);
-  put_pod(out, g.offsetData_);
-  put_pod(out, g.maxlevel_);
-  put_pod(out, g.enterpoint_node_);
-  put_pod(out, g.maxM_);
-  put_pod(out, g.maxM0_);
-  put_pod(out, g.M_);
-  put_pod(out, g.mult_);
-  put_pod(out, g.ef_construction_);
-  out.append(g.data_level0_memory_, count * g.size_data_per_element_);
+  out.u64(g.offsetLevel0_);
+  out.u64(count);  // max_elements_: the graph is never grown, so it equals the count
+  out.u64(count);
+  out.u64(g.size_data_per_element_);
+  out.u64(g.label_offset_);
+  out.u64(g.offsetData_);
+  out.u32(static_cast<std::uint32_t>(g.maxlevel_));
+  out.u32(g.enterpoint_node_);
+  out.u64(g.maxM_);
+  out.u64(g.maxM0_);
+  out.u64(g.M_);
+  out.f64(g.mult_);
+  out.u64(g.ef_construction_);
+  out.bytes(g.data_level0_memory_, count * g.size_data_per_element_);
   for (std::size_t i = 0; i < count; ++i) {
     const int level = g.element_levels_[i];
     const auto size =
-        static_cast<unsigned int>(level > 0 ? g.size_links_per_element_ * level : 0);
-    put_pod(out, size);
-    if (size > 0) out.append(g.linkLists_[i], size);
+        static_cast<std::uint32_t>(level > 0 ? g.size_links_per_element_ * level : 0);
+    out.u32(size);
+    if (size > 0) out.bytes(g.linkLists_[i], size);
   }
-  return out;
+  return out.release();
 }
 
 // Reads a link list header: the neighbour count (low 16 bits) and the flag bytes above it.
@@ -734,7 +699,7 @@ struct AnnIndex::Impl {
   }
 
   std::vector<ScoredItem> search(const float* q, std::size_t k, const AnnFilter& f) const {
-    require_finite(q, dim, "AnnIndex::search: query", 0, false);
+    check_finite(q, dim, "AnnIndex::search: query", 0, false);
     if (k == 0) return {};
     if (graph == nullptr) return exact(q, k, f);
     const bool filtered = !f.allows_all();
@@ -972,20 +937,20 @@ struct AnnIndex::Impl {
   // Loads `bytes` (hnswlib 0.6.2 layout) as the graph over the base, checking it completely
   // first: hnswlib's loader trusts its input.
   void load_graph(const std::string& bytes) {
-    ByteReader in(bytes);
-    const auto offset_level0 = in.pod<std::size_t>("offsetLevel0");
-    in.pod<std::size_t>("max_elements");
-    const auto count = in.pod<std::size_t>("cur_element_count");
-    const auto size_data = in.pod<std::size_t>("size_data_per_element");
-    const auto label_offset = in.pod<std::size_t>("label_offset");
-    const auto offset_data = in.pod<std::size_t>("offsetData");
-    const auto max_level = in.pod<int>("maxlevel");
-    const auto enter = in.pod<unsigned int>("enterpoint_node");
-    const auto max_m = in.pod<std::size_t>("maxM");
-    const auto max_m0 = in.pod<std::size_t>("maxM0");
-    const auto m = in.pod<std::size_t>("M");
-    const auto mult = in.pod<double>("mult");
-    const auto ef_construction = in.pod<std::size_t>("ef_construction");
+    detail::ByteReader in = detail::ByteReader::view(bytes, "AnnIndex graph");
+    const std::uint64_t offset_level0 = in.u64();
+    in.u64();  // max_elements
+    const std::uint64_t count = in.u64();
+    const std::uint64_t size_data = in.u64();
+    const std::uint64_t label_offset = in.u64();
+    const std::uint64_t offset_data = in.u64();
+    const auto max_level = static_cast<std::int32_t>(in.u32());
+    const std::uint32_t enter = in.u32();
+    const std::uint64_t max_m = in.u64();
+    const std::uint64_t max_m0 = in.u64();
+    const std::uint64_t m = in.u64();
+    const double mult = in.f64();
+    const std::uint64_t ef_construction = in.u64();
 
     const std::size_t links0 = 2 * options.M * sizeof(unsigned int) + sizeof(unsigned int);
     const std::size_t links = options.M * sizeof(unsigned int) + sizeof(unsigned int);
@@ -1015,18 +980,18 @@ struct AnnIndex::Impl {
                                                     << " bytes do not fit in the "
                                                     << in.remaining() << " bytes left");
     }
-    const char* level0 = in.take(count * size_data, "level-0 data");
+    const char* level0 = in.bytes(count * size_data).data();
     std::vector<int> levels(count, 0);
     std::vector<const char*> upper(count, nullptr);
     for (std::size_t i = 0; i < count; ++i) {
-      const auto size = in.pod<unsigned int>("link list size");
+      const std::uint32_t size = in.u32();
       if (size % links != 0 || size / links > static_cast<std::size_t>(max_level)) {
         TAILOR_THROW(corrupt_file, "AnnIndex graph: element " << i << ": link list size " << size
                                                               << " is not a whole number of levels"
                                                                  " up to the max level");
       }
       levels[i] = static_cast<int>(size / links);
-      if (size > 0) upper[i] = in.take(size, "link lists");
+      if (size > 0) upper[i] = in.bytes(size).data();
     }
     if (in.remaining() != 0) {
       TAILOR_THROW(corrupt_file, "AnnIndex graph: " << in.remaining()
@@ -1233,7 +1198,7 @@ std::vector<ScoredItem> AnnIndex::search_exact(Span<const float> query, std::siz
   TAILOR_REQUIRE(query.size() == impl_->dim, "AnnIndex::search_exact: the query has "
                                                  << query.size() << " values, the index has dimension "
                                                  << impl_->dim);
-  require_finite(query.data(), impl_->dim, "AnnIndex::search_exact: query", 0, false);
+  check_finite(query.data(), impl_->dim, "AnnIndex::search_exact: query", 0, false);
   if (k == 0) return {};
   return impl_->exact(query.data(), k, filter);
 }
@@ -1244,7 +1209,7 @@ void check_vector(Span<const float> v, std::size_t dim, Index item, const char* 
     TAILOR_THROW(invalid_argument, what << ": item " << item << ": the vector has " << v.size()
                                         << " values, the index has dimension " << dim);
   }
-  require_finite(v.data(), dim, what, item, true);
+  check_finite(v.data(), dim, what, item, true);
 }
 }  // namespace
 

@@ -23,8 +23,8 @@
 
 #include "serving/recommender_state.hpp"
 #include "tailor/core/error.hpp"
-#include "tailor/persistence/model_file.hpp"
-#include "tailor/persistence/serialization.hpp"
+#include "persistence/model_container.hpp"
+#include "persistence/encoding.hpp"
 
 namespace tailor {
 

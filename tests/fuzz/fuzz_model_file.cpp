@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "tailor/persistence/model_file.hpp"
-#include "tailor/persistence/serialization.hpp"
+#include "persistence/model_container.hpp"
+#include "persistence/encoding.hpp"
 
 namespace {
 

@@ -13,8 +13,8 @@
 #include "tailor/models/als.hpp"
 #include "tailor/data/catalog.hpp"
 #include "tailor/core/id_map.hpp"
-#include "tailor/persistence/model_file.hpp"
-#include "tailor/persistence/serialization.hpp"
+#include "persistence/model_container.hpp"
+#include "persistence/encoding.hpp"
 
 namespace tailor::test {
 

@@ -17,58 +17,28 @@
 //   tailor::Pseudonymizer p(o);
 //   std::string pid = p.pseudonymize("customer-17850");   // "v1:" + 32 hex digits
 //
-// Thread-safety: Sha256 is not thread-safe; Pseudonymizer is thread-safe (immutable after
-// construction); the free functions are thread-safe.
+// Thread-safety: Pseudonymizer is thread-safe (immutable after construction); from_hex is
+// thread-safe.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <memory>
 #include <string_view>
 
 #include "tailor/data/event.hpp"
 
 namespace tailor {
 
-using Sha256Digest = std::array<std::uint8_t, 32>;
+namespace detail {
+class HmacKey;  // internal/sha256.hpp
+}  // namespace detail
 
-/// Incremental SHA-256 (FIPS 180-4). Not thread-safe.
-class Sha256 {
- public:
-  Sha256() { reset(); }
-  void reset();
-  void update(const void* data, std::size_t size);
-  void update(std::string_view data) { update(data.data(), data.size()); }
-  /// Pads, returns the digest and resets the object.
-  Sha256Digest finish();
-
-  static constexpr std::size_t kBlockSize = 64;
-
- private:
-  void compress(const std::uint8_t* block);
-
-  std::array<std::uint32_t, 8> state_{};
-  std::array<std::uint8_t, kBlockSize> buffer_{};
-  std::size_t buffered_ = 0;
-  std::uint64_t total_bytes_ = 0;
-};
-
-/// SHA-256 of `data`.
-Sha256Digest sha256(std::string_view data);
-
-/// HMAC-SHA256 (RFC 2104) of `message` under `key` (raw bytes, any length: keys longer than 64
-/// bytes are hashed first, as the RFC says). No minimum key length here; Pseudonymizer has one.
-Sha256Digest hmac_sha256(std::string_view key, std::string_view message);
-
-/// Lower-case hex of `size` bytes.
-std::string to_hex(const std::uint8_t* data, std::size_t size);
-inline std::string to_hex(const Sha256Digest& digest) { return to_hex(digest.data(), digest.size()); }
 /// Bytes of a hex string (either case). Throws Error(invalid_argument) for an odd length or a
 /// non-hex character, naming its position.
 std::string from_hex(std::string_view hex);
-/// Base64url (RFC 4648 section 5) without padding.
-std::string to_base64url(const std::uint8_t* data, std::size_t size);
 
 enum class PseudonymEncoding { hex, base64url };
 
@@ -112,10 +82,7 @@ class Pseudonymizer {
   const std::string& key_version() const noexcept { return key_version_; }
 
  private:
-  // SHA-256 states after absorbing (key ^ ipad) and (key ^ opad): each MAC then costs two
-  // compressions plus the message, not four.
-  Sha256 inner_;
-  Sha256 outer_;
+  std::shared_ptr<const detail::HmacKey> key_;  // the keyed HMAC states (wiped when dropped)
   std::string key_version_;
   std::size_t output_bytes_;
   PseudonymEncoding encoding_;

@@ -78,10 +78,6 @@
 
 namespace tailor {
 
-/// SipHash-2-4 of `message` under a 128-bit key (the reference algorithm: key bytes 0-7 and 8-15
-/// read little-endian, 64-bit output).
-std::uint64_t siphash24(const std::array<std::uint8_t, 16>& key, std::string_view message);
-
 /// The variant name that stands for an experiment's holdout in exposures, reports and files;
 /// no variant may be called this.
 inline constexpr std::string_view kHoldoutVariant = "holdout";

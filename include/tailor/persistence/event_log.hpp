@@ -71,6 +71,8 @@
 
 namespace tailor {
 
+class File;  // persistence/files.hpp (private)
+
 /// When appended records are fsynced (see the file comment).
 enum class SyncPolicy { every_record, group_commit, none };
 

@@ -1,4 +1,4 @@
-#include "tailor/persistence/serialization.hpp"
+#include "persistence/encoding.hpp"
 
 #include <cmath>
 #include <limits>

@@ -44,7 +44,7 @@
 #include "tailor/data/catalog.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/core/id_map.hpp"
-#include "tailor/persistence/model_file.hpp"
+#include "persistence/model_container.hpp"
 #include "tailor/core/types.hpp"
 
 namespace tailor {
