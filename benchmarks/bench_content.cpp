@@ -4,7 +4,7 @@
 //     counts document frequencies), median of 3 after a warm-up, wall and process CPU;
 //   - encode microseconds per item (encode_all over the catalog, median of 5);
 //   - content_similar latency over the whole catalog (exact scan, median of 200 items);
-//   - ContentToFactorMap::fit seconds for catalog-size x dimension content to 64 factors.
+//   - ContentBridge::fit seconds for catalog-size x dimension content to 64 factors.
 // One JSON line per result. The machine is shared: compare cpu_s, and ratios within one run.
 //
 // Usage: bench_content [ml|retail|all]
@@ -84,7 +84,7 @@ void run(const std::string& name, const tailor::Catalog& catalog,
       // Bridge: content -> 64 synthetic factors (every item trained on).
       tailor::RowMatrix factors = tailor::RowMatrix::Random(vectors.rows(), 64);
       std::vector<std::uint32_t> counts(static_cast<std::size_t>(vectors.rows()), 10);
-      tailor::ContentToFactorMap bridge;
+      tailor::ContentBridge bridge;
       const Timing fit_bridge = median_time(3, [&] { bridge.fit(vectors, factors, counts); });
       const Timing map_all = median_time(5, [&] { (void)bridge.map_all(vectors); });
       bench::emit({{"bench", "content_bridge"},

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     encoder.fit(catalog);
     const tailor::RowMatrix content = encoder.encode_all(catalog);
     const std::vector<std::uint32_t> counts = tailor::item_interaction_counts(m.confidence());
-    tailor::ContentToFactorMap bridge;
+    tailor::ContentBridge bridge;
     bridge.fit(content, als.item_factors(), counts);
     const tailor::RowMatrix cold = bridge.map_all(content);
     const std::vector<float> popularity(counts.begin(), counts.end());

@@ -112,9 +112,9 @@ int main(int argc, char** argv) {
     als.fit(train.confidence());
     std::printf("ALS: %zu factors, %d iterations in %.2f s (%s kernels)\n", als_options.factors,
                 als.iterations_run(), seconds_since(start), tailor::ALSFactorizer::kernel_name());
-    tailor::PopularityRecommender popularity;
+    tailor::PopularityScorer popularity;
     popularity.fit(train.confidence());
-    tailor::ItemKnnRecommender knn;
+    tailor::ItemKnnScorer knn;
     knn.fit(train.confidence());
 
     tailor::EvaluationOptions eval_options;

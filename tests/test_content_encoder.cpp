@@ -23,7 +23,7 @@ using tailor::ContentBridgeOptions;
 using tailor::ContentEncoder;
 using tailor::ContentEncoderOptions;
 using tailor::ContentField;
-using tailor::ContentToFactorMap;
+using tailor::ContentBridge;
 using tailor::ErrorCode;
 using tailor::Index;
 using tailor::RowMatrix;
@@ -538,7 +538,7 @@ TEST_CASE("Bridge recovers a known linear map and ignores items with few interac
   content.row(1).setZero();  // no content: not trained on either
   factors.row(1).setConstant(-1000.0f);
 
-  ContentToFactorMap bridge;
+  ContentBridge bridge;
   CHECK_FALSE(bridge.fitted());
   expect_error([&] { bridge.map(Vector::Zero(d)); }, ErrorCode::not_fitted, "map");
   ContentBridgeOptions options;
@@ -558,12 +558,12 @@ TEST_CASE("Bridge recovers a known linear map and ignores items with few interac
   // Ridge shrinks toward the intercept-only model.
   ContentBridgeOptions heavy;
   heavy.ridge = 1e6;
-  ContentToFactorMap shrunk;
+  ContentBridge shrunk;
   shrunk.fit(content, factors, counts, heavy);
   CHECK(shrunk.state().weights.norm() < 0.01f * w_true.norm());
 
   // State round trip.
-  ContentToFactorMap restored(bridge.state());
+  ContentBridge restored(bridge.state());
   CHECK(restored.state() == bridge.state());
   CHECK(restored.map_all(content) == mapped);
 }
@@ -572,7 +572,7 @@ TEST_CASE("Bridge rejects bad shapes and too few training items", "[content_enco
   RowMatrix content = RowMatrix::Ones(5, 3);
   RowMatrix factors = RowMatrix::Ones(5, 2);
   std::vector<std::uint32_t> counts(5, 10);
-  ContentToFactorMap bridge;
+  ContentBridge bridge;
   expect_error([&] { bridge.fit(content, RowMatrix::Ones(4, 2), counts); },
                ErrorCode::invalid_argument, "content has 5 rows, item_factors 4");
   expect_error([&] { bridge.fit(content, factors, std::vector<std::uint32_t>(6, 10)); },
@@ -603,7 +603,7 @@ TEST_CASE("Bridge rejects bad shapes and too few training items", "[content_enco
                "4 columns");
   tailor::ContentBridgeState s = bridge.state();
   s.bias.resize(5);
-  expect_error([&] { ContentToFactorMap m(s); }, ErrorCode::invalid_argument, "bias has 5");
+  expect_error([&] { ContentBridge m(s); }, ErrorCode::invalid_argument, "bias has 5");
 }
 
 TEST_CASE("A fitted encoder encodes concurrently with identical results", "[content_encoder][threads]") {
@@ -663,7 +663,7 @@ ColdStart cold_start(const tailor::Dataset& data, const tailor::InteractionMatri
   ContentEncoder encoder(encoder_options);
   encoder.fit(data.catalog);
   const RowMatrix content = encoder.encode_all(data.catalog, full.items());
-  ContentToFactorMap bridge;
+  ContentBridge bridge;
   bridge.fit(content, als.item_factors(), tailor::item_interaction_counts(train_matrix.confidence()));
   const RowMatrix mapped = bridge.map_all(content);
 

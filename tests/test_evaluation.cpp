@@ -186,7 +186,7 @@ TEST_CASE("Evaluator: training items are ranked when exclusion is off", "[evalua
     EvaluationOptions on;
     on.ks = {20};
     const Evaluator e2(train, test, on);
-    tailor::PopularityRecommender pop;
+    tailor::PopularityScorer pop;
     pop.fit(train);
     const auto l2 = e2.recommendations(pop);
     for (std::size_t i = 0; i < l2.size(); ++i) {
@@ -198,7 +198,7 @@ TEST_CASE("Evaluator: training items are ranked when exclusion is off", "[evalua
 TEST_CASE("Evaluator: parallel result equals single-thread result", "[evaluation]") {
   const SparseMatrix train = random_matrix(400, 150, 30, 11);
   const SparseMatrix test = random_matrix(400, 150, 8, 12);
-  tailor::ItemKnnRecommender knn;
+  tailor::ItemKnnScorer knn;
   knn.fit(train);
   EvaluationOptions o;
   o.ks = {5, 10, 20};
@@ -360,11 +360,11 @@ TEST_CASE("ML-100K evaluation: ALS nDCG@10 >= 0.40, item-kNN and popularity repo
   tailor::ItemKnnOptions ko;
   ko.neighbors = 100;
   ko.threads = 2;
-  tailor::ItemKnnRecommender knn(ko);
+  tailor::ItemKnnScorer knn(ko);
   knn.fit(tt.train.confidence());
   const auto r_knn = ev.evaluate(knn);
 
-  tailor::PopularityRecommender pop;
+  tailor::PopularityScorer pop;
   pop.fit(tt.train.confidence());
   const auto r_pop = ev.evaluate(pop);
 

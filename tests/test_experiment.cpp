@@ -14,7 +14,7 @@
 
 #include "tailor/core/error.hpp"
 #include "tailor/experiments/experiment.hpp"
-#include "tailor/stats/statistics.hpp"
+#include "tailor/stats/hypothesis.hpp"
 #include "test_data.hpp"
 #include "internal/siphash.hpp"
 

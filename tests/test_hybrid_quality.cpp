@@ -3,7 +3,7 @@
 //   - New items: Online Retail products first sold after a cutoff, and MovieLens latest-small
 //     movies (with genres and tags) held out of training entirely. For each user who went on to
 //     buy / rate new items, the new items are ranked (an allow list: the "new arrivals" shelf) and
-//     recall@20 is measured for the hybrid (content similarity + the ContentToFactorMap bridge),
+//     recall@20 is measured for the hybrid (content similarity + the ContentBridge bridge),
 //     for popularity (every new item has popularity 0: its recall is the expectation over the order
 //     of the ties, 20 / #new items) and for a seeded random ranking. Collaborative filtering alone
 //     cannot rank them at all (zero factors). The recall of the new items when the hybrid ranks
@@ -84,7 +84,7 @@ struct Pipeline {
   }
 
   void fit_bridge(double ridge) {
-    tailor::ContentToFactorMap bridge;
+    tailor::ContentBridge bridge;
     tailor::ContentBridgeOptions bo;
     bo.ridge = ridge;
     bridge.fit(*content, als.item_factors(), counts, bo);
@@ -198,7 +198,7 @@ NewItemFigures evaluate_new_items(const Pipeline& p, const HybridRanker& ranker,
   NewItemFigures f;
   f.users = cases.size();
   f.new_items = new_items.size();
-  tailor::RandomRecommender random(kSeed);
+  tailor::RandomScorer random(kSeed);
   random.fit(p.train.confidence());
   std::vector<double> hybrid, pop, rnd, whole;
   for (auto& c : cases) {
@@ -481,7 +481,7 @@ struct MovieLens {
       if (data.catalog.at(i).attributes.count("tags") != 0) tagged.push_back(i);
     }
     std::vector<float> draw(data.catalog.size());
-    tailor::RandomRecommender random(kSeed);
+    tailor::RandomScorer random(kSeed);
     random.fit(tailor::SparseMatrix(1, static_cast<Eigen::Index>(data.catalog.size())));
     random.score(0, draw.data(), draw.size());
     std::sort(tagged.begin(), tagged.end(), [&](Index a, Index b) { return draw[a] < draw[b]; });

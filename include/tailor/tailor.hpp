@@ -9,7 +9,8 @@
 #include "tailor/core/scored_item.hpp"
 #include "tailor/core/types.hpp"
 
-#include "tailor/stats/statistics.hpp"
+#include "tailor/stats/distributions.hpp"
+#include "tailor/stats/hypothesis.hpp"
 
 #include "tailor/data/catalog.hpp"
 #include "tailor/data/cleaning.hpp"

@@ -194,12 +194,12 @@ int cmd_recommend(int argc, char** argv) {
     user_ids.assign(m.users().ids().begin(), m.users().ids().end());
   }
 
-  PopularityRecommender popularity;
+  PopularityScorer popularity;
   popularity.fit(m.confidence());
   ALSFactorizer als;
   ItemKnnOptions knn_options;
   knn_options.threads = options.threads;
-  ItemKnnRecommender knn(knn_options);
+  ItemKnnScorer knn(knn_options);
   if (model == "als") als = train_als(m.confidence(), options, progress);
   if (model == "knn") knn.fit(m.confidence());
 
@@ -280,7 +280,7 @@ int cmd_similar(int argc, char** argv) {
   if (method == "knn") {
     ItemKnnOptions ko;
     ko.threads = options.threads;
-    ItemKnnRecommender knn(ko);
+    ItemKnnScorer knn(ko);
     knn.fit(m.confidence());
     top = knn.similar_items(*item, k);
   } else {

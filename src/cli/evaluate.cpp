@@ -152,12 +152,12 @@ int cmd_evaluate(int argc, char** argv) {
     } else if (name == "knn") {
       ItemKnnOptions ko;
       ko.threads = options.threads;
-      auto knn = std::make_unique<ItemKnnRecommender>(ko);
+      auto knn = std::make_unique<ItemKnnScorer>(ko);
       knn->fit(train.matrix.confidence());
       scorer = std::move(knn);
       info.model_options = {{"similarity", "cosine"}, {"neighbors", ko.neighbors}};
     } else {
-      auto pop = std::make_unique<PopularityRecommender>();
+      auto pop = std::make_unique<PopularityScorer>();
       pop->fit(train.matrix.confidence());
       scorer = std::move(pop);
     }

@@ -693,7 +693,7 @@ Vector user_content_profile(const RowMatrix& item_vectors, const std::vector<Pro
 }
 
 
-// ---- ContentToFactorMap -----------------------------------------------------------------------
+// ---- ContentBridge -----------------------------------------------------------------------
 
 void ContentBridgeOptions::validate() const {
   if (min_interactions < 1) {
@@ -715,7 +715,7 @@ bool operator==(const ContentBridgeState& a, const ContentBridgeState& b) {
          a.training_items == b.training_items;
 }
 
-ContentToFactorMap::ContentToFactorMap(ContentBridgeState state) {
+ContentBridge::ContentBridge(ContentBridgeState state) {
   state.options.validate();
   if (state.weights.size() != 0 || state.bias.size() != 0) {
     if (state.weights.size() == 0 || state.bias.size() != state.weights.cols()) {
@@ -733,19 +733,19 @@ ContentToFactorMap::ContentToFactorMap(ContentBridgeState state) {
   state_ = std::move(state);
 }
 
-void ContentToFactorMap::require_fitted(const char* what) const {
+void ContentBridge::require_fitted(const char* what) const {
   if (!fitted()) {
-    TAILOR_THROW(not_fitted, "ContentToFactorMap::" << what << ": the map is not fitted");
+    TAILOR_THROW(not_fitted, "ContentBridge::" << what << ": the map is not fitted");
   }
 }
 
-void ContentToFactorMap::fit(const RowMatrix& content, const RowMatrix& item_factors,
+void ContentBridge::fit(const RowMatrix& content, const RowMatrix& item_factors,
                              const std::vector<std::uint32_t>& interaction_counts,
                              const ContentBridgeOptions& options) {
   options.validate();
   const Eigen::Index n = content.rows();
   if (item_factors.rows() != n || static_cast<Eigen::Index>(interaction_counts.size()) != n) {
-    TAILOR_THROW(invalid_argument, "ContentToFactorMap::fit: content has " << n
+    TAILOR_THROW(invalid_argument, "ContentBridge::fit: content has " << n
                                        << " rows, item_factors " << item_factors.rows()
                                        << ", interaction_counts " << interaction_counts.size()
                                        << "; they must describe the same items");
@@ -753,7 +753,7 @@ void ContentToFactorMap::fit(const RowMatrix& content, const RowMatrix& item_fac
   const Eigen::Index d = content.cols();
   const Eigen::Index k = item_factors.cols();
   if (d == 0 || k == 0) {
-    TAILOR_THROW(invalid_argument, "ContentToFactorMap::fit: content has " << d
+    TAILOR_THROW(invalid_argument, "ContentBridge::fit: content has " << d
                                        << " columns and item_factors " << k
                                        << "; both need at least one");
   }
@@ -763,18 +763,18 @@ void ContentToFactorMap::fit(const RowMatrix& content, const RowMatrix& item_fac
     if (interaction_counts[static_cast<std::size_t>(i)] < options.min_interactions) continue;
     ++eligible;
     if (!all_finite(content.row(i).data(), static_cast<std::size_t>(d))) {
-      TAILOR_THROW(invalid_argument, "ContentToFactorMap::fit: content row " << i
+      TAILOR_THROW(invalid_argument, "ContentBridge::fit: content row " << i
                                          << " has a non-finite value");
     }
     if (!all_finite(item_factors.row(i).data(), static_cast<std::size_t>(k))) {
-      TAILOR_THROW(invalid_argument, "ContentToFactorMap::fit: item_factors row " << i
+      TAILOR_THROW(invalid_argument, "ContentBridge::fit: item_factors row " << i
                                          << " has a non-finite value");
     }
     if (content.row(i).squaredNorm() > 0.0f) train.push_back(i);
   }
   if (train.size() < options.min_training_items) {
     TAILOR_THROW(invalid_argument,
-                 "ContentToFactorMap::fit: " << train.size() << " items have >= "
+                 "ContentBridge::fit: " << train.size() << " items have >= "
                      << options.min_interactions << " interactions and non-zero content ("
                      << eligible << " have enough interactions); need at least "
                      << options.min_training_items);
@@ -807,13 +807,13 @@ void ContentToFactorMap::fit(const RowMatrix& content, const RowMatrix& item_fac
   gram.diagonal().array() += options.ridge;
   Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> llt(gram);  // reads the lower triangle only
   if (llt.info() != Eigen::Success) {
-    TAILOR_THROW(numerical_error, "ContentToFactorMap::fit: the " << d << " x " << d
+    TAILOR_THROW(numerical_error, "ContentBridge::fit: the " << d << " x " << d
                                       << " ridge system is not positive definite");
   }
   const Eigen::MatrixXd w = llt.solve(cross);
   const Eigen::VectorXd b = y_mean - w.transpose() * x_mean;
   if (!w.allFinite() || !b.allFinite()) {
-    TAILOR_THROW(numerical_error, "ContentToFactorMap::fit: the solution has non-finite values");
+    TAILOR_THROW(numerical_error, "ContentBridge::fit: the solution has non-finite values");
   }
   ContentBridgeState next;
   next.options = options;
@@ -823,19 +823,19 @@ void ContentToFactorMap::fit(const RowMatrix& content, const RowMatrix& item_fac
   state_ = std::move(next);
 }
 
-Vector ContentToFactorMap::map(const Eigen::Ref<const Vector>& content) const {
+Vector ContentBridge::map(const Eigen::Ref<const Vector>& content) const {
   require_fitted("map");
   if (content.size() != state_.weights.rows()) {
-    TAILOR_THROW(invalid_argument, "ContentToFactorMap::map: content has " << content.size()
+    TAILOR_THROW(invalid_argument, "ContentBridge::map: content has " << content.size()
                                        << " values, the map expects " << state_.weights.rows());
   }
   return state_.weights.transpose() * content + state_.bias;
 }
 
-RowMatrix ContentToFactorMap::map_all(const RowMatrix& content) const {
+RowMatrix ContentBridge::map_all(const RowMatrix& content) const {
   require_fitted("map_all");
   if (content.cols() != state_.weights.rows()) {
-    TAILOR_THROW(invalid_argument, "ContentToFactorMap::map_all: content has " << content.cols()
+    TAILOR_THROW(invalid_argument, "ContentBridge::map_all: content has " << content.cols()
                                        << " columns, the map expects " << state_.weights.rows());
   }
   RowMatrix out = content * state_.weights;

@@ -133,7 +133,7 @@ void ALSScorer::score(Index user, float* out, std::size_t out_size) const {
   scores.noalias() = items * model_->user_factors().row(static_cast<Eigen::Index>(user)).transpose();
 }
 
-// ---- PopularityRecommender ------------------------------------------------------------------------
+// ---- PopularityScorer ------------------------------------------------------------------------
 
 void PopularityOptions::validate() const {
   if (!std::isfinite(half_life) || half_life < 0.0) {
@@ -142,16 +142,16 @@ void PopularityOptions::validate() const {
   }
 }
 
-PopularityRecommender::PopularityRecommender(PopularityOptions options) : options_(options) {
+PopularityScorer::PopularityScorer(PopularityOptions options) : options_(options) {
   options_.validate();
 }
 
-void PopularityRecommender::fit(const SparseMatrix& interactions) {
+void PopularityScorer::fit(const SparseMatrix& interactions) {
   if (options_.half_life > 0.0) {
-    TAILOR_THROW(invalid_argument, "PopularityRecommender::fit: half_life = " << options_.half_life
+    TAILOR_THROW(invalid_argument, "PopularityScorer::fit: half_life = " << options_.half_life
                                        << " needs timestamps; call fit(interactions, timestamps, now)");
   }
-  check_interactions(interactions, "PopularityRecommender::fit");
+  check_interactions(interactions, "PopularityScorer::fit");
   std::vector<double> pop(static_cast<std::size_t>(interactions.cols()), 0.0);
   for (Eigen::Index u = 0; u < interactions.outerSize(); ++u) {
     for (SparseMatrix::InnerIterator it(interactions, u); it; ++it) {
@@ -163,19 +163,19 @@ void PopularityRecommender::fit(const SparseMatrix& interactions) {
   finish_fit();
 }
 
-void PopularityRecommender::fit(const SparseMatrix& interactions,
+void PopularityScorer::fit(const SparseMatrix& interactions,
                                 const std::vector<std::int64_t>& timestamps, std::int64_t now) {
   if (!interactions.isCompressed()) {
     TAILOR_THROW(invalid_argument,
-                 "PopularityRecommender::fit: the matrix must be compressed so that timestamps "
+                 "PopularityScorer::fit: the matrix must be compressed so that timestamps "
                  "line up with its stored entries (call makeCompressed())");
   }
   if (timestamps.size() != static_cast<std::size_t>(interactions.nonZeros())) {
-    TAILOR_THROW(invalid_argument, "PopularityRecommender::fit: " << timestamps.size()
+    TAILOR_THROW(invalid_argument, "PopularityScorer::fit: " << timestamps.size()
                                        << " timestamps for " << interactions.nonZeros()
                                        << " stored interactions");
   }
-  check_interactions(interactions, "PopularityRecommender::fit");
+  check_interactions(interactions, "PopularityScorer::fit");
   std::vector<double> pop(static_cast<std::size_t>(interactions.cols()), 0.0);
   const auto* outer = interactions.outerIndexPtr();
   const auto* inner = interactions.innerIndexPtr();
@@ -197,7 +197,7 @@ void PopularityRecommender::fit(const SparseMatrix& interactions,
   finish_fit();
 }
 
-void PopularityRecommender::finish_fit() {
+void PopularityScorer::finish_fit() {
   ranked_.resize(popularity_.size());
   std::iota(ranked_.begin(), ranked_.end(), Index{0});
   std::stable_sort(ranked_.begin(), ranked_.end(),
@@ -220,17 +220,17 @@ void PopularityRecommender::finish_fit() {
   fitted_ = true;
 }
 
-void PopularityRecommender::set_categories(const std::vector<Index>& item_category) {
-  if (!fitted_) TAILOR_THROW(not_fitted, "PopularityRecommender::set_categories: call fit first");
+void PopularityScorer::set_categories(const std::vector<Index>& item_category) {
+  if (!fitted_) TAILOR_THROW(not_fitted, "PopularityScorer::set_categories: call fit first");
   if (item_category.size() != popularity_.size()) {
-    TAILOR_THROW(invalid_argument, "PopularityRecommender::set_categories: "
+    TAILOR_THROW(invalid_argument, "PopularityScorer::set_categories: "
                                        << item_category.size() << " categories for "
                                        << popularity_.size() << " items");
   }
   Index n_categories = 0;
   for (std::size_t i = 0; i < item_category.size(); ++i) {
     if (item_category[i] >= kMaxCategories) {
-      TAILOR_THROW(invalid_argument, "PopularityRecommender::set_categories: item " << i
+      TAILOR_THROW(invalid_argument, "PopularityScorer::set_categories: item " << i
                                          << " has category " << item_category[i]
                                          << ", expected < " << kMaxCategories);
     }
@@ -241,30 +241,30 @@ void PopularityRecommender::set_categories(const std::vector<Index>& item_catego
   by_category_ = std::move(groups);
 }
 
-std::vector<ScoredItem> PopularityRecommender::recommend_in_category(
+std::vector<ScoredItem> PopularityScorer::recommend_in_category(
     Index category, std::size_t k, const std::vector<Index>& exclude) const {
-  if (!fitted_) TAILOR_THROW(not_fitted, "PopularityRecommender::recommend_in_category: not fitted");
+  if (!fitted_) TAILOR_THROW(not_fitted, "PopularityScorer::recommend_in_category: not fitted");
   if (by_category_.empty() && !popularity_.empty()) {
     TAILOR_THROW(invalid_argument,
-                 "PopularityRecommender::recommend_in_category: call set_categories first");
+                 "PopularityScorer::recommend_in_category: call set_categories first");
   }
   if (category >= by_category_.size()) return {};
   return first_k_not_excluded(by_category_[category], popularity_, k, sorted_copy(exclude));
 }
 
-void PopularityRecommender::score(Index /*user*/, float* out, std::size_t out_size) const {
-  if (!fitted_) TAILOR_THROW(not_fitted, "PopularityRecommender::score: not fitted");
-  check_buffer(out_size, popularity_.size(), "PopularityRecommender::score");
+void PopularityScorer::score(Index /*user*/, float* out, std::size_t out_size) const {
+  if (!fitted_) TAILOR_THROW(not_fitted, "PopularityScorer::score: not fitted");
+  check_buffer(out_size, popularity_.size(), "PopularityScorer::score");
   std::copy(popularity_.begin(), popularity_.end(), out);
 }
 
-std::vector<ScoredItem> PopularityRecommender::recommend(Index /*user*/, std::size_t k,
+std::vector<ScoredItem> PopularityScorer::recommend(Index /*user*/, std::size_t k,
                                                          const std::vector<Index>& exclude) const {
-  if (!fitted_) TAILOR_THROW(not_fitted, "PopularityRecommender::recommend: not fitted");
+  if (!fitted_) TAILOR_THROW(not_fitted, "PopularityScorer::recommend: not fitted");
   return first_k_not_excluded(ranked_, popularity_, k, sorted_copy(exclude));
 }
 
-// ---- ItemKnnRecommender ---------------------------------------------------------------------------
+// ---- ItemKnnScorer ---------------------------------------------------------------------------
 
 void ItemKnnOptions::validate() const {
   if (neighbors == 0) TAILOR_THROW(invalid_argument, "ItemKnnOptions: neighbors must be >= 1");
@@ -279,15 +279,15 @@ void ItemKnnOptions::validate() const {
   }
 }
 
-ItemKnnRecommender::ItemKnnRecommender(ItemKnnOptions options) : options_(options) {
+ItemKnnScorer::ItemKnnScorer(ItemKnnOptions options) : options_(options) {
   options_.validate();
 }
 
-void ItemKnnRecommender::fit(const SparseMatrix& interactions) {
-  check_interactions(interactions, "ItemKnnRecommender::fit");
+void ItemKnnScorer::fit(const SparseMatrix& interactions) {
+  check_interactions(interactions, "ItemKnnScorer::fit");
   if (interactions.rows() > static_cast<Eigen::Index>(UINT32_MAX) ||
       interactions.cols() > static_cast<Eigen::Index>(UINT32_MAX)) {
-    TAILOR_THROW(invalid_argument, "ItemKnnRecommender::fit: matrix too large");
+    TAILOR_THROW(invalid_argument, "ItemKnnScorer::fit: matrix too large");
   }
   SparseMatrix train = cleaned(interactions, options_.binarize);
   const auto n_users = static_cast<std::size_t>(train.rows());
@@ -399,7 +399,7 @@ void ItemKnnRecommender::fit(const SparseMatrix& interactions) {
   std::size_t nnz = 0;
   for (const auto& r : rows) nnz += r.size();
   if (nnz > static_cast<std::size_t>(INT32_MAX)) {
-    TAILOR_THROW(invalid_argument, "ItemKnnRecommender::fit: " << nnz
+    TAILOR_THROW(invalid_argument, "ItemKnnScorer::fit: " << nnz
                                        << " neighbour entries exceed the 2^31 - 1 limit; lower neighbors");
   }
   SparseMatrix sim(static_cast<Eigen::Index>(n_items), static_cast<Eigen::Index>(n_items));
@@ -418,11 +418,11 @@ void ItemKnnRecommender::fit(const SparseMatrix& interactions) {
   fitted_ = true;
 }
 
-std::vector<ScoredItem> ItemKnnRecommender::similar_items(Index item, std::size_t k,
+std::vector<ScoredItem> ItemKnnScorer::similar_items(Index item, std::size_t k,
                                                           const std::vector<Index>& exclude) const {
-  if (!fitted_) TAILOR_THROW(not_fitted, "ItemKnnRecommender::similar_items: not fitted");
+  if (!fitted_) TAILOR_THROW(not_fitted, "ItemKnnScorer::similar_items: not fitted");
   if (item >= n_items()) {
-    TAILOR_THROW(invalid_argument, "ItemKnnRecommender::similar_items: item " << item
+    TAILOR_THROW(invalid_argument, "ItemKnnScorer::similar_items: item " << item
                                        << " but the model has " << n_items() << " items");
   }
   const std::vector<Index> skip = sorted_copy(exclude);
@@ -437,25 +437,25 @@ std::vector<ScoredItem> ItemKnnRecommender::similar_items(Index item, std::size_
   return out;
 }
 
-void ItemKnnRecommender::score_history(const std::vector<Index>& items,
+void ItemKnnScorer::score_history(const std::vector<Index>& items,
                                        const std::vector<float>& weights, float* out,
                                        std::size_t out_size) const {
-  if (!fitted_) TAILOR_THROW(not_fitted, "ItemKnnRecommender::score_history: not fitted");
-  check_buffer(out_size, n_items(), "ItemKnnRecommender::score_history");
+  if (!fitted_) TAILOR_THROW(not_fitted, "ItemKnnScorer::score_history: not fitted");
+  check_buffer(out_size, n_items(), "ItemKnnScorer::score_history");
   if (!weights.empty() && weights.size() != items.size()) {
-    TAILOR_THROW(invalid_argument, "ItemKnnRecommender::score_history: " << weights.size()
+    TAILOR_THROW(invalid_argument, "ItemKnnScorer::score_history: " << weights.size()
                                        << " weights for " << items.size() << " items");
   }
   std::fill(out, out + out_size, 0.0f);
   for (std::size_t h = 0; h < items.size(); ++h) {
     const Index i = items[h];
     if (i >= n_items()) {
-      TAILOR_THROW(invalid_argument, "ItemKnnRecommender::score_history: item " << i
+      TAILOR_THROW(invalid_argument, "ItemKnnScorer::score_history: item " << i
                                          << " but the model has " << n_items() << " items");
     }
     const float x = weights.empty() ? 1.0f : weights[h];
     if (!std::isfinite(x)) {
-      TAILOR_THROW(invalid_argument, "ItemKnnRecommender::score_history: weight " << h << " is " << x);
+      TAILOR_THROW(invalid_argument, "ItemKnnScorer::score_history: weight " << h << " is " << x);
     }
     for (SparseMatrix::InnerIterator it(similarity_, static_cast<Eigen::Index>(i)); it; ++it) {
       out[it.index()] += x * it.value();
@@ -463,11 +463,11 @@ void ItemKnnRecommender::score_history(const std::vector<Index>& items,
   }
 }
 
-void ItemKnnRecommender::score(Index user, float* out, std::size_t out_size) const {
-  if (!fitted_) TAILOR_THROW(not_fitted, "ItemKnnRecommender::score: not fitted");
-  check_buffer(out_size, n_items(), "ItemKnnRecommender::score");
+void ItemKnnScorer::score(Index user, float* out, std::size_t out_size) const {
+  if (!fitted_) TAILOR_THROW(not_fitted, "ItemKnnScorer::score: not fitted");
+  check_buffer(out_size, n_items(), "ItemKnnScorer::score");
   if (user >= static_cast<std::size_t>(train_.rows())) {
-    TAILOR_THROW(invalid_argument, "ItemKnnRecommender::score: user " << user
+    TAILOR_THROW(invalid_argument, "ItemKnnScorer::score: user " << user
                                        << " but the model was fitted on " << train_.rows()
                                        << " users (use score_history for others)");
   }
@@ -480,16 +480,16 @@ void ItemKnnRecommender::score(Index user, float* out, std::size_t out_size) con
   }
 }
 
-// ---- RandomRecommender ----------------------------------------------------------------------------
+// ---- RandomScorer ----------------------------------------------------------------------------
 
-void RandomRecommender::fit(const SparseMatrix& interactions) {
+void RandomScorer::fit(const SparseMatrix& interactions) {
   n_items_ = static_cast<std::size_t>(interactions.cols());
   fitted_ = true;
 }
 
-void RandomRecommender::score(Index user, float* out, std::size_t out_size) const {
-  if (!fitted_) TAILOR_THROW(not_fitted, "RandomRecommender::score: not fitted");
-  check_buffer(out_size, n_items_, "RandomRecommender::score");
+void RandomScorer::score(Index user, float* out, std::size_t out_size) const {
+  if (!fitted_) TAILOR_THROW(not_fitted, "RandomScorer::score: not fitted");
+  check_buffer(out_size, n_items_, "RandomScorer::score");
   const std::uint64_t salt = mix64(seed_);
   for (std::size_t i = 0; i < n_items_; ++i) {
     const std::uint64_t key = (static_cast<std::uint64_t>(user) << 32) | static_cast<std::uint64_t>(i);

@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "tailor/core/error.hpp"
-#include "tailor/stats/statistics.hpp"
+#include "tailor/stats/hypothesis.hpp"
 #include "internal/random.hpp"
 
 namespace tailor {
@@ -63,7 +63,7 @@ void psi_signal(DriftSignal& s, const std::vector<std::string>& labels, const st
   s.reference_count = ref_total;
   s.current_count = cur_total;
   s.threshold = o.drift_on_moderate ? o.psi_moderate : o.psi_major;
-  s.value = population_stability_index(ref, cur, o.psi_epsilon);
+  s.value = stats::population_stability_index(ref, cur, o.psi_epsilon);
   s.evaluated = true;
   s.severity = psi_severity(s.value, o);
   s.drifted = s.value >= s.threshold;
@@ -101,108 +101,6 @@ std::string too_few(const char* what, const char* side, std::uint64_t have, cons
 }
 
 }  // namespace
-
-// ---- statistics ---------------------------------------------------------------------------------
-
-double population_stability_index(const std::vector<double>& reference,
-                                  const std::vector<double>& current, double epsilon) {
-  if (!(epsilon > 0.0 && epsilon < 1.0)) {
-    TAILOR_THROW(invalid_argument, "population_stability_index: epsilon must be in (0, 1), got " << epsilon);
-  }
-  if (reference.size() != current.size()) {
-    TAILOR_THROW(invalid_argument, "population_stability_index: reference has " << reference.size()
-                                       << " bins but current has " << current.size());
-  }
-  if (reference.empty()) TAILOR_THROW(invalid_argument, "population_stability_index: no bins");
-  double ref_sum = 0.0, cur_sum = 0.0;
-  for (std::size_t i = 0; i < reference.size(); ++i) {
-    if (!std::isfinite(reference[i]) || reference[i] < 0.0) {
-      TAILOR_THROW(invalid_argument, "population_stability_index: reference[" << i
-                                         << "] must be finite and >= 0, got " << reference[i]);
-    }
-    if (!std::isfinite(current[i]) || current[i] < 0.0) {
-      TAILOR_THROW(invalid_argument, "population_stability_index: current[" << i
-                                         << "] must be finite and >= 0, got " << current[i]);
-    }
-    ref_sum += reference[i];
-    cur_sum += current[i];
-  }
-  if (!(ref_sum > 0.0)) TAILOR_THROW(invalid_argument, "population_stability_index: reference counts sum to 0");
-  if (!(cur_sum > 0.0)) TAILOR_THROW(invalid_argument, "population_stability_index: current counts sum to 0");
-  double psi = 0.0;
-  for (std::size_t i = 0; i < reference.size(); ++i) {
-    const double e = std::max(reference[i] / ref_sum, epsilon);
-    const double a = std::max(current[i] / cur_sum, epsilon);
-    psi += (a - e) * std::log(a / e);
-  }
-  return psi;
-}
-
-double kolmogorov_survival(double lambda) {
-  if (std::isnan(lambda)) return kNaN;
-  if (lambda <= 0.0) return 1.0;
-  if (lambda < 1.18) {
-    // P(K <= l) = sqrt(2 pi) / l * sum_j exp(-(2j - 1)^2 pi^2 / (8 l^2)); converges fast for
-    // small l, where the alternating series below would need many terms.
-    const double c = kPi * kPi / (8.0 * lambda * lambda);
-    double sum = 0.0;
-    for (int j = 1; j <= 100; ++j) {
-      const double odd = 2.0 * j - 1.0;
-      const double term = std::exp(-odd * odd * c);
-      sum += term;
-      if (term <= 1e-17 * sum) break;
-    }
-    const double cdf = std::sqrt(2.0 * kPi) / lambda * sum;
-    return std::min(1.0, std::max(0.0, 1.0 - cdf));
-  }
-  double sum = 0.0;
-  double sign = 1.0;
-  for (int j = 1; j <= 100; ++j) {
-    const double term = std::exp(-2.0 * j * j * lambda * lambda);
-    sum += sign * term;
-    if (term <= 1e-17 * std::abs(sum)) break;
-    sign = -sign;
-  }
-  return std::min(1.0, std::max(0.0, 2.0 * sum));
-}
-
-nlohmann::json KsResult::to_json() const {
-  return {{"statistic", number(statistic)}, {"p_value", number(p_value)}, {"n1", n1}, {"n2", n2}};
-}
-
-KsResult ks_two_sample(std::vector<double> sample1, std::vector<double> sample2) {
-  if (sample1.empty()) TAILOR_THROW(invalid_argument, "ks_two_sample: sample1 is empty");
-  if (sample2.empty()) TAILOR_THROW(invalid_argument, "ks_two_sample: sample2 is empty");
-  for (std::size_t i = 0; i < sample1.size(); ++i) {
-    if (std::isnan(sample1[i])) TAILOR_THROW(invalid_argument, "ks_two_sample: sample1[" << i << "] is NaN");
-  }
-  for (std::size_t i = 0; i < sample2.size(); ++i) {
-    if (std::isnan(sample2[i])) TAILOR_THROW(invalid_argument, "ks_two_sample: sample2[" << i << "] is NaN");
-  }
-  std::sort(sample1.begin(), sample1.end());
-  std::sort(sample2.begin(), sample2.end());
-  const std::size_t n = sample1.size();
-  const std::size_t m = sample2.size();
-  // |F1 - F2| = |i m - j n| / (n m) after consuming every value <= x from both samples; exact in
-  // integers so that ties never produce a spurious gap.
-  std::size_t i = 0, j = 0;
-  long double best = 0.0L;
-  while (i < n && j < m) {
-    const double x = std::min(sample1[i], sample2[j]);
-    while (i < n && sample1[i] <= x) ++i;
-    while (j < m && sample2[j] <= x) ++j;
-    const long double a = static_cast<long double>(i) * static_cast<long double>(m);
-    const long double b = static_cast<long double>(j) * static_cast<long double>(n);
-    best = std::max(best, a > b ? a - b : b - a);
-  }
-  KsResult r;
-  r.n1 = n;
-  r.n2 = m;
-  r.statistic = static_cast<double>(best / (static_cast<long double>(n) * static_cast<long double>(m)));
-  const double en = static_cast<double>(n) * static_cast<double>(m) / static_cast<double>(n + m);
-  r.p_value = kolmogorov_survival(std::sqrt(en) * r.statistic);
-  return r;
-}
 
 // ---- options, profiles, reports ----------------------------------------------------------------
 
@@ -468,7 +366,7 @@ DriftReport compare_profiles(const DriftProfile& reference, const DriftProfile& 
     } else if (current.scores.size() < o.min_scores) {
       s.note = too_few("scores", "current", current.scores.size(), "score samples", "min_scores", o.min_scores);
     } else {
-      const KsResult ks = ks_two_sample(reference.scores, current.scores);
+      const stats::KsResult ks = stats::ks_two_sample(reference.scores, current.scores);
       s.value = ks.statistic;
       s.p_value = ks.p_value;
       s.evaluated = true;

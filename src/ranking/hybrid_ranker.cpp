@@ -127,7 +127,7 @@ ItemNeighbors::List ItemNeighbors::of(Index item) const {
 
 ItemNeighbors build_item_neighbors(const SparseMatrix& interactions,
                                    const ItemKnnOptions& options) {
-  ItemKnnRecommender knn(options);
+  ItemKnnScorer knn(options);
   knn.fit(interactions);
   return ItemNeighbors::from_similarity(knn.similarity_matrix(), options.neighbors);
 }

@@ -619,7 +619,7 @@ RetrainReport Recommender::retrain() {
         cold = std::make_shared<const RowMatrix>(parts->bridge.map_all(*content));
         report.bridge = true;
       } catch (const Error&) {
-        parts->bridge = ContentToFactorMap();
+        parts->bridge = ContentBridge();
       }
     }
   }

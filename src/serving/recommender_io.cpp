@@ -333,7 +333,7 @@ void Recommender::load(const std::string& path) {
     bs.training_items = static_cast<std::size_t>(b.u64());
     b.expect_end();
     try {
-      parts->bridge = ContentToFactorMap(std::move(bs));
+      parts->bridge = ContentBridge(std::move(bs));
     } catch (const Error& err) {
       TAILOR_THROW(corrupt_file, path << ": section 'content.bridge': " << err.what());
     }

@@ -74,7 +74,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tailor/stats/statistics.hpp"
+#include "tailor/stats/hypothesis.hpp"
 
 namespace tailor {
 

@@ -67,7 +67,7 @@
 
 #include "tailor/data/event.hpp"
 #include "tailor/experiments/experiment.hpp"
-#include "tailor/stats/statistics.hpp"
+#include "tailor/stats/hypothesis.hpp"
 
 namespace tailor {
 

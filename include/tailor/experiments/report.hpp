@@ -41,7 +41,7 @@
 
 #include "tailor/experiments/experiment.hpp"
 #include "tailor/experiments/outcomes.hpp"
-#include "tailor/stats/statistics.hpp"
+#include "tailor/stats/hypothesis.hpp"
 
 namespace tailor {
 

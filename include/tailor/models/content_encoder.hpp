@@ -44,20 +44,20 @@
 // encode() works on any item, including one that was not in the fitted catalog (a brand-new
 // product): its unseen terms get the largest idf. This is the content side of cold start.
 //
-// ContentToFactorMap learns a ridge-regression linear map from content vectors to ALS item
+// ContentBridge learns a ridge-regression linear map from content vectors to ALS item
 // factors on the items that have at least `min_interactions` interactions (their factors are
 // trustworthy), so a new item gets a vector in the collaborative space:
 //   minimise sum_i |y_i - W^T x_i - b|^2 + ridge |W|_F^2   (b, the intercept, unregularised),
 // solved in closed form from the d x d normal equations in double precision.
 //
-// Thread-safety: ContentEncoder and ContentToFactorMap are thread-compatible (const methods may
+// Thread-safety: ContentEncoder and ContentBridge are thread-compatible (const methods may
 // run concurrently; fit needs exclusion). The free functions are pure; thread-safe.
 //
 // **Example**:
 //   tailor::ContentEncoder encoder;                         // default options
 //   encoder.fit(catalog);
 //   tailor::RowMatrix content = encoder.encode_all(catalog, matrix.items());  // ALS item order
-//   tailor::ContentToFactorMap bridge;
+//   tailor::ContentBridge bridge;
 //   bridge.fit(content, als.item_factors(),
 //              tailor::item_interaction_counts(matrix.confidence()));  // hybrid_ranker.hpp
 //   tailor::Vector y_new = bridge.map(encoder.encode(new_item));  // score with x_u . y_new
@@ -244,7 +244,7 @@ Vector user_content_profile(const RowMatrix& item_vectors, const std::vector<Pro
                             Timestamp now, double half_life_days);
 
 
-/// Options of ContentToFactorMap.
+/// Options of ContentBridge.
 struct ContentBridgeOptions {
   std::uint32_t min_interactions = 5;  ///< items with fewer are not trained on, >= 1
   double ridge = 1.0;                  ///< lambda of the ridge penalty, finite and > 0
@@ -262,7 +262,7 @@ struct ContentBridgeOptions {
   }
 };
 
-/// Fitted state of a ContentToFactorMap as plain data (empty weights = not fitted).
+/// Fitted state of a ContentBridge as plain data (empty weights = not fitted).
 struct ContentBridgeState {
   ContentBridgeOptions options;
   RowMatrix weights;             ///< W, content dimension x factor dimension
@@ -278,12 +278,12 @@ struct ContentBridgeState {
 /// The cold-start bridge: y = W^T x + b from a content vector x to an ALS item factor y (see the
 /// file comment). A zero content vector maps to b, the mean factor of the training items.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class ContentToFactorMap {
+class ContentBridge {
  public:
-  ContentToFactorMap() = default;
+  ContentBridge() = default;
   /// A fitted map from saved state. Throws Error(invalid_argument) when options are invalid,
   /// bias.size() != weights.cols(), or a value is not finite. Empty weights = unfitted map.
-  explicit ContentToFactorMap(ContentBridgeState state);
+  explicit ContentBridge(ContentBridgeState state);
 
   /// Learns W and b on the items i with interaction_counts[i] >= options.min_interactions and a
   /// non-zero content row. Row i of `content` and of `item_factors` describe the same item.

@@ -7,16 +7,16 @@
 // top k items, best first, excluding given items such as the ones the user already has
 // (recommend; ties broken by lower index, see scored_item.hpp).
 //
-//   PopularityRecommender  score(u, i) = popularity(i), the same for every user: the number of
+//   PopularityScorer  score(u, i) = popularity(i), the same for every user: the number of
 //                          users with i, or the sum of interaction values, optionally time-decayed
 //                          (each interaction weighted by 2^(-age / half_life)); also the most
 //                          popular items of one category.
-//   ItemKnnRecommender     score(u, j) = sum over the user's items i of x'(u, i) * S(i, j), where
+//   ItemKnnScorer     score(u, j) = sum over the user's items i of x'(u, i) * S(i, j), where
 //                          S keeps, for each item i, its `neighbors` most similar items (cosine,
 //                          raw co-occurrence or BM25-weighted co-occurrence, all computed as the
 //                          sparse product X'^T X' one item row at a time) and x' is 1 (binarize)
 //                          or the interaction value; similar_items(i, k) reads row i of S.
-//   RandomRecommender      score(u, i) = a hash of (seed, u, i) mapped to [0, 1): a uniformly
+//   RandomScorer      score(u, i) = a hash of (seed, u, i) mapped to [0, 1): a uniformly
 //                          random ranking per user, the same for the same seed on every run.
 //
 // All of them implement Scorer, the score-every-item interface shared by every model (ALSScorer
@@ -65,9 +65,6 @@ class Scorer {
                                             const std::vector<Index>& exclude = {}) const;
 };
 
-/// The former name of Scorer, kept for code written against the baselines alone.
-using BaselineRecommender = Scorer;
-
 /// A Scorer over a caller's function fn(user, out, out_size), e.g. a hybrid model or a test
 /// double. The function must be safe to call concurrently when the scorer is used from several
 /// threads (Evaluator does that). Thread-safety: as the wrapped function.
@@ -104,7 +101,7 @@ class ALSScorer : public Scorer {
 
 // ---- popularity -----------------------------------------------------------------------------------
 
-/// Options of PopularityRecommender.
+/// Options of PopularityScorer.
 struct PopularityOptions {
   /// false: every interaction counts 1 (popularity = number of users with the item);
   /// true: every interaction counts its value.
@@ -118,9 +115,9 @@ struct PopularityOptions {
 /// Most popular items, globally or within a category. Any user index is accepted: the score does
 /// not depend on the user, which makes this the fallback for users never seen in training.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class PopularityRecommender : public Scorer {
+class PopularityScorer : public Scorer {
  public:
-  explicit PopularityRecommender(PopularityOptions options = {});
+  explicit PopularityScorer(PopularityOptions options = {});
 
   /// Fits without time decay. Throws Error(invalid_argument) if options.half_life > 0.
   void fit(const SparseMatrix& interactions);
@@ -164,7 +161,7 @@ class PopularityRecommender : public Scorer {
 
 // ---- item kNN -------------------------------------------------------------------------------------
 
-/// Item-item similarity of ItemKnnRecommender. With x' the (binarized or raw) interaction values,
+/// Item-item similarity of ItemKnnScorer. With x' the (binarized or raw) interaction values,
 /// c(i, j) = sum over users u of w(u, i) * w(u, j):
 enum class Similarity {
   /// w = x'; S = c(i, j) / (|x'_i| |x'_j| + shrinkage), |x'_i| the L2 norm of item i's column.
@@ -178,7 +175,7 @@ enum class Similarity {
   bm25,
 };
 
-/// Options of ItemKnnRecommender.
+/// Options of ItemKnnScorer.
 struct ItemKnnOptions {
   Similarity similarity = Similarity::cosine;
   std::size_t neighbors = 100;  ///< most similar items kept per item, >= 1
@@ -193,9 +190,9 @@ struct ItemKnnOptions {
 /// Item-based collaborative filtering over a sparse top-N neighbour matrix.
 /// score() accepts the users of the fitted matrix; score_history() scores any list of items.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class ItemKnnRecommender : public Scorer {
+class ItemKnnScorer : public Scorer {
  public:
-  explicit ItemKnnRecommender(ItemKnnOptions options = {});
+  explicit ItemKnnScorer(ItemKnnOptions options = {});
 
   /// Computes the neighbour matrix. Memory: one double and one index per item per thread, plus the
   /// result (at most neighbors entries per item). Time: sum over users of |items of u|^2.
@@ -229,9 +226,9 @@ class ItemKnnRecommender : public Scorer {
 
 /// A uniformly random ranking per user, reproducible from the seed. Any user index is accepted.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class RandomRecommender : public Scorer {
+class RandomScorer : public Scorer {
  public:
-  explicit RandomRecommender(std::uint64_t seed = 42) : seed_(seed) {}
+  explicit RandomScorer(std::uint64_t seed = 42) : seed_(seed) {}
 
   /// Records the number of items (columns); the interactions themselves are not used.
   void fit(const SparseMatrix& interactions);

@@ -59,44 +59,9 @@
 #include <nlohmann/json.hpp>
 
 #include "tailor/data/event.hpp"
+#include "tailor/stats/hypothesis.hpp"
 
 namespace tailor {
-
-/// Default epsilon of population_stability_index: the floor of every bin proportion.
-inline constexpr double kPsiEpsilon = 1e-4;
-
-/// PSI of the binned counts `current` against `reference` (same bins, same order): proportions
-/// e_i = reference_i / sum(reference), a_i = current_i / sum(current), each floored at `epsilon`,
-/// PSI = sum_i (a_i - e_i) ln(a_i / e_i) >= 0. Throws Error(invalid_argument) for different sizes,
-/// no bins, a count that is negative or not finite (naming its side and index), an all-zero side,
-/// or epsilon outside (0, 1).
-///
-/// **Example**:
-///   population_stability_index({50, 30, 20}, {40, 30, 30});  // 0.0629 (no significant shift)
-double population_stability_index(const std::vector<double>& reference,
-                                  const std::vector<double>& current, double epsilon = kPsiEpsilon);
-
-/// Survival function of the Kolmogorov distribution, Q_KS(lambda) = P(K > lambda) =
-/// 2 sum_{j>=1} (-1)^(j-1) exp(-2 j^2 lambda^2), evaluated with the theta-function form
-/// 1 - sqrt(2 pi) / lambda sum_{j>=1} exp(-(2j-1)^2 pi^2 / (8 lambda^2)) below lambda = 1.18.
-/// Returns 1 for lambda <= 0; NaN for NaN.
-double kolmogorov_survival(double lambda);
-
-/// Result of ks_two_sample.
-struct KsResult {
-  double statistic = std::numeric_limits<double>::quiet_NaN();  ///< D in [0, 1]
-  double p_value = std::numeric_limits<double>::quiet_NaN();    ///< asymptotic, two-sided
-  std::size_t n1 = 0;  ///< size of the first sample
-  std::size_t n2 = 0;  ///< size of the second sample
-  nlohmann::json to_json() const;
-};
-
-/// Two-sample Kolmogorov-Smirnov test: D = sup |F_1 - F_2| (ties handled exactly) and the
-/// asymptotic p-value kolmogorov_survival(sqrt(n1 n2 / (n1 + n2)) D), which matches scipy's
-/// kstwobign.sf and is accurate when n1 n2 / (n1 + n2) is above a few dozen (it overstates p
-/// slightly for smaller samples). Throws Error(invalid_argument) for an empty sample or a value
-/// that is NaN (naming the sample and index). O((n1 + n2) log(n1 + n2)).
-KsResult ks_two_sample(std::vector<double> sample1, std::vector<double> sample2);
 
 /// Options of DriftMonitor and compare_profiles. Defaults: PSI >= 0.25 (major) is drift,
 /// moderate (>= 0.1) is reported but not drift; top 20 items; 25% unseen-item traffic; scores
@@ -106,7 +71,7 @@ struct DriftOptions {
   double psi_moderate = 0.1;   ///< PSI at or above this is a "moderate" shift; > 0
   double psi_major = 0.25;     ///< PSI at or above this is a "major" shift; >= psi_moderate
   bool drift_on_moderate = false;  ///< true: a moderate shift already counts as drift
-  double psi_epsilon = kPsiEpsilon;  ///< floor of bin proportions, in (0, 0.01]
+  double psi_epsilon = stats::kPsiEpsilon;  ///< floor of bin proportions, in (0, 0.01]
   std::size_t top_items = 20;  ///< reference items with their own popularity bin, >= 1
   /// Drift when this share (0, 1] of the current item events is on items unseen in the reference.
   double unseen_item_share = 0.25;

@@ -111,7 +111,7 @@ class ItemNeighbors {
 
   ItemNeighbors() = default;
 
-  /// From an item x item similarity matrix (e.g. ItemKnnRecommender::similarity_matrix()): row
+  /// From an item x item similarity matrix (e.g. ItemKnnScorer::similarity_matrix()): row
   /// i's positive entries other than i, best first (ties by lower index), at most max_per_item of
   /// them (0 = all). Throws Error(invalid_argument) for a non-square matrix or a non-finite value
   /// (naming its row and column).
@@ -131,7 +131,7 @@ class ItemNeighbors {
   std::vector<ItemNeighbor> entries_;
 };
 
-/// Neighbour lists from a user x item interaction matrix with ItemKnnRecommender (cosine by
+/// Neighbour lists from a user x item interaction matrix with ItemKnnScorer (cosine by
 /// default, options.neighbors per item).
 ItemNeighbors build_item_neighbors(const SparseMatrix& interactions,
                                    const ItemKnnOptions& options = {});
@@ -200,7 +200,7 @@ struct RankerModel {
   const Catalog* catalog = nullptr;
   /// ALS item factors (one row per item).
   const RowMatrix* item_factors = nullptr;
-  /// Content-predicted item factors (ContentToFactorMap), same columns as item_factors; blended
+  /// Content-predicted item factors (ContentBridge), same columns as item_factors; blended
   /// into the CF vectors with HybridRankerOptions::bridge_pseudo_count (blend_cold_item_factors).
   const RowMatrix* cold_item_factors = nullptr;
   /// L2-normalised content vectors (rows of norm 1, or 0 for items without content).

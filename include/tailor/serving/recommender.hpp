@@ -345,7 +345,7 @@ struct ModelParts {
                                ///< (also when returns cancelled it out of `weights`)
   ALSFactorizer als;
   ContentEncoder encoder;      ///< fitted when the catalog had content at training
-  ContentToFactorMap bridge;   ///< fitted when enough items qualify
+  ContentBridge bridge;   ///< fitted when enough items qualify
   ItemNeighbors neighbors;
   ItemNeighbors bought_together;
   std::vector<std::uint32_t> counts;

@@ -49,7 +49,7 @@ std::size_t uniform(std::uint64_t& state, std::size_t n) { return next_random(st
 
 }  // namespace
 
-TEST_CASE("top_k orders by score then index and honours exclusions", "[baselines][top_k]") {
+TEST_CASE("top_k orders by score then index and honours exclusions", "[scorers][top_k]") {
   const std::vector<float> s = {0.1f, 0.9f, 0.5f, 0.9f, std::nanf(""), 0.5f};
   CHECK(items(tailor::top_k(s, 3)) == std::vector<Index>{1, 3, 2});
   CHECK(items(tailor::top_k(s, 2, {1})) == std::vector<Index>{3, 2});
@@ -73,16 +73,16 @@ TEST_CASE("top_k orders by score then index and honours exclusions", "[baselines
   CHECK(tailor::top_k(big, 37) == all);
 }
 
-TEST_CASE("row_items lists a user's items", "[baselines]") {
+TEST_CASE("row_items lists a user's items", "[scorers]") {
   const auto m = csr(2, 4, {{0, 3, 1}, {0, 1, 2}, {1, 2, 0}});
   CHECK(tailor::row_items(m, 0) == std::vector<Index>{1, 3});
   CHECK(tailor::row_items(m, 1).empty());  // a stored zero is no interaction
   CHECK_THROWS_AS(tailor::row_items(m, 2), tailor::Error);
 }
 
-TEST_CASE("popularity: counts, values, exclusions", "[baselines][popularity]") {
+TEST_CASE("popularity: counts, values, exclusions", "[scorers][popularity]") {
   const auto m = hand_matrix();
-  tailor::PopularityRecommender pop;
+  tailor::PopularityScorer pop;
   CHECK_THROWS_AS(pop.recommend(0, 3), tailor::Error);
   pop.fit(m);
   CHECK(pop.popularity() == std::vector<float>{3, 3, 2, 1, 1});
@@ -100,7 +100,7 @@ TEST_CASE("popularity: counts, values, exclusions", "[baselines][popularity]") {
 
   tailor::PopularityOptions by_value;
   by_value.use_values = true;
-  tailor::PopularityRecommender weighted(by_value);
+  tailor::PopularityScorer weighted(by_value);
   weighted.fit(csr(3, 3, {{0, 0, 1}, {1, 0, 1}, {2, 2, 5}, {1, 1, 0}}));
   CHECK(weighted.popularity() == std::vector<float>{2, 0, 5});
   CHECK(items(weighted.recommend(0, 3)) == std::vector<Index>{2, 0, 1});
@@ -108,18 +108,18 @@ TEST_CASE("popularity: counts, values, exclusions", "[baselines][popularity]") {
   CHECK_THROWS_AS(weighted.fit(csr(1, 2, {{0, 0, std::nanf("")}})), tailor::Error);
 }
 
-TEST_CASE("popularity: time decay reverses a stale favourite", "[baselines][popularity]") {
+TEST_CASE("popularity: time decay reverses a stale favourite", "[scorers][popularity]") {
   // Item 0: one interaction now. Item 1: two, 10 and 20 time units old. Item 2: one in the future.
   const auto m = csr(3, 3, {{0, 0, 1}, {1, 1, 1}, {2, 1, 1}, {2, 2, 1}});
   // Storage order: (0,0), (1,1), (2,1), (2,2).
   const std::vector<std::int64_t> times = {100, 90, 80, 110};
-  tailor::PopularityRecommender plain;
+  tailor::PopularityScorer plain;
   plain.fit(m, times, 100);  // half_life 0: no decay
   CHECK(items(plain.recommend(0, 3)) == std::vector<Index>{1, 0, 2});
 
   tailor::PopularityOptions opt;
   opt.half_life = 10.0;
-  tailor::PopularityRecommender decayed(opt);
+  tailor::PopularityScorer decayed(opt);
   CHECK_THROWS_AS(decayed.fit(m), tailor::Error);  // needs timestamps
   decayed.fit(m, times, 100);
   REQUIRE(decayed.popularity().size() == 3);
@@ -134,11 +134,11 @@ TEST_CASE("popularity: time decay reverses a stale favourite", "[baselines][popu
   CHECK_THROWS_AS(decayed.fit(uncompressed, {1}, 100), tailor::Error);
   tailor::PopularityOptions bad;
   bad.half_life = -1;
-  CHECK_THROWS_AS(tailor::PopularityRecommender(bad), tailor::Error);
+  CHECK_THROWS_AS(tailor::PopularityScorer(bad), tailor::Error);
 }
 
-TEST_CASE("popularity within a category", "[baselines][popularity]") {
-  tailor::PopularityRecommender pop;
+TEST_CASE("popularity within a category", "[scorers][popularity]") {
+  tailor::PopularityScorer pop;
   pop.fit(hand_matrix());
   CHECK_THROWS_AS(pop.recommend_in_category(0, 2), tailor::Error);
   pop.set_categories({0, 1, 0, 1, 1});
@@ -153,12 +153,12 @@ TEST_CASE("popularity within a category", "[baselines][popularity]") {
   CHECK(items(pop.recommend_in_category(1, 5)) == std::vector<Index>{4, 1, 3});
 }
 
-TEST_CASE("item-kNN similarities and rankings on a hand matrix", "[baselines][item_knn]") {
+TEST_CASE("item-kNN similarities and rankings on a hand matrix", "[scorers][item_knn]") {
   const auto m = hand_matrix();
   SECTION("co-occurrence") {
     tailor::ItemKnnOptions opt;
     opt.similarity = tailor::Similarity::cooccurrence;
-    tailor::ItemKnnRecommender knn(opt);
+    tailor::ItemKnnScorer knn(opt);
     knn.fit(m);
     const auto sim0 = knn.similar_items(0, 5);
     CHECK(items(sim0) == std::vector<Index>{1, 2, 4});
@@ -180,7 +180,7 @@ TEST_CASE("item-kNN similarities and rankings on a hand matrix", "[baselines][it
     CHECK(SparseMatrix(s - SparseMatrix(s.transpose())).norm() == 0.0f);
   }
   SECTION("cosine") {
-    tailor::ItemKnnRecommender knn;  // cosine by default
+    tailor::ItemKnnScorer knn;  // cosine by default
     knn.fit(m);
     const auto sim0 = knn.similar_items(0, 5);
     CHECK(items(sim0) == std::vector<Index>{1, 4, 2});
@@ -206,7 +206,7 @@ TEST_CASE("item-kNN similarities and rankings on a hand matrix", "[baselines][it
   SECTION("shrinkage is added to the cosine denominator") {
     tailor::ItemKnnOptions opt;
     opt.shrinkage = 10.0;
-    tailor::ItemKnnRecommender knn(opt);
+    tailor::ItemKnnScorer knn(opt);
     knn.fit(m);
     const auto sim0 = knn.similar_items(0, 5);
     CHECK(items(sim0) == std::vector<Index>{1, 4, 2});
@@ -217,7 +217,7 @@ TEST_CASE("item-kNN similarities and rankings on a hand matrix", "[baselines][it
   SECTION("top-N pruning keeps the best neighbour, ties to the lower index") {
     tailor::ItemKnnOptions opt;
     opt.neighbors = 1;
-    tailor::ItemKnnRecommender knn(opt);
+    tailor::ItemKnnScorer knn(opt);
     knn.fit(m);
     CHECK(items(knn.similar_items(0, 5)) == std::vector<Index>{1});
     CHECK(items(knn.similar_items(2, 5)) == std::vector<Index>{0});  // 0 and 1 tie at 1/sqrt(6)
@@ -226,11 +226,11 @@ TEST_CASE("item-kNN similarities and rankings on a hand matrix", "[baselines][it
   SECTION("options are validated") {
     tailor::ItemKnnOptions opt;
     opt.neighbors = 0;
-    CHECK_THROWS_AS(tailor::ItemKnnRecommender(opt), tailor::Error);
+    CHECK_THROWS_AS(tailor::ItemKnnScorer(opt), tailor::Error);
     opt = {};
     opt.bm25_b = 1.5;
-    CHECK_THROWS_AS(tailor::ItemKnnRecommender(opt), tailor::Error);
-    tailor::ItemKnnRecommender knn;
+    CHECK_THROWS_AS(tailor::ItemKnnScorer(opt), tailor::Error);
+    tailor::ItemKnnScorer knn;
     std::vector<float> out(5);
     CHECK_THROWS_AS(knn.score(0, out.data(), out.size()), tailor::Error);
     try {
@@ -241,7 +241,7 @@ TEST_CASE("item-kNN similarities and rankings on a hand matrix", "[baselines][it
   }
 }
 
-TEST_CASE("item-kNN BM25 damps an item everyone has", "[baselines][item_knn]") {
+TEST_CASE("item-kNN BM25 damps an item everyone has", "[scorers][item_knn]") {
   // Ten users all have item 0; users 0-2 also have items 1 and 2; users 3-9 also have item 3.
   std::vector<Eigen::Triplet<float>> t;
   for (int u = 0; u < 10; ++u) t.emplace_back(u, 0, 1.0f);
@@ -254,12 +254,12 @@ TEST_CASE("item-kNN BM25 damps an item everyone has", "[baselines][item_knn]") {
 
   tailor::ItemKnnOptions opt;
   opt.similarity = tailor::Similarity::cooccurrence;
-  tailor::ItemKnnRecommender cooc(opt);
+  tailor::ItemKnnScorer cooc(opt);
   cooc.fit(m);
   CHECK(cooc.similar_items(1, 1)[0].item == 0);  // 3 shared users each; item 0 wins the tie
 
   opt.similarity = tailor::Similarity::bm25;
-  tailor::ItemKnnRecommender bm25(opt);
+  tailor::ItemKnnScorer bm25(opt);
   bm25.fit(m);
   const auto sim1 = bm25.similar_items(1, 3);
   REQUIRE(sim1.size() == 2);
@@ -275,13 +275,13 @@ TEST_CASE("item-kNN BM25 damps an item everyone has", "[baselines][item_knn]") {
   CHECK(sim1[1].score == Approx(3 * tf * idf_rare * tf * idf_all).epsilon(1e-5));
 }
 
-TEST_CASE("item-kNN with raw values", "[baselines][item_knn]") {
+TEST_CASE("item-kNN with raw values", "[scorers][item_knn]") {
   // binarize = false: c(0, 1) = 2 * 3 + 1 * 1 = 7 against c(0, 2) = 2 * 4 = 8.
   const auto m = csr(2, 3, {{0, 0, 2}, {0, 1, 3}, {0, 2, 4}, {1, 0, 1}, {1, 1, 1}});
   tailor::ItemKnnOptions opt;
   opt.similarity = tailor::Similarity::cooccurrence;
   opt.binarize = false;
-  tailor::ItemKnnRecommender knn(opt);
+  tailor::ItemKnnScorer knn(opt);
   knn.fit(m);
   const auto sim = knn.similar_items(0, 2);
   CHECK(items(sim) == std::vector<Index>{2, 1});
@@ -291,11 +291,11 @@ TEST_CASE("item-kNN with raw values", "[baselines][item_knn]") {
   CHECK(knn.score(1)[2] == 20.0f);
 }
 
-TEST_CASE("random recommender is seeded and uniform", "[baselines][random]") {
+TEST_CASE("random recommender is seeded and uniform", "[scorers][random]") {
   const auto m = hand_matrix();
-  tailor::RandomRecommender a(7);
-  tailor::RandomRecommender b(7);
-  tailor::RandomRecommender c(8);
+  tailor::RandomScorer a(7);
+  tailor::RandomScorer b(7);
+  tailor::RandomScorer c(8);
   CHECK_THROWS_AS(a.score(0), tailor::Error);
   a.fit(m);
   b.fit(m);
@@ -313,7 +313,7 @@ TEST_CASE("random recommender is seeded and uniform", "[baselines][random]") {
   for (const auto& s : r) CHECK((s.item != 1 && s.item != 3));
 
   // The top item over many users is close to uniform over 10 items (expected 2000 each, sd ~42).
-  tailor::RandomRecommender wide(123);
+  tailor::RandomScorer wide(123);
   wide.fit(SparseMatrix(1, 10));
   std::vector<int> first(10, 0);
   for (Index u = 0; u < 20000; ++u) ++first[wide.recommend(u, 1)[0].item];
@@ -323,7 +323,7 @@ TEST_CASE("random recommender is seeded and uniform", "[baselines][random]") {
   }
 }
 
-TEST_CASE("item-kNN scales to 50k items and is thread-count independent", "[baselines][item_knn][scale]") {
+TEST_CASE("item-kNN scales to 50k items and is thread-count independent", "[scorers][item_knn][scale]") {
   // 60k users with 20 distinct items each from a skewed (squared-uniform) popularity.
   const int n_users = 60000;
   const int n_items = 50000;
@@ -345,7 +345,7 @@ TEST_CASE("item-kNN scales to 50k items and is thread-count independent", "[base
   tailor::ItemKnnOptions opt;
   opt.neighbors = 50;
   opt.threads = 2;
-  tailor::ItemKnnRecommender knn(opt);
+  tailor::ItemKnnScorer knn(opt);
   const auto start = std::chrono::steady_clock::now();
   knn.fit(m);
   const double seconds =
@@ -366,10 +366,10 @@ TEST_CASE("item-kNN scales to 50k items and is thread-count independent", "[base
   // Same result with one thread on a slice of the users (determinism across thread counts).
   const SparseMatrix slice = m.topRows(8000);
   opt.threads = 1;
-  tailor::ItemKnnRecommender one(opt);
+  tailor::ItemKnnScorer one(opt);
   one.fit(slice);
   opt.threads = 2;
-  tailor::ItemKnnRecommender two(opt);
+  tailor::ItemKnnScorer two(opt);
   two.fit(slice);
   CHECK(SparseMatrix(one.similarity_matrix() - two.similarity_matrix()).norm() == 0.0f);
   CHECK(one.similarity_matrix().nonZeros() == two.similarity_matrix().nonZeros());
@@ -416,7 +416,7 @@ Holdout ml100k_holdout(std::uint64_t seed) {
   return {csr(943, 1682, train), csr(943, 1682, test)};
 }
 
-tailor::RankingMetrics evaluate(const tailor::BaselineRecommender& model, const Holdout& h) {
+tailor::RankingMetrics evaluate(const tailor::Scorer& model, const Holdout& h) {
   std::vector<std::vector<Index>> lists(943);
   for (Index u = 0; u < 943; ++u) {
     lists[u] = tailor::items_of(model.recommend(u, 10, tailor::row_items(h.train, u)));
@@ -426,7 +426,7 @@ tailor::RankingMetrics evaluate(const tailor::BaselineRecommender& model, const 
 
 }  // namespace
 
-TEST_CASE("MovieLens 100K: item-kNN > popularity > random on nDCG@10", "[baselines][ml100k]") {
+TEST_CASE("MovieLens 100K: item-kNN > popularity > random on nDCG@10", "[scorers][ml100k]") {
   // Measured (seed 100: 75,353 train / 24,647 test interactions; training items excluded from the
   // lists; binary relevance; 943 users evaluated):
   //   item-kNN cosine (100 neighbours)  nDCG@10 0.3694  precision@10 0.3204
@@ -439,15 +439,15 @@ TEST_CASE("MovieLens 100K: item-kNN > popularity > random on nDCG@10", "[baselin
   CHECK(h.test.nonZeros() + h.train.nonZeros() == 100000);
   std::cout << "ml100k holdout: " << h.train.nonZeros() << " train, " << h.test.nonZeros() << " test\n";
 
-  tailor::ItemKnnRecommender knn;
+  tailor::ItemKnnScorer knn;
   knn.fit(h.train);
   tailor::ItemKnnOptions bm25_opt;
   bm25_opt.similarity = tailor::Similarity::bm25;
-  tailor::ItemKnnRecommender bm25(bm25_opt);
+  tailor::ItemKnnScorer bm25(bm25_opt);
   bm25.fit(h.train);
-  tailor::PopularityRecommender pop;
+  tailor::PopularityScorer pop;
   pop.fit(h.train);
-  tailor::RandomRecommender rnd(100);
+  tailor::RandomScorer rnd(100);
   rnd.fit(h.train);
 
   const auto m_knn = evaluate(knn, h);
