@@ -15,6 +15,8 @@
 #include "bench_util.hpp"
 #include "tailor/models/content_encoder.hpp"
 #include "tailor/io/datasets.hpp"
+#include "tailor/models/content_bridge.hpp"
+#include "tailor/models/item_neighbors.hpp"
 
 namespace {
 

@@ -14,6 +14,9 @@
 #include <tailor/tailor.hpp>
 
 #include "bench_util.hpp"
+#include "tailor/ranking/blend_learning.hpp"
+#include "tailor/models/content_bridge.hpp"
+#include "tailor/models/trending.hpp"
 
 namespace {
 

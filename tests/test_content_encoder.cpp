@@ -15,6 +15,8 @@
 #include "tailor/core/error.hpp"
 #include "tailor/ranking/hybrid_ranker.hpp"
 #include "tailor/data/interaction_matrix.hpp"
+#include "tailor/models/content_bridge.hpp"
+#include "tailor/models/item_neighbors.hpp"
 #include "test_data.hpp"
 
 using tailor::Catalog;

@@ -31,6 +31,9 @@
 #include "tailor/ranking/hybrid_ranker.hpp"
 #include "tailor/data/interaction_matrix.hpp"
 #include "tailor/evaluation/metrics.hpp"
+#include "tailor/ranking/blend_learning.hpp"
+#include "tailor/models/content_bridge.hpp"
+#include "tailor/models/trending.hpp"
 #include "test_data.hpp"
 
 using tailor::Event;

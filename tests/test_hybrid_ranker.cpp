@@ -11,6 +11,9 @@
 #include "catch.hpp"
 #include "sparse.hpp"
 #include "tailor/core/error.hpp"
+#include "tailor/ranking/blend_learning.hpp"
+#include "tailor/models/content_bridge.hpp"
+#include "tailor/models/trending.hpp"
 
 using tailor::Catalog;
 using tailor::CatalogItem;

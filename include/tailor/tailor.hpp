@@ -51,3 +51,8 @@
 #include "tailor/monitoring/retrain_policy.hpp"
 
 #include "tailor/serving/recommender.hpp"
+#include "tailor/models/content_bridge.hpp"
+#include "tailor/models/item_neighbors.hpp"
+#include "tailor/models/trending.hpp"
+#include "tailor/retrieval/vector_search.hpp"
+#include "tailor/ranking/blend_learning.hpp"

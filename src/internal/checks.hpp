@@ -17,4 +17,7 @@ inline std::size_t first_non_finite(const float* v, std::size_t n) noexcept {
   return n;
 }
 
+/// True when every value of v[0..n) is finite.
+inline bool all_finite(const float* v, std::size_t n) noexcept { return first_non_finite(v, n) == n; }
+
 }  // namespace tailor::detail

@@ -266,18 +266,6 @@ std::vector<ScoredItem> PopularityScorer::recommend(Index /*user*/, std::size_t 
 
 // ---- ItemKnnScorer ---------------------------------------------------------------------------
 
-void ItemKnnOptions::validate() const {
-  if (neighbors == 0) TAILOR_THROW(invalid_argument, "ItemKnnOptions: neighbors must be >= 1");
-  if (!std::isfinite(shrinkage) || shrinkage < 0.0) {
-    TAILOR_THROW(invalid_argument, "ItemKnnOptions: shrinkage must be finite and >= 0, got " << shrinkage);
-  }
-  if (!std::isfinite(bm25_k1) || bm25_k1 < 0.0) {
-    TAILOR_THROW(invalid_argument, "ItemKnnOptions: bm25_k1 must be finite and >= 0, got " << bm25_k1);
-  }
-  if (!(bm25_b >= 0.0 && bm25_b <= 1.0)) {
-    TAILOR_THROW(invalid_argument, "ItemKnnOptions: bm25_b must be in [0, 1], got " << bm25_b);
-  }
-}
 
 ItemKnnScorer::ItemKnnScorer(ItemKnnOptions options) : options_(options) {
   options_.validate();

@@ -1,4 +1,4 @@
-// tailor: HybridRanker (see include/tailor/hybrid_ranker.hpp).
+// tailor: HybridRanker (see hybrid_ranker.hpp).
 #include "tailor/ranking/hybrid_ranker.hpp"
 
 #include <algorithm>
@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "tailor/core/error.hpp"
-#include "tailor/evaluation/metrics.hpp"
-#include "internal/thread_pool.hpp"
+#include "tailor/models/content_bridge.hpp"
+#include "ranking/rule_filter_cache.hpp"
 
 namespace tailor {
 namespace {
@@ -41,204 +41,12 @@ void check_finite_nonnegative(const std::vector<float>* v, const char* what, boo
   }
 }
 
-std::vector<ScoredItem> exact_search(const RowMatrix& vectors, Span<const float> query,
-                                     std::size_t k, const ItemFilter& eligible) {
-  TAILOR_REQUIRE(query.size() == static_cast<std::size_t>(vectors.cols()),
-                 "exact_vector_search: the query has " << query.size() << " values, the vectors "
-                                                       << vectors.cols());
-  const Eigen::Map<const Vector> q(query.data(), vectors.cols());
-  const Vector scores = vectors * q;
-  if (!eligible) return top_k(scores.data(), static_cast<std::size_t>(scores.size()), k);
-  return top_k_where(scores.data(), static_cast<std::size_t>(scores.size()), k, eligible);
-}
-
 float dot_row(const RowMatrix& m, Index row, const float* v) {
   if (static_cast<Eigen::Index>(row) >= m.rows()) return 0.0f;
   return m.row(static_cast<Eigen::Index>(row)).dot(Eigen::Map<const Eigen::RowVectorXf>(v, m.cols()));
 }
 
 }  // namespace
-
-// ---- ItemNeighbors
-// --------------------------------------------------------------------------------
-
-ItemNeighbors ItemNeighbors::from_similarity(const SparseMatrix& similarity,
-                                             std::size_t max_per_item) {
-  if (similarity.rows() != similarity.cols()) {
-    TAILOR_THROW(invalid_argument, "ItemNeighbors::from_similarity: the matrix is "
-                                       << similarity.rows() << " x " << similarity.cols()
-                                       << ", expected square");
-  }
-  ItemNeighbors out;
-  const auto n = static_cast<std::size_t>(similarity.rows());
-  out.offsets_.reserve(n + 1);
-  out.offsets_.push_back(0);
-  std::vector<ItemNeighbor> row;
-  for (Eigen::Index i = 0; i < similarity.outerSize(); ++i) {
-    row.clear();
-    for (SparseMatrix::InnerIterator it(similarity, i); it; ++it) {
-      if (!std::isfinite(it.value())) {
-        TAILOR_THROW(invalid_argument, "ItemNeighbors::from_similarity: entry ("
-                                           << i << ", " << it.index() << ") is " << it.value());
-      }
-      if (it.index() == i || it.value() <= 0.0f) continue;
-      row.push_back({static_cast<Index>(it.index()), it.value()});
-    }
-    std::sort(row.begin(), row.end(), [](const ItemNeighbor& a, const ItemNeighbor& b) {
-      if (a.similarity != b.similarity) return a.similarity > b.similarity;
-      return a.item < b.item;
-    });
-    if (max_per_item > 0 && row.size() > max_per_item) row.resize(max_per_item);
-    out.entries_.insert(out.entries_.end(), row.begin(), row.end());
-    out.offsets_.push_back(out.entries_.size());
-  }
-  return out;
-}
-
-ItemNeighbors ItemNeighbors::from_lists(const std::vector<std::vector<ItemNeighbor>>& lists) {
-  ItemNeighbors out;
-  out.offsets_.reserve(lists.size() + 1);
-  out.offsets_.push_back(0);
-  for (std::size_t i = 0; i < lists.size(); ++i) {
-    std::vector<ItemNeighbor> row = lists[i];
-    for (std::size_t j = 0; j < row.size(); ++j) {
-      if (row[j].item >= lists.size() || !std::isfinite(row[j].similarity)) {
-        TAILOR_THROW(invalid_argument, "ItemNeighbors::from_lists: lists["
-                                           << i << "][" << j << "] = (item " << row[j].item
-                                           << ", similarity " << row[j].similarity
-                                           << "): item must be < " << lists.size()
-                                           << " and similarity finite");
-      }
-    }
-    std::sort(row.begin(), row.end(), [](const ItemNeighbor& a, const ItemNeighbor& b) {
-      if (a.similarity != b.similarity) return a.similarity > b.similarity;
-      return a.item < b.item;
-    });
-    out.entries_.insert(out.entries_.end(), row.begin(), row.end());
-    out.offsets_.push_back(out.entries_.size());
-  }
-  return out;
-}
-
-ItemNeighbors::List ItemNeighbors::of(Index item) const {
-  if (static_cast<std::size_t>(item) + 1 >= offsets_.size()) return {};
-  return {entries_.data() + offsets_[item], offsets_[item + 1] - offsets_[item]};
-}
-
-ItemNeighbors build_item_neighbors(const SparseMatrix& interactions,
-                                   const ItemKnnOptions& options) {
-  ItemKnnScorer knn(options);
-  knn.fit(interactions);
-  return ItemNeighbors::from_similarity(knn.similarity_matrix(), options.neighbors);
-}
-
-std::vector<std::uint32_t> item_interaction_counts(const SparseMatrix& interactions) {
-  std::vector<std::uint32_t> counts(static_cast<std::size_t>(interactions.cols()), 0);
-  for (Eigen::Index u = 0; u < interactions.outerSize(); ++u) {
-    for (SparseMatrix::InnerIterator it(interactions, u); it; ++it) {
-      if (it.value() != 0.0f) ++counts[static_cast<std::size_t>(it.index())];
-    }
-  }
-  return counts;
-}
-
-// ---- trending
-// -------------------------------------------------------------------------------------
-
-void TrendingOptions::validate() const {
-  if (now < 0) TAILOR_THROW(invalid_argument, "TrendingOptions.now = " << now << ", expected >= 0");
-  if (recent_window <= 0) {
-    TAILOR_THROW(invalid_argument,
-                 "TrendingOptions.recent_window = " << recent_window << ", expected > 0");
-  }
-  if (long_window <= recent_window) {
-    TAILOR_THROW(invalid_argument, "TrendingOptions.long_window = "
-                                       << long_window
-                                       << ", expected > recent_window = " << recent_window);
-  }
-  if (!(prior > 0.0) || !std::isfinite(prior)) {
-    TAILOR_THROW(invalid_argument,
-                 "TrendingOptions.prior = " << prior << ", expected finite and > 0");
-  }
-}
-
-std::vector<float> trending_scores(const std::vector<Event>& events, const IdMap& items,
-                                   const TrendingOptions& options) {
-  options.validate();
-  auto counted = [](const Event& e) {
-    return e.type != EventType::search && e.type != EventType::return_;
-  };
-  Timestamp now = options.now;
-  if (now == 0) {
-    bool any = false;
-    for (const auto& e : events) {
-      if (!counted(e) || !items.contains(e.item)) continue;
-      now = any ? std::max(now, e.timestamp) : e.timestamp;
-      any = true;
-    }
-  }
-  std::vector<double> recent(items.size(), 0.0), longer(items.size(), 0.0);
-  for (const auto& e : events) {
-    if (!counted(e) || e.timestamp > now || e.timestamp <= now - options.long_window) continue;
-    const auto i = items.find(e.item);
-    if (!i) continue;
-    longer[*i] += 1.0;
-    if (e.timestamp > now - options.recent_window) recent[*i] += 1.0;
-  }
-  const double ratio =
-      static_cast<double>(options.recent_window) / static_cast<double>(options.long_window);
-  std::vector<float> out(items.size(), 0.0f);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const double r = recent[i];
-    const double expected = longer[i] * ratio;
-    const double score = r * std::log((r + options.prior) / (expected + options.prior));
-    out[i] = score > 0.0 ? static_cast<float>(score) : 0.0f;
-  }
-  return out;
-}
-
-// ---- CF vectors
-// -----------------------------------------------------------------------------------
-
-RowMatrix blend_cold_item_factors(const RowMatrix& item_factors, const RowMatrix& cold_item_factors,
-                                  const std::vector<std::uint32_t>& counts, float pseudo_count,
-                                  std::size_t n_items) {
-  if (cold_item_factors.cols() != item_factors.cols()) {
-    TAILOR_THROW(invalid_argument, "blend_cold_item_factors: cold factors have "
-                                       << cold_item_factors.cols() << " columns, item factors "
-                                       << item_factors.cols());
-  }
-  if (static_cast<std::size_t>(item_factors.rows()) > n_items ||
-      static_cast<std::size_t>(cold_item_factors.rows()) > n_items || counts.size() > n_items) {
-    TAILOR_THROW(invalid_argument, "blend_cold_item_factors: more rows or counts ("
-                                       << item_factors.rows() << ", " << cold_item_factors.rows()
-                                       << ", " << counts.size() << ") than items (" << n_items
-                                       << ")");
-  }
-  if (!(pseudo_count >= 0.0f) || !std::isfinite(pseudo_count)) {
-    TAILOR_THROW(invalid_argument, "blend_cold_item_factors: pseudo_count = "
-                                       << pseudo_count << ", expected finite and >= 0");
-  }
-  RowMatrix out = RowMatrix::Zero(static_cast<Eigen::Index>(n_items), item_factors.cols());
-  out.topRows(item_factors.rows()) = item_factors;
-  for (Eigen::Index i = 0; i < cold_item_factors.rows(); ++i) {
-    const double n =
-        static_cast<std::size_t>(i) < counts.size() ? counts[static_cast<std::size_t>(i)] : 0.0;
-    const double m = pseudo_count;
-    if (n + m <= 0.0) continue;
-    const auto a = static_cast<float>(n / (n + m));
-    const auto b = static_cast<float>(m / (n + m));
-    out.row(i) = a * out.row(i) + b * cold_item_factors.row(i);
-  }
-  return out;
-}
-
-VectorSearch exact_vector_search(const RowMatrix* vectors) {
-  if (vectors == nullptr) TAILOR_THROW(invalid_argument, "exact_vector_search: null vectors");
-  return [vectors](Span<const float> query, std::size_t k, const ItemFilter& eligible) {
-    return exact_search(*vectors, query, k, eligible);
-  };
-}
 
 std::string source_names(SourceMask mask) {
   static const std::pair<Source, const char*> kNames[] = {
@@ -326,43 +134,10 @@ struct HybridRanker::Context {
   std::vector<SourceItem> sources;  // newest first; the context item last
 };
 
-// The catalog part of the rules of recent requests, as bitsets: building one reads every catalog
-// item (milliseconds at a million items), and a shop's requests use a few distinct filters (in
-// stock, a price band, a department), so each is built once per ranker, i.e. per snapshot of the
-// catalog. Least recently used entries are dropped beyond kCapacity.
-struct HybridRanker::FilterCache {
-  static constexpr std::size_t kCapacity = 32;
-  std::mutex mutex;
-  std::vector<std::pair<std::string, std::shared_ptr<const ItemBitset>>> entries;  // recent first
-
-  std::shared_ptr<const ItemBitset> find(const std::string& key) {
-    std::lock_guard<std::mutex> lock(mutex);
-    for (std::size_t j = 0; j < entries.size(); ++j) {
-      if (entries[j].first != key) continue;
-      std::rotate(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(j),
-                  entries.begin() + static_cast<std::ptrdiff_t>(j) + 1);
-      return entries.front().second;
-    }
-    return nullptr;
-  }
-
-  std::shared_ptr<const ItemBitset> get(const RuleSet& rules) {
-    std::string key = rules.catalog_filter_key();
-    if (auto hit = find(key)) return hit;
-    // Built outside the lock; two threads may both build a new key, and the first one stored wins.
-    auto built = std::make_shared<const ItemBitset>(rules.catalog_filter());
-    if (auto hit = find(key)) return hit;
-    std::lock_guard<std::mutex> lock(mutex);
-    entries.insert(entries.begin(), {std::move(key), built});
-    if (entries.size() > kCapacity) entries.pop_back();
-    return built;
-  }
-};
-
 HybridRanker::HybridRanker(RankerModel model, HybridRankerOptions options)
     : model_(std::move(model)),
       options_(std::move(options)),
-      filter_cache_(std::make_shared<FilterCache>()) {
+      filter_cache_(std::make_shared<RuleFilterCache>()) {
   options_.validate();
   if (model_.catalog == nullptr) TAILOR_THROW(invalid_argument, "RankerModel.catalog is null");
   n_items_ = model_.catalog->size();
@@ -1105,116 +880,6 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
     explain(ctx, request, r, is_promoted);
     result.items.push_back(std::move(r));
   }
-  return result;
-}
-
-// ---- learn_blend
-// ----------------------------------------------------------------------------------
-
-void BlendSearchOptions::validate() const {
-  if (k == 0) TAILOR_THROW(invalid_argument, "BlendSearchOptions.k = 0, expected >= 1");
-  if (passes < 1)
-    TAILOR_THROW(invalid_argument, "BlendSearchOptions.passes = " << passes << ", expected >= 1");
-  const std::pair<const char*, const std::vector<float>*> grids[] = {
-      {"user_half_grid", &user_half_grid}, {"item_half_grid", &item_half_grid},
-      {"bridge_grid", &bridge_grid},       {"knn_grid", &knn_grid},
-      {"content_grid", &content_grid},     {"popular_grid", &popular_grid},
-      {"trending_grid", &trending_grid}};
-  for (const auto& [name, grid] : grids) {
-    if (grid->empty()) TAILOR_THROW(invalid_argument, "BlendSearchOptions." << name << " is empty");
-    for (std::size_t j = 0; j < grid->size(); ++j) {
-      const float v = (*grid)[j];
-      if (!std::isfinite(v) || v < 0.0f) {
-        TAILOR_THROW(invalid_argument, "BlendSearchOptions." << name << "[" << j << "] = " << v
-                                                             << ", expected finite and >= 0");
-      }
-    }
-  }
-}
-
-BlendSearchResult learn_blend(const RankerModel& model,
-                              const std::vector<BlendValidationCase>& cases,
-                              const HybridRankerOptions& start, const BlendSearchOptions& search) {
-  search.validate();
-  start.validate();
-  std::vector<const BlendValidationCase*> usable;
-  for (const auto& c : cases) {
-    if (!c.relevant.empty()) usable.push_back(&c);
-  }
-  if (usable.empty()) {
-    TAILOR_THROW(invalid_argument,
-                 "learn_blend: none of the " << cases.size() << " cases has a relevant item");
-  }
-  // The requests with k set, copied once.
-  std::vector<RankRequest> requests;
-  requests.reserve(usable.size());
-  for (const auto* c : usable) {
-    requests.push_back(c->request);
-    requests.back().k = search.k;
-  }
-  detail::ThreadPool pool(search.threads);
-  std::vector<double> per_case(usable.size());
-  BlendSearchResult result;
-  auto evaluate = [&](const HybridRankerOptions& options) {
-    const HybridRanker ranker(model, options);
-    pool.parallel_for(0, usable.size(), 8, [&](std::size_t lo, std::size_t hi) {
-      for (std::size_t c = lo; c < hi; ++c) {
-        const RankResult r = ranker.rank(requests[c]);
-        std::vector<Index> ranked;
-        ranked.reserve(r.items.size());
-        for (const auto& it : r.items) ranked.push_back(it.item);
-        per_case[c] = ndcg_at_k(ranked, usable[c]->relevant, search.k);
-      }
-    });
-    ++result.evaluations;
-    double sum = 0.0;
-    for (double v : per_case) sum += v;
-    return sum / static_cast<double>(per_case.size());
-  };
-
-  struct Param {
-    float HybridRankerOptions::*member;
-    const std::vector<float>* grid;
-  };
-  std::vector<Param> params = {{&HybridRankerOptions::user_half, &search.user_half_grid},
-                               {&HybridRankerOptions::item_half, &search.item_half_grid}};
-  if (model.cold_item_factors != nullptr && model.item_factors != nullptr) {
-    params.push_back({&HybridRankerOptions::bridge_pseudo_count, &search.bridge_grid});
-  }
-  if (model.neighbors != nullptr)
-    params.push_back({&HybridRankerOptions::weight_knn, &search.knn_grid});
-  if (model.content != nullptr) {
-    params.push_back({&HybridRankerOptions::weight_content, &search.content_grid});
-  }
-  if (model.popularity != nullptr) {
-    params.push_back({&HybridRankerOptions::weight_popular, &search.popular_grid});
-  }
-  if (model.trending != nullptr) {
-    params.push_back({&HybridRankerOptions::weight_trending, &search.trending_grid});
-  }
-
-  HybridRankerOptions best = start;
-  double best_ndcg = evaluate(best);
-  result.start_ndcg = best_ndcg;
-  for (int pass = 0; pass < search.passes; ++pass) {
-    bool changed = false;
-    for (const Param& p : params) {
-      for (float value : *p.grid) {
-        if (value == best.*(p.member)) continue;
-        HybridRankerOptions trial = best;
-        trial.*(p.member) = value;
-        const double v = evaluate(trial);
-        if (v > best_ndcg) {
-          best_ndcg = v;
-          best = trial;
-          changed = true;
-        }
-      }
-    }
-    if (!changed) break;
-  }
-  result.options = best;
-  result.ndcg = best_ndcg;
   return result;
 }
 

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "tailor/models/als.hpp"
+#include "tailor/models/item_neighbors.hpp"
 #include "tailor/core/id_map.hpp"
 #include "tailor/core/scored_item.hpp"
 #include "tailor/core/types.hpp"
@@ -160,32 +161,6 @@ class PopularityScorer : public Scorer {
 };
 
 // ---- item kNN -------------------------------------------------------------------------------------
-
-/// Item-item similarity of ItemKnnScorer. With x' the (binarized or raw) interaction values,
-/// c(i, j) = sum over users u of w(u, i) * w(u, j):
-enum class Similarity {
-  /// w = x'; S = c(i, j) / (|x'_i| |x'_j| + shrinkage), |x'_i| the L2 norm of item i's column.
-  cosine,
-  /// w = x'; S = c(i, j): raw co-occurrence counts (with binarize), favouring popular items.
-  cooccurrence,
-  /// w = BM25 weight of x' with users as documents and items as terms:
-  ///   w(u, i) = x'(u, i) (k1 + 1) / (x'(u, i) + k1 (1 - b + b len(u) / avg len)) * idf(i),
-  ///   idf(i) = ln(1 + (n_users - df(i) + 0.5) / (df(i) + 0.5)), len(u) = sum of x'(u, .),
-  /// which damps very popular items and very heavy users. S = c(i, j).
-  bm25,
-};
-
-/// Options of ItemKnnScorer.
-struct ItemKnnOptions {
-  Similarity similarity = Similarity::cosine;
-  std::size_t neighbors = 100;  ///< most similar items kept per item, >= 1
-  bool binarize = true;         ///< x' = 1 for every interaction (else x' = the value)
-  double shrinkage = 0.0;       ///< cosine only, >= 0: damps similarities built on few users
-  double bm25_k1 = 1.2;         ///< bm25 only, >= 0
-  double bm25_b = 0.75;         ///< bm25 only, in [0, 1]
-  std::size_t threads = 1;      ///< threads used by fit; 0 = hardware threads
-  void validate() const;
-};
 
 /// Item-based collaborative filtering over a sparse top-N neighbour matrix.
 /// score() accepts the users of the fitted matrix; score_history() scores any list of items.

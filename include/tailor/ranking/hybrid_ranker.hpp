@@ -83,7 +83,8 @@
 #include <string>
 #include <vector>
 
-#include "tailor/models/scorers.hpp"
+#include "tailor/models/item_neighbors.hpp"
+#include "tailor/retrieval/vector_search.hpp"
 #include "tailor/data/catalog.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/core/id_map.hpp"
@@ -94,104 +95,7 @@
 
 namespace tailor {
 
-// ---- model inputs
-// ---------------------------------------------------------------------------------
-
-/// One neighbour of an item and its similarity.
-struct ItemNeighbor {
-  Index item = 0;
-  float similarity = 0.0f;
-};
-
-/// Per-item neighbour lists, best first, stored contiguously.
-/// Thread-safety: thread-compatible (const methods may run concurrently).
-class ItemNeighbors {
- public:
-  using List = Span<const ItemNeighbor>;
-
-  ItemNeighbors() = default;
-
-  /// From an item x item similarity matrix (e.g. ItemKnnScorer::similarity_matrix()): row
-  /// i's positive entries other than i, best first (ties by lower index), at most max_per_item of
-  /// them (0 = all). Throws Error(invalid_argument) for a non-square matrix or a non-finite value
-  /// (naming its row and column).
-  static ItemNeighbors from_similarity(const SparseMatrix& similarity,
-                                       std::size_t max_per_item = 0);
-
-  /// From explicit lists (lists[i] = neighbours of item i, any order; sorted here). Throws
-  /// Error(invalid_argument) for an item index >= lists.size() or a non-finite similarity.
-  static ItemNeighbors from_lists(const std::vector<std::vector<ItemNeighbor>>& lists);
-
-  std::size_t n_items() const noexcept { return offsets_.empty() ? 0 : offsets_.size() - 1; }
-  /// Neighbours of `item`, best first; empty for an item >= n_items().
-  List of(Index item) const;
-
- private:
-  std::vector<std::size_t> offsets_;
-  std::vector<ItemNeighbor> entries_;
-};
-
-/// Neighbour lists from a user x item interaction matrix with ItemKnnScorer (cosine by
-/// default, options.neighbors per item).
-ItemNeighbors build_item_neighbors(const SparseMatrix& interactions,
-                                   const ItemKnnOptions& options = {});
-
-/// Number of users with each item (stored non-zero entries per column), one entry per column.
-std::vector<std::uint32_t> item_interaction_counts(const SparseMatrix& interactions);
-
-/// Options of trending_scores.
-struct TrendingOptions {
-  Timestamp now = 0;                         ///< reference time, UTC ms; 0 = the latest event
-  Timestamp recent_window = 7 * 86400000LL;  ///< > 0
-  Timestamp long_window = 28 * 86400000LL;   ///< > recent_window
-  double prior = 5.0;                        ///< pseudo-count damping small counts, > 0
-
-  /// Throws Error(invalid_argument) naming the bad field.
-  void validate() const;
-};
-
-/// Trending score per item of `items` (index space of the map): with r_i events of item i in
-/// (now - recent_window, now], l_i in (now - long_window, now], e_i = l_i * recent / long (the
-/// recent count expected if the rate were steady), trending_i = r_i * ln((r_i + prior) /
-/// (e_i + prior)) when positive, else 0. A rising item scores high, a steady best seller about 0.
-/// Counts events of every type but search and return; events with an item not in `items`, or
-/// outside the long window, are ignored.
-std::vector<float> trending_scores(const std::vector<Event>& events, const IdMap& items,
-                                   const TrendingOptions& options = {});
-
-/// The CF item vectors with cold items shrunk towards bridge vectors: row i =
-/// (n_i y_i + m c_i) / (n_i + m), y_i = item_factors row i (0 beyond its rows), c_i = cold row i
-/// (items beyond its rows keep y_i), n_i = counts[i] (0 beyond its size), m = pseudo_count >= 0.
-/// n_items rows. Throws Error(invalid_argument) for mismatched columns or sizes > n_items.
-RowMatrix blend_cold_item_factors(const RowMatrix& item_factors, const RowMatrix& cold_item_factors,
-                                  const std::vector<std::uint32_t>& counts, float pseudo_count,
-                                  std::size_t n_items);
-
-/// Which items a retrieval may return: the request's rules, as HybridRanker::rank passes them.
-/// `allows` is the whole test. HybridRanker also passes the same set in a form an index can plan
-/// with: the rules' catalog part as a shared bitset (cached per distinct rules, see
-/// RuleSet::catalog_filter) and the request's exclusions; then allows(i) == catalog->test(i) &&
-/// i is not in `excluded`.
-struct ItemFilter {
-  std::function<bool(Index)> allows;          ///< empty: every item
-  std::shared_ptr<const ItemBitset> catalog;  ///< may be null
-  std::vector<Index> excluded;                ///< sorted, unique; meaningful with `catalog`
-
-  explicit operator bool() const noexcept { return static_cast<bool>(allows); }
-  bool operator()(Index item) const { return allows(item); }
-};
-
-/// Top-k inner-product search over item vectors among the items `eligible` accepts:
-/// (query, k, eligible) -> up to k items, best first. Retrieval that honours the filter is what
-/// keeps a request cheap when the rules exclude much of what the shopper would score highest (a
-/// long purchase history, a price range): the ranker never has to widen to the whole catalog.
-/// An AnnIndex does this with AnnFilter::where(eligible).
-using VectorSearch = std::function<std::vector<ScoredItem>(Span<const float> query, std::size_t k,
-                                                           const ItemFilter& eligible)>;
-
-/// Exact top-k inner product over the rows of `vectors` (held by pointer: it must outlive the
-/// returned function), among the eligible items.
-VectorSearch exact_vector_search(const RowMatrix* vectors);
+class RuleFilterCache;  // ranking/rule_filter_cache.hpp (private)
 
 /// What the ranker reads. Every pointer may be null (that signal is then absent) except catalog;
 /// the pointees must outlive the ranker and stay unchanged. All arrays are indexed by the
@@ -400,54 +304,7 @@ class HybridRanker {
   std::vector<std::vector<Index>> popular_in_category_;  // per node at category_depth
   std::vector<char> never_;                              // model-level or catalog-level flag
   // The catalog part of recent requests' rules (RuleSet::catalog_filter), most recent first.
-  struct FilterCache;
-  std::shared_ptr<FilterCache> filter_cache_;
+  std::shared_ptr<RuleFilterCache> filter_cache_;
 };
-
-// ---- learning the blend
-// ---------------------------------------------------------------------------
-
-/// One validation request and the items the user went on to interact with.
-struct BlendValidationCase {
-  RankRequest request;
-  std::vector<Index> relevant;
-};
-
-/// Options of learn_blend: coordinate search over grids, each parameter in turn set to the grid
-/// value that maximises mean nDCG@k over the cases (the current value is kept unless another is
-/// strictly better), for `passes` rounds or until a round changes nothing.
-struct BlendSearchOptions {
-  std::size_t k = 10;  ///< >= 1
-  int passes = 2;      ///< >= 1
-  std::vector<float> user_half_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f, 100.0f};
-  std::vector<float> item_half_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f, 100.0f};
-  std::vector<float> bridge_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f};    ///< only with a bridge
-  std::vector<float> knn_grid = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f};  ///< only with neighbours
-  std::vector<float> content_grid = {0.0f, 0.5f, 1.0f, 2.0f, 4.0f};     ///< only with content
-  std::vector<float> popular_grid = {0.0f, 0.1f, 0.25f, 0.5f, 1.0f, 2.0f};  ///< with popularity
-  std::vector<float> trending_grid = {0.0f, 0.1f, 0.25f, 0.5f, 1.0f};       ///< only with trending
-  std::size_t threads = 1;  ///< threads ranking the cases; 0 = hardware threads
-
-  /// Throws Error(invalid_argument) naming the bad field (k, passes, a negative or non-finite
-  /// grid value, an empty grid).
-  void validate() const;
-};
-
-/// What learn_blend found.
-struct BlendSearchResult {
-  HybridRankerOptions options;  ///< the start options with the best blend parameters
-  double ndcg = 0.0;            ///< mean nDCG@k of `options` on the cases
-  double start_ndcg = 0.0;      ///< mean nDCG@k of the start options
-  std::size_t evaluations = 0;  ///< configurations scored
-};
-
-/// Learns h_u, h_i, m_b and the source weights (weight_als stays fixed: the CF part is scale-free
-/// in its two weights) by coordinate search on validation cases (cases without relevant items are
-/// skipped). Deterministic for any thread count. Throws Error(invalid_argument) when there is no
-/// case with a relevant item, or as HybridRanker's constructor.
-BlendSearchResult learn_blend(const RankerModel& model,
-                              const std::vector<BlendValidationCase>& cases,
-                              const HybridRankerOptions& start = {},
-                              const BlendSearchOptions& search = {});
 
 }  // namespace tailor

@@ -77,6 +77,9 @@
 #include "tailor/experiments/outcomes.hpp"
 #include "tailor/monitoring/retrain_policy.hpp"
 #include "tailor/ranking/rules.hpp"
+#include "tailor/models/content_bridge.hpp"
+#include "tailor/models/item_neighbors.hpp"
+#include "tailor/models/trending.hpp"
 
 namespace tailor {
 
