@@ -21,6 +21,7 @@
 #include "synthetic.hpp"
 #include "tailor/io/datasets.hpp"
 #include "tailor/serving/recommender.hpp"
+#include "serving/test_access.hpp"
 
 namespace bench = tailor::bench;
 using tailor::Event;
@@ -88,7 +89,7 @@ void report_serving(const std::string& dataset, const Recommender& rec,
     }
   }
   // Baseline: a full exact scan of the ALS scores (ALSFactorizer::recommend), same users.
-  const auto snap = rec.snapshot();
+  const auto snap = tailor::RecommenderTestAccess::snapshot(rec);
   std::vector<double> micros;
   for (std::size_t c = 0; c < calls; ++c) {
     const auto v = rec.user_vector(requests[c % requests.size()].user.empty()

@@ -17,6 +17,7 @@
 #include "tailor/io/datasets.hpp"
 #include "tailor/core/error.hpp"
 #include "test_data.hpp"
+#include "serving/test_access.hpp"
 
 using tailor::CatalogItem;
 using tailor::ErrorCode;
@@ -106,7 +107,7 @@ TEST_CASE("Recommender answers known users from the trained snapshot", "[recomme
   // With no events since training, the user's vector is the trained row.
   const auto v = rec->user_vector(user);
   REQUIRE(v);
-  const auto snap = rec->snapshot();
+  const auto snap = tailor::RecommenderTestAccess::snapshot(*rec);
   const auto row = snap->parts->users.find(user);
   REQUIRE(row);
   CHECK(v->isApprox(snap->parts->als.user_factors().row(static_cast<Eigen::Index>(*row)).transpose()));
@@ -195,7 +196,7 @@ TEST_CASE("Recommender: catalog changes take effect without retraining", "[recom
                                    [](const auto& r) { return r.item == "NEW-LANTERN-1"; });
     CHECK(found);
     // And the ANN index serves its bridge vector from the side buffer.
-    CHECK(rec->snapshot()->parts->ann->contains(*idx));
+    CHECK(tailor::RecommenderTestAccess::parts(*rec)->ann->contains(*idx));
   }
 }
 
@@ -270,7 +271,7 @@ TEST_CASE("Recommender: erase_user forgets a shopper at once and in the next mod
   CHECK(rec->stats().events_kept == kept_before - dropped);
   CHECK_FALSE(rec->user_vector(user));  // the trained row is no longer used
   rec->retrain();
-  CHECK_FALSE(rec->snapshot()->parts->users.find(user));
+  CHECK_FALSE(tailor::RecommenderTestAccess::parts(*rec)->users.find(user));
   CHECK_FALSE(rec->user_vector(user));
 }
 
@@ -467,7 +468,7 @@ TEST_CASE("Recommender: a file saved after erase_user holds no trace of the user
   CHECK(read_bytes(path).find(user) == std::string::npos);
   Recommender loaded(small_options());
   loaded.load(path);
-  CHECK_FALSE(loaded.snapshot()->parts->users.find(user));
+  CHECK_FALSE(tailor::RecommenderTestAccess::parts(loaded)->users.find(user));
   CHECK_FALSE(loaded.user_vector(user));
 }
 
@@ -569,7 +570,7 @@ TEST_CASE("Recommender: the guard keeps a worse candidate out, rollback restores
   rec.retrain();  // no serving model yet: published without a guard
   const auto first = rec.model_version();
   const std::string user = busiest_customer(train);
-  const auto first_parts = rec.snapshot()->parts;
+  const auto first_parts = tailor::RecommenderTestAccess::parts(rec);
 
   SECTION("a candidate trained on scrambled events is rejected") {
     // Scrambled: each real event's item replaced by a random one (structure destroyed), three
@@ -607,16 +608,16 @@ TEST_CASE("Recommender: the guard keeps a worse candidate out, rollback restores
     CHECK(report.published);
     const auto second = rec.model_version();
     CHECK(second > first);
-    const auto second_parts = rec.snapshot()->parts;
+    const auto second_parts = tailor::RecommenderTestAccess::parts(rec);
     const auto second_vector = rec.user_vector(user);
     REQUIRE(rec.rollback());
     CHECK(rec.model_version() > second);
-    CHECK(rec.snapshot()->parts == first_parts);
+    CHECK(tailor::RecommenderTestAccess::parts(rec) == first_parts);
     RecommendRequest req;
     req.user = user;
     CHECK(rec.recommend(req).items.size() == 10);
     REQUIRE(rec.rollback());
-    CHECK(rec.snapshot()->parts == second_parts);
+    CHECK(tailor::RecommenderTestAccess::parts(rec) == second_parts);
     CHECK(rec.user_vector(user)->isApprox(*second_vector));
   }
 }

@@ -373,7 +373,7 @@ void Recommender::load(const std::string& path) {
   std::shared_ptr<const Catalog> published = std::move(catalog);
   std::shared_ptr<ModelSnapshot> snap;
   try {
-    snap = detail::make_snapshot(options_, std::move(parts), published, content, cold, 0);
+    snap = make_snapshot(options_, std::move(parts), published, content, cold, 0);
   } catch (const Error& err) {
     TAILOR_THROW(corrupt_file, path << ": the stored models do not fit together: " << err.what());
   }
@@ -444,7 +444,7 @@ LogRecovery Recommender::open_event_log(const std::string& path, const EventLogO
   if (snap->parts) {  // the model now knows which replayed events it was trained on
     std::lock_guard<std::mutex> publish_lock(core_->publish_mutex);
     const auto current = core_->load_snapshot();
-    auto next = detail::make_snapshot(options_, current->parts, core_->load_catalog(),
+    auto next = make_snapshot(options_, current->parts, core_->load_catalog(),
                                       current->content, current->cold_factors, trained_through);
     next->trained_log_sequence = current->trained_log_sequence;
     next->version = ++core_->version;

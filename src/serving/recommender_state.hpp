@@ -19,6 +19,7 @@
 
 #include "tailor/persistence/event_log.hpp"
 #include "tailor/serving/recommender.hpp"
+#include "serving/snapshot.hpp"
 
 namespace tailor {
 
@@ -37,6 +38,25 @@ struct KeptEvent {
   std::uint64_t log_seq = 0;  // sequence number in the event log; 0 without a log
   std::shared_ptr<const Event> event;  // shared so a retrain collects pointers, not copies
 };
+
+// Shared by the facade's sources.
+inline bool counts_for_profile(const Event& e) { return !e.item.empty(); }
+
+inline std::string request_actor(const std::string& user, const std::string& session) {
+  if (!user.empty()) return user;
+  return "session:" + session;
+}
+
+inline std::string cache_key_of(const std::string& actor, const RecommendRequest& r) {
+  std::string key = actor;
+  key += '\x1f';
+  key += r.cache_key;
+  key += '\x1f';
+  key += std::to_string(r.k);
+  key += '\x1f';
+  if (r.context_item) key += *r.context_item;
+  return key;
+}
 
 struct CacheEntry {
   std::uint64_t model_version = 0;
@@ -122,16 +142,6 @@ namespace detail {
 /// event ingest cannot use: no actor, no item on a non-search event, an unusable value.
 void check_event(const Event& e, const EventWeights& weights, const char* where, std::size_t pos,
                  bool batch);
-
-/// Builds the snapshot for (parts, catalog): extends the content and bridge rows for items added
-/// since, builds the ranker, and adds new items to the shared ANN index. The caller holds
-/// Core::publish_mutex and sets the version.
-std::shared_ptr<ModelSnapshot> make_snapshot(const RecommenderOptions& options,
-                                             std::shared_ptr<const ModelParts> parts,
-                                             std::shared_ptr<const Catalog> catalog,
-                                             std::shared_ptr<const RowMatrix> content,
-                                             std::shared_ptr<const RowMatrix> cold,
-                                             std::uint64_t trained_through);
 
 }  // namespace detail
 }  // namespace tailor

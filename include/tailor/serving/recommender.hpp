@@ -190,8 +190,8 @@ struct RetrainReport {
   std::string ann_backend;    ///< "exact" or "hnsw"
 };
 
-struct ModelSnapshot;
-struct ModelParts;
+struct ModelSnapshot;  // serving/snapshot.hpp (private)
+class RecommenderTestAccess;  // serving/test_access.hpp (private): the tests' seam
 
 /// The in-process recommender (see the file comment). Thread-safety: thread-safe.
 class Recommender {
@@ -255,8 +255,6 @@ class Recommender {
   /// The serving snapshot's version: 0 before the first retrain, then 1, 2, ... (catalog changes
   /// publish new versions too).
   std::uint64_t model_version() const;
-  /// The serving snapshot (kept alive by the returned pointer).
-  std::shared_ptr<const ModelSnapshot> snapshot() const;
 
   // ---- serving
 
@@ -327,6 +325,7 @@ class Recommender {
   DriftReport drift_report() const;
 
  private:
+  friend class RecommenderTestAccess;
   struct Shard;
   struct Profile;
   struct Core;
@@ -337,46 +336,6 @@ class Recommender {
 
   RecommenderOptions options_;
   std::unique_ptr<Core> core_;
-};
-
-/// The trained models of a snapshot, shared by the snapshots that differ only in the catalog.
-struct ModelParts {
-  IdMap users;                 ///< training actors (Event::actor())
-  SparseMatrix weights;        ///< users x items net event weights (catalog index space)
-  IdMap history_users;         ///< every actor with an item event in training
-  SparseMatrix history;        ///< history_users x items: 1 for every item the actor touched
-                               ///< (also when returns cancelled it out of `weights`)
-  ALSFactorizer als;
-  ContentEncoder encoder;      ///< fitted when the catalog had content at training
-  ContentBridge bridge;   ///< fitted when enough items qualify
-  ItemNeighbors neighbors;
-  ItemNeighbors bought_together;
-  std::vector<std::uint32_t> counts;
-  std::vector<float> popularity;
-  std::vector<float> trending;
-  std::shared_ptr<AnnIndex> ann;  ///< over the ranker's CF vectors; new items join its side buffer
-  /// Over the content vectors (null without content); new items join its side buffer. Not
-  /// stored in model files: load() rebuilds it from the content vectors.
-  std::shared_ptr<AnnIndex> content_ann;
-  Timestamp newest_event = 0;
-};
-
-
-/// Everything one published model state holds (immutable once published). Exposed for tests,
-/// persistence and monitoring; hosts normally use Recommender's methods.
-struct ModelSnapshot {
-  std::uint64_t version = 0;
-  std::uint64_t trained_through = 0;   ///< events with sequence number < this are in the models
-  std::uint64_t trained_log_sequence = 0;  ///< event-log records up to this one are in the models
-  Timestamp trained_at = 0;            ///< when the models were trained (UTC ms; 0: never)
-  std::uint64_t trained_events = 0;    ///< events the models were trained on
-  std::shared_ptr<const Catalog> catalog;
-  std::shared_ptr<const ModelParts> parts;  ///< null before the first retrain
-  /// Content vectors and their bridge images (cold-start factors), one row per item known when
-  /// they were last extended (catalog changes append rows for new items); may be null.
-  std::shared_ptr<const RowMatrix> content;
-  std::shared_ptr<const RowMatrix> cold_factors;
-  std::unique_ptr<HybridRanker> ranker;            ///< over `catalog` and `parts`
 };
 
 }  // namespace tailor
