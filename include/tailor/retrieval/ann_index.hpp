@@ -72,6 +72,7 @@
 //   auto fresh = index.rebuild();                             // new graph; then catch_up + swap
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -142,16 +143,31 @@ class AnnFilter {
   /// Also rejects the listed items (any order, duplicates allowed); returns *this.
   AnnFilter& excluding(std::vector<Index> items);
 
-  /// True when `item` passes the filter.
-  bool allows(Index item) const;
+  /// True when `item` passes the filter (inline: graph walks ask it about every node).
+  bool allows(Index item) const {
+    // The cheaper test first: a bitset or list rejects most items before the exclusion search;
+    // a predicate may cost more than the search.
+    if (kind_ == Kind::predicate) return !is_excluded(item) && predicate_(item);
+    return passes_allowed(item) && !is_excluded(item);
+  }
   /// True for a filter that allows every item (no allowed set, no exclusions).
   bool allows_all() const noexcept { return kind_ == Kind::all && excluded_.empty(); }
 
  private:
   friend class AnnIndex;
   enum class Kind { all, bitset, items, predicate };
-  bool passes_allowed(Index item) const;
-  bool is_excluded(Index item) const;
+  bool passes_allowed(Index item) const {
+    switch (kind_) {
+      case Kind::all: return true;
+      case Kind::bitset: return bitset_->test(item);
+      case Kind::items: return std::binary_search(items_.begin(), items_.end(), item);
+      case Kind::predicate: return predicate_(item);
+    }
+    return false;
+  }
+  bool is_excluded(Index item) const {
+    return !excluded_.empty() && std::binary_search(excluded_.begin(), excluded_.end(), item);
+  }
 
   Kind kind_ = Kind::all;
   std::shared_ptr<const ItemBitset> bitset_;
