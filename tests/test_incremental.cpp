@@ -14,6 +14,7 @@
 #include "tailor/io/datasets.hpp"
 #include "tailor/core/error.hpp"
 #include "tailor/monitoring/retrain_policy.hpp"
+#include "tailor/monitoring/incremental_study.hpp"
 
 namespace {
 

@@ -13,6 +13,8 @@
 #include "tailor/core/error.hpp"
 #include "tailor/evaluation/evaluator.hpp"
 #include "tailor/monitoring/retrain_policy.hpp"
+#include "tailor/monitoring/retrain_guard.hpp"
+#include "tailor/monitoring/incremental_study.hpp"
 
 using tailor::GuardDecision;
 using tailor::GuardOptions;

@@ -56,3 +56,5 @@
 #include "tailor/models/trending.hpp"
 #include "tailor/retrieval/vector_search.hpp"
 #include "tailor/ranking/blend_learning.hpp"
+#include "tailor/monitoring/retrain_guard.hpp"
+#include "tailor/monitoring/incremental_study.hpp"

@@ -11,6 +11,7 @@
 #include "tailor/core/scored_item.hpp"
 #include "internal/thread_pool.hpp"
 #include "tailor/version.hpp"
+#include "internal/json.hpp"
 
 namespace tailor {
 namespace {
@@ -20,10 +21,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // The per-user accuracy metrics, in this order in every flat array.
 enum Metric : std::size_t { kPrecision, kRecall, kNdcg, kMap, kMapRecsys, kMrr, kHit, kMetrics };
 
-nlohmann::json number(double v) {
-  if (std::isfinite(v)) return v;
-  return nullptr;
-}
+using detail::json_number;
 
 std::string k_key(std::size_t k) { return "@" + std::to_string(k); }
 
@@ -137,20 +135,20 @@ nlohmann::json EvaluationOptions::to_json() const {
 }
 
 nlohmann::json AccuracyMetrics::to_json() const {
-  return {{"precision", number(precision)}, {"recall", number(recall)},
-          {"ndcg", number(ndcg)},           {"map", number(map)},
-          {"map_recsys", number(map_recsys)}, {"mrr", number(mrr)},
-          {"hit_rate", number(hit_rate)},   {"users", users}};
+  return {{"precision", json_number(precision)}, {"recall", json_number(recall)},
+          {"ndcg", json_number(ndcg)},           {"map", json_number(map)},
+          {"map_recsys", json_number(map_recsys)}, {"mrr", json_number(mrr)},
+          {"hit_rate", json_number(hit_rate)},   {"users", users}};
 }
 
 nlohmann::json BeyondAccuracyMetrics::to_json() const {
-  return {{"coverage", number(coverage)},
-          {"novelty", number(novelty)},
-          {"diversity", number(diversity)},
+  return {{"coverage", json_number(coverage)},
+          {"novelty", json_number(novelty)},
+          {"diversity", json_number(diversity)},
           {"popularity_bias",
-           {{"average_popularity", number(popularity_bias.average_popularity)},
-            {"head_slot_share", number(popularity_bias.head_slot_share)},
-            {"gini", number(popularity_bias.gini)}}}};
+           {{"average_popularity", json_number(popularity_bias.average_popularity)},
+            {"head_slot_share", json_number(popularity_bias.head_slot_share)},
+            {"gini", json_number(popularity_bias.gini)}}}};
 }
 
 nlohmann::json MetricsAtK::to_json() const {
@@ -197,7 +195,7 @@ nlohmann::json EvaluationResult::to_json() const {
             {"relevant_pairs", relevant_pairs},
             {"excluded_pairs", excluded_pairs}}},
           {"metrics", std::move(metrics)},
-          {"auc", number(auc)},
+          {"auc", json_number(auc)},
           {"auc_users", auc_users},
           {"segments", {{"history", std::move(history)}, {"items", std::move(items)}}},
           {"seconds", seconds},

@@ -12,6 +12,7 @@
 
 #include "tailor/core/error.hpp"
 #include "internal/random.hpp"
+#include "internal/json.hpp"
 
 namespace tailor {
 namespace {
@@ -21,10 +22,7 @@ constexpr double kJitter = 1e-10;
 
 using Rng = detail::SplitMix64;  // our own stream: searches are identical on every platform
 
-nlohmann::json number(double v) {
-  if (std::isfinite(v)) return v;
-  return nullptr;
-}
+using detail::json_number;
 
 const char* kernel_name(Kernel k) { return k == Kernel::rbf ? "rbf" : "matern52"; }
 
@@ -243,7 +241,7 @@ nlohmann::json SearchOptions::to_json() const {
 }
 
 nlohmann::json Trial::to_json() const {
-  return {{"index", index}, {"params", params.to_json()}, {"score", number(score)},
+  return {{"index", index}, {"params", params.to_json()}, {"score", json_number(score)},
           {"seconds", seconds}, {"phase", phase}};
 }
 

@@ -11,6 +11,7 @@
 #include "tailor/core/error.hpp"
 #include "tailor/stats/hypothesis.hpp"
 #include "internal/random.hpp"
+#include "internal/json.hpp"
 
 namespace tailor {
 namespace {
@@ -18,10 +19,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kPi = 3.14159265358979323846;
 
-nlohmann::json number(double v) {
-  if (std::isfinite(v)) return v;
-  return nullptr;
-}
+using detail::json_number;
 
 // Uniform in [0, n) for n >= 1 from the SplitMix64 stream kept in `state`.
 std::uint64_t uniform_below(std::uint64_t& state, std::uint64_t n) {
@@ -205,21 +203,21 @@ nlohmann::json DriftSignal::to_json() const {
   nlohmann::json j = {{"name", name},
                       {"statistic", statistic},
                       {"evaluated", evaluated},
-                      {"value", number(value)},
-                      {"threshold", number(threshold)},
+                      {"value", json_number(value)},
+                      {"threshold", json_number(threshold)},
                       {"severity", severity},
                       {"drifted", drifted},
                       {"reference_count", reference_count},
                       {"current_count", current_count}};
-  j["p_value"] = number(p_value);
+  j["p_value"] = json_number(p_value);
   if (statistic == "psi") {
-    j["expected_without_drift"] = number(expected_without_drift);
+    j["expected_without_drift"] = json_number(expected_without_drift);
     nlohmann::json bins_json = nlohmann::json::array();
     for (const DriftBin& b : bins) {
       bins_json.push_back({{"label", b.label},
-                           {"reference_share", number(b.reference_share)},
-                           {"current_share", number(b.current_share)},
-                           {"contribution", number(b.contribution)}});
+                           {"reference_share", json_number(b.reference_share)},
+                           {"current_share", json_number(b.current_share)},
+                           {"contribution", json_number(b.contribution)}});
     }
     j["bins"] = std::move(bins_json);
   }

@@ -8,16 +8,14 @@
 #include <numeric>
 
 #include "stats/checks.hpp"
+#include "internal/json.hpp"
 
 namespace tailor::stats {
 namespace {
 
 using namespace detail;
 
-nlohmann::json number(double v) {
-  if (std::isfinite(v)) return v;
-  return nullptr;
-}
+using tailor::detail::json_number;
 
 double two_sided_critical(double alpha) { return normal_quantile(1.0 - 0.5 * alpha); }
 
@@ -593,7 +591,7 @@ double population_stability_index(const std::vector<double>& reference,
 }
 
 nlohmann::json KsResult::to_json() const {
-  return {{"statistic", number(statistic)}, {"p_value", number(p_value)}, {"n1", n1}, {"n2", n2}};
+  return {{"statistic", json_number(statistic)}, {"p_value", json_number(p_value)}, {"n1", n1}, {"n2", n2}};
 }
 
 KsResult ks_two_sample(std::vector<double> sample1, std::vector<double> sample2) {

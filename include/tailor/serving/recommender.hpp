@@ -80,6 +80,7 @@
 #include "tailor/models/content_bridge.hpp"
 #include "tailor/models/item_neighbors.hpp"
 #include "tailor/models/trending.hpp"
+#include "tailor/monitoring/retrain_guard.hpp"
 
 namespace tailor {
 
