@@ -143,9 +143,9 @@ TEST_CASE("Text: SVD and random projection agree on the neighbours of an item", 
   CHECK(tailor::content_similar(svd.encode_all(catalog), mug, 1).at(0).item == near);
   CHECK(tailor::content_similar(rnd.encode_all(catalog), mug, 1).at(0).item == near);
   // The SVD of a rank-deficient catalog (60 terms, 128 dimensions) leaves zero columns.
-  CHECK(svd.state().svd_components.rightCols(60).norm() == 0.0f);
-  CHECK(svd.state().svd_buckets.size() == 60);
-  CHECK(rnd.state().svd_buckets.empty());
+  CHECK(svd.export_state().svd_components.rightCols(60).norm() == 0.0f);
+  CHECK(svd.export_state().svd_buckets.size() == 60);
+  CHECK(rnd.export_state().svd_buckets.empty());
 }
 
 TEST_CASE("Text: SVD on a sample of items, unsigned hashing, few buckets", "[content_encoder]") {
@@ -158,14 +158,14 @@ TEST_CASE("Text: SVD on a sample of items, unsigned hashing, few buckets", "[con
   o.hash_buckets = 64;   // 60 words in 64 buckets: collisions happen and are tolerated
   ContentEncoder encoder(o);
   encoder.fit(catalog);
-  CHECK(encoder.state().fitted_items == catalog.size());  // idf still counts every item
-  CHECK(encoder.state().svd_buckets.size() <= 64);
+  CHECK(encoder.export_state().fitted_items == catalog.size());  // idf still counts every item
+  CHECK(encoder.export_state().svd_buckets.size() <= 64);
   const Vector a = encoder.encode(catalog.at("a"));
   CHECK(a.norm() == Approx(1.0f));
   CHECK(cosine(a, encoder.encode(catalog.at("b"))) == Approx(1.0f).epsilon(1e-5));
   ContentEncoder again(o);
   again.fit(catalog);
-  CHECK(again.state() == encoder.state());  // the sample depends on the seed only
+  CHECK(again.export_state() == encoder.export_state());  // the sample depends on the seed only
 }
 
 TEST_CASE("Text: idf, sublinear tf, n-grams and field weights", "[content_encoder]") {
@@ -306,7 +306,7 @@ TEST_CASE("Price: log buckets with a little overlap", "[content_encoder]") {
   CHECK(cosine(at(0.0), at(0.001)) == Approx(1.0f).epsilon(1e-5));  // zero sits at the bottom
   // The documented cosines for s = 0.5 at 0.5, 1 and 2 buckets apart (bucket centres are
   // 1/(buckets - 1) of the fitted log range apart).
-  const auto& s = encoder.state();
+  const auto& s = encoder.export_state();
   const double step = (s.price_log_high - s.price_log_low) / (o.price_buckets - 1);
   const double centre = s.price_log_low + 5 * step;
   const Vector mid = at(std::exp(centre));
@@ -401,12 +401,12 @@ TEST_CASE("Encoder: unseen items, ID order, determinism, state round trip", "[co
           *catalog.index_of("cup"));
 
     // Plain-data state: a new encoder from it encodes identically.
-    const tailor::ContentEncoderState state = encoder.state();
-    ContentEncoder restored(state);
+    const tailor::ContentEncoderState state = encoder.export_state();
+    const ContentEncoder restored = ContentEncoder::from_state(state);
     CHECK(restored.fitted());
-    CHECK(restored.state() == state);
+    CHECK(restored.export_state() == state);
     CHECK(restored.encode_all(catalog) == all);
-    CHECK_FALSE(ContentEncoder(tailor::ContentEncoderState{}).fitted());
+    CHECK_FALSE(ContentEncoder::from_state(tailor::ContentEncoderState{}).fitted());
   }
 }
 
@@ -443,9 +443,9 @@ TEST_CASE("Encoder state and options are validated field by field", "[content_en
   ContentEncoder encoder(o);
   encoder.fit(catalog);
   const auto bad_state = [&](auto mutate, const std::string& field) {
-    tailor::ContentEncoderState s = encoder.state();
+    tailor::ContentEncoderState s = encoder.export_state();
     mutate(s);
-    expect_error([&] { ContentEncoder e(s); }, ErrorCode::invalid_argument, field);
+    expect_error([&] { ContentEncoder::from_state(s); }, ErrorCode::invalid_argument, field);
   };
   bad_state([](auto& s) { s.idf.pop_back(); }, "idf has 1023 values");
   bad_state([](auto& s) { s.idf[17] = -1.0f; }, "idf[17]");
@@ -550,23 +550,23 @@ TEST_CASE("Bridge recovers a known linear map and ignores items with few interac
   CHECK(bridge.training_items() == static_cast<std::size_t>(n - n / 6 - 1));
   CHECK(bridge.content_dimension() == static_cast<std::size_t>(d));
   CHECK(bridge.factor_dimension() == static_cast<std::size_t>(k));
-  CHECK((bridge.state().weights - w_true).cwiseAbs().maxCoeff() < 1e-3f);
-  CHECK((bridge.state().bias - b_true).cwiseAbs().maxCoeff() < 1e-3f);
+  CHECK((bridge.export_state().weights - w_true).cwiseAbs().maxCoeff() < 1e-3f);
+  CHECK((bridge.export_state().bias - b_true).cwiseAbs().maxCoeff() < 1e-3f);
   const RowMatrix mapped = bridge.map_all(content);
   CHECK((mapped.row(3) - factors.row(3)).norm() < 1e-3f);
   CHECK((bridge.map(content.row(3).transpose()) - mapped.row(3).transpose()).norm() < 1e-5f);
-  CHECK((bridge.map(Vector::Zero(d)) - bridge.state().bias).norm() == 0.0f);
+  CHECK((bridge.map(Vector::Zero(d)) - bridge.export_state().bias).norm() == 0.0f);
 
   // Ridge shrinks toward the intercept-only model.
   ContentBridgeOptions heavy;
   heavy.ridge = 1e6;
   ContentBridge shrunk;
   shrunk.fit(content, factors, counts, heavy);
-  CHECK(shrunk.state().weights.norm() < 0.01f * w_true.norm());
+  CHECK(shrunk.export_state().weights.norm() < 0.01f * w_true.norm());
 
   // State round trip.
-  ContentBridge restored(bridge.state());
-  CHECK(restored.state() == bridge.state());
+  const ContentBridge restored = ContentBridge::from_state(bridge.export_state());
+  CHECK(restored.export_state() == bridge.export_state());
   CHECK(restored.map_all(content) == mapped);
 }
 
@@ -603,9 +603,9 @@ TEST_CASE("Bridge rejects bad shapes and too few training items", "[content_enco
   expect_error([&] { bridge.map(Vector::Zero(4)); }, ErrorCode::invalid_argument, "4 values");
   expect_error([&] { bridge.map_all(RowMatrix::Zero(2, 4)); }, ErrorCode::invalid_argument,
                "4 columns");
-  tailor::ContentBridgeState s = bridge.state();
+  tailor::ContentBridgeState s = bridge.export_state();
   s.bias.resize(5);
-  expect_error([&] { ContentBridge m(s); }, ErrorCode::invalid_argument, "bias has 5");
+  expect_error([&] { ContentBridge::from_state(s); }, ErrorCode::invalid_argument, "bias has 5");
 }
 
 TEST_CASE("A fitted encoder encodes concurrently with identical results", "[content_encoder][threads]") {

@@ -268,10 +268,10 @@ TEST_CASE("A trained ALS model round-trips through a file and serves identical r
 
   const std::string path = tailor::test::scratch_dir() + "/als.tlm";
   ModelWriter w;
-  save_als(w, als);
+  write_als(w, als.export_state());
   w.save(path);
   ModelReader r = ModelReader::open(path);
-  const ALSFactorizer back = load_als(r);
+  const ALSFactorizer back = read_als(r);
   r.finish();
   CHECK(back.fitted());
   CHECK(tailor::test::same_options(back.options(), als.options()));
@@ -285,24 +285,23 @@ TEST_CASE("A trained ALS model round-trips through a file and serves identical r
   CHECK(als.similar_items(3, 4) == back.similar_items(3, 4));
   CHECK(als.fold_in_user({1, 2, 9}, {1.f, 2.f, 1.f}) == back.fold_in_user({1, 2, 9}, {1.f, 2.f, 1.f}));
 
-  ModelWriter unfitted;
-  CHECK_THROWS_AS(save_als(unfitted, ALSFactorizer(opt)), Error);
+  CHECK_THROWS_AS(ALSFactorizer(opt).export_state(), Error);
 }
 
-TEST_CASE("ALSFactorizer::from_factors checks shapes and values", "[model_file][als]") {
+TEST_CASE("ALSFactorizer::from_state checks shapes and values", "[model_file][als]") {
   ALSOptions opt;
   opt.factors = 3;
   RowMatrix u = RowMatrix::Ones(2, 3);
   RowMatrix i = RowMatrix::Ones(4, 3);
-  const ALSFactorizer ok = ALSFactorizer::from_factors(opt, u, i);
+  const ALSFactorizer ok = ALSFactorizer::from_state({opt, u, i});
   CHECK(ok.fitted());
   CHECK(ok.users() == 2);
   CHECK(ok.items() == 4);
   CHECK(ok.recommend(Vector::Ones(3), 2).size() == 2);
-  CHECK_THROWS_AS(ALSFactorizer::from_factors(opt, RowMatrix::Ones(2, 4), i), Error);
+  CHECK_THROWS_AS(ALSFactorizer::from_state({opt, RowMatrix::Ones(2, 4), i}), Error);
   i(3, 1) = std::numeric_limits<float>::quiet_NaN();
   try {
-    ALSFactorizer::from_factors(opt, u, i);
+    ALSFactorizer::from_state({opt, u, i});
     FAIL("NaN accepted");
   } catch (const Error& e) {
     CHECK(e.code() == ErrorCode::invalid_argument);
@@ -623,7 +622,7 @@ TEST_CASE("Golden file of format version 1 still reads", "[model_file][golden]")
   CHECK(catalog.at("SKU1103").title == "Item 3 (v1)");
   CHECK(catalog.at("SKU1101").attributes.at("colour") == "red");
   CHECK(*catalog.at("SKU1100").price == 1.25);
-  const ALSFactorizer als = load_als(again);
+  const ALSFactorizer als = read_als(again);
   CHECK(als.user_factors()(1, 2) == 0.125f);
 }
 

@@ -476,20 +476,21 @@ ALSFactorizer::ALSFactorizer(ALSOptions options) : options_(std::move(options)) 
   options_.validate();
 }
 
-ALSFactorizer ALSFactorizer::from_factors(ALSOptions options, RowMatrix user_factors,
-                                          RowMatrix item_factors) {
-  ALSFactorizer als(std::move(options));
+ALSFactorizer ALSFactorizer::from_state(ALSState state) {
+  RowMatrix& user_factors = state.user_factors;
+  RowMatrix& item_factors = state.item_factors;
+  ALSFactorizer als(std::move(state.options));
   const auto k = static_cast<Eigen::Index>(als.options_.factors);
   const std::pair<const char*, const RowMatrix*> sides[] = {{"user_factors", &user_factors},
                                                             {"item_factors", &item_factors}};
   for (const auto& [name, m] : sides) {
-    TAILOR_REQUIRE(m->cols() == k, "ALSFactorizer::from_factors: " << name << " has " << m->cols()
+    TAILOR_REQUIRE(m->cols() == k, "ALSFactorizer::from_state: " << name << " has " << m->cols()
                                        << " columns, options.factors is " << k);
     if (!m->allFinite()) {
       for (Eigen::Index r = 0; r < m->rows(); ++r)
         for (Eigen::Index c = 0; c < m->cols(); ++c)
           if (!std::isfinite((*m)(r, c)))
-            TAILOR_THROW(invalid_argument, "ALSFactorizer::from_factors: " << name << "(" << r
+            TAILOR_THROW(invalid_argument, "ALSFactorizer::from_state: " << name << "(" << r
                                                << ", " << c << ") is not finite: " << (*m)(r, c));
     }
   }
@@ -498,6 +499,11 @@ ALSFactorizer ALSFactorizer::from_factors(ALSOptions options, RowMatrix user_fac
   als.refresh_caches();
   als.fitted_ = true;
   return als;
+}
+
+ALSState ALSFactorizer::export_state() const {
+  require_fitted("export_state");
+  return {options_, user_factors_, item_factors_};
 }
 
 const char* ALSFactorizer::kernel_name() noexcept { return kernels().name; }

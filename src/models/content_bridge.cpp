@@ -40,7 +40,8 @@ bool operator==(const ContentBridgeState& a, const ContentBridgeState& b) {
          a.training_items == b.training_items;
 }
 
-ContentBridge::ContentBridge(ContentBridgeState state) {
+ContentBridge ContentBridge::from_state(ContentBridgeState state) {
+  ContentBridge out;
   state.options.validate();
   if (state.weights.size() != 0 || state.bias.size() != 0) {
     if (state.weights.size() == 0 || state.bias.size() != state.weights.cols()) {
@@ -55,7 +56,8 @@ ContentBridge::ContentBridge(ContentBridgeState state) {
       TAILOR_THROW(invalid_argument, "ContentBridgeState::bias has a non-finite value");
     }
   }
-  state_ = std::move(state);
+  out.state_ = std::move(state);
+  return out;
 }
 
 void ContentBridge::require_fitted(const char* what) const {

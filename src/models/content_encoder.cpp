@@ -268,7 +268,8 @@ ContentEncoder::ContentEncoder(ContentEncoderOptions options) {
   build_layout();
 }
 
-ContentEncoder::ContentEncoder(ContentEncoderState state) {
+ContentEncoder ContentEncoder::from_state(ContentEncoderState state) {
+  ContentEncoder out;
   state.options.validate();
   const ContentEncoderOptions& o = state.options;
   if (!state.idf.empty()) {
@@ -318,8 +319,9 @@ ContentEncoder::ContentEncoder(ContentEncoderState state) {
       TAILOR_THROW(invalid_argument, "ContentEncoderState::fitted_items must be > 0 when fitted");
     }
   }
-  state_ = std::move(state);
-  build_layout();
+  out.state_ = std::move(state);
+  out.build_layout();
+  return out;
 }
 
 void ContentEncoder::build_layout() {

@@ -355,23 +355,175 @@ void decode(ByteReader& r, ALSOptions& options) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ALS model
+// Sparse matrices and neighbour lists
 
-void save_als(ModelWriter& writer, const ALSFactorizer& als, std::string_view prefix) {
-  if (!als.fitted()) TAILOR_THROW(not_fitted, "save_als: the ALS model is not fitted");
-  const std::string p(prefix);
-  write_section(writer, p + ".options", als.options());
-  write_section(writer, p + ".user_factors", als.user_factors());
-  write_section(writer, p + ".item_factors", als.item_factors());
+void encode(ByteWriter& w, const SparseMatrix& m) {
+  w.u64(static_cast<std::uint64_t>(m.rows()));
+  w.u64(static_cast<std::uint64_t>(m.cols()));
+  w.u64(static_cast<std::uint64_t>(m.nonZeros()));
+  for (Eigen::Index r = 0; r <= m.rows(); ++r) w.u32(static_cast<std::uint32_t>(m.outerIndexPtr()[r]));
+  for (Eigen::Index i = 0; i < m.nonZeros(); ++i) w.u32(static_cast<std::uint32_t>(m.innerIndexPtr()[i]));
+  w.f32_array(m.valuePtr(), static_cast<std::size_t>(m.nonZeros()));
 }
 
-ALSFactorizer load_als(ModelReader& reader, std::string_view prefix) {
-  const std::string p(prefix);
-  ALSOptions options = read_section<ALSOptions>(reader, p + ".options");
-  RowMatrix users = read_section<RowMatrix>(reader, p + ".user_factors");
-  RowMatrix items = read_section<RowMatrix>(reader, p + ".item_factors");
+void decode(ByteReader& r, SparseMatrix& out) {
+  const char* what = "sparse matrix";
+  const std::uint64_t rows = r.u64(), cols = r.u64(), nnz = r.u64();
+  constexpr std::uint64_t kMax = std::numeric_limits<std::int32_t>::max();
+  if (rows > kMax || cols > kMax || nnz > kMax) {
+    TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": shape " << rows << " x " << cols
+                                           << " with " << nnz << " entries exceeds the limits");
+  }
+  // Bounds against the bytes left before allocating: 4 bytes per offset, 8 per entry.
+  r.checked_count(rows + 1, 4, what);
+  r.checked_count(nnz, 8, what);
+  std::vector<std::int32_t> outer(rows + 1), inner(nnz);
+  std::vector<float> values(nnz);
+  for (auto& o : outer) o = static_cast<std::int32_t>(r.u32());
+  for (auto& i : inner) i = static_cast<std::int32_t>(r.u32());
+  r.f32_array(values.data(), values.size());
+  if (outer.front() != 0 || static_cast<std::uint64_t>(outer.back()) != nnz) {
+    TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row offsets do not span the entries");
+  }
+  for (std::uint64_t row = 0; row < rows; ++row) {
+    if (outer[row] > outer[row + 1] || outer[row] < 0) {
+      TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row offsets decrease at row " << row);
+    }
+    for (auto e = outer[row]; e < outer[row + 1]; ++e) {
+      const auto c = inner[static_cast<std::size_t>(e)];
+      if (c < 0 || static_cast<std::uint64_t>(c) >= cols ||
+          (e > outer[row] && inner[static_cast<std::size_t>(e) - 1] >= c)) {
+        TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row " << row
+                                               << ": column indices out of range or unsorted");
+      }
+      if (!std::isfinite(values[static_cast<std::size_t>(e)])) {
+        TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row " << row << ": non-finite value");
+      }
+    }
+  }
+  SparseMatrix m(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
+  m.reserve(static_cast<Eigen::Index>(nnz));
+  for (std::uint64_t row = 0; row < rows; ++row) {
+    m.startVec(static_cast<Eigen::Index>(row));
+    for (auto e = outer[row]; e < outer[row + 1]; ++e) {
+      m.insertBack(static_cast<Eigen::Index>(row), inner[static_cast<std::size_t>(e)]) =
+          values[static_cast<std::size_t>(e)];
+    }
+  }
+  m.finalize();
+  out = std::move(m);
+}
+
+void encode(ByteWriter& w, const ItemNeighbors& n) {
+  w.u64(n.n_items());
+  for (std::size_t i = 0; i < n.n_items(); ++i) {
+    const auto list = n.of(static_cast<Index>(i));
+    w.u32(static_cast<std::uint32_t>(list.size()));
+    for (const auto& e : list) {
+      w.u32(e.item);
+      w.f32(e.similarity);
+    }
+  }
+}
+
+void decode(ByteReader& r, ItemNeighbors& out) {
+  const char* what = "neighbour lists";
+  const std::size_t n = r.checked_count(r.u64(), 4, what);
+  std::vector<std::vector<ItemNeighbor>> lists(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t count = r.checked_count(r.u32(), 8, what);
+    lists[i].resize(count);
+    for (auto& e : lists[i]) {
+      e.item = r.u32();
+      e.similarity = r.f32();
+      if (e.item >= n) {
+        TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": item " << i << " lists neighbour "
+                                               << e.item << " of " << n);
+      }
+    }
+  }
   try {
-    return ALSFactorizer::from_factors(std::move(options), std::move(users), std::move(items));
+    out = ItemNeighbors::from_lists(lists);
+  } catch (const Error& e) {
+    TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": " << e.what());
+  }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Model states
+
+void encode(ByteWriter& w, const ContentEncoderState& s) {
+  encode(w, s.idf);
+  encode(w, s.svd_buckets);
+  encode(w, s.svd_components);
+  w.f64(s.price_log_low);
+  w.f64(s.price_log_high);
+  w.u64(s.fitted_items);
+}
+
+void decode(ByteReader& r, ContentEncoderState& s) {
+  decode(r, s.idf);
+  decode(r, s.svd_buckets);
+  decode(r, s.svd_components);
+  s.price_log_low = r.f64();
+  s.price_log_high = r.f64();
+  s.fitted_items = static_cast<std::size_t>(r.u64());
+}
+
+void encode(ByteWriter& w, const ContentBridgeState& s) {
+  encode(w, s.weights);
+  encode(w, s.bias);
+  w.u64(s.training_items);
+}
+
+void decode(ByteReader& r, ContentBridgeState& s) {
+  decode(r, s.weights);
+  decode(r, s.bias);
+  s.training_items = static_cast<std::size_t>(r.u64());
+}
+
+void encode(ByteWriter& w, const AnnIndexState& s) {
+  w.u64(s.dim);
+  encode(w, *s.base);
+  encode(w, std::vector<std::uint32_t>(s.base_masked.begin(), s.base_masked.end()));
+  encode(w, std::vector<std::uint32_t>(s.side_items.begin(), s.side_items.end()));
+  encode(w, s.side_vectors);
+  w.string(s.graph);
+}
+
+void decode(ByteReader& r, AnnIndexState& s) {
+  s.dim = static_cast<std::size_t>(r.u64());
+  RowMatrix base;
+  decode(r, base);
+  s.base = std::make_shared<const RowMatrix>(std::move(base));
+  std::vector<std::uint32_t> masked, side;
+  decode(r, masked);
+  decode(r, side);
+  s.base_masked.assign(masked.begin(), masked.end());
+  s.side_items.assign(side.begin(), side.end());
+  decode(r, s.side_vectors);
+  s.graph = r.string();
+}
+
+// ---------------------------------------------------------------------------------------------
+// ALS model
+
+void write_als(ModelWriter& writer, const ALSState& state, std::string_view prefix) {
+  const std::string p(prefix);
+  write_section(writer, p + ".options", state.options);
+  write_section(writer, p + ".user_factors", state.user_factors);
+  write_section(writer, p + ".item_factors", state.item_factors);
+}
+
+ALSFactorizer read_als(ModelReader& reader, std::string_view prefix) {
+  const std::string p(prefix);
+  ALSState state;
+  state.options = read_section<ALSOptions>(reader, p + ".options");
+  state.user_factors = read_section<RowMatrix>(reader, p + ".user_factors");
+  state.item_factors = read_section<RowMatrix>(reader, p + ".item_factors");
+  try {
+    return ALSFactorizer::from_state(std::move(state));
   } catch (const Error& e) {
     if (e.code() != ErrorCode::invalid_argument) throw;
     TAILOR_THROW(corrupt_file, reader.name() << ": sections '" << p << ".*' disagree: " << e.what());

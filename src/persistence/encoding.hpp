@@ -20,8 +20,8 @@
 //   ALSOptions             a JSON object (see als_options_to_json); unknown keys are ignored,
 //                          missing keys keep their defaults, so options can grow
 //
-// write_section() / read_section() put one value in a section of its own. save_als() /
-// load_als() store a fitted ALSFactorizer as three required sections: "<prefix>.options",
+// write_section() / read_section() put one value in a section of its own. write_als() /
+// read_als() store a fitted ALSFactorizer as three required sections: "<prefix>.options",
 // "<prefix>.user_factors", "<prefix>.item_factors".
 //
 // A component with state of its own adds sections the same way, with its own tag prefix:
@@ -41,6 +41,10 @@
 #include <nlohmann/json.hpp>
 
 #include "tailor/models/als.hpp"
+#include "tailor/models/content_bridge.hpp"
+#include "tailor/models/content_encoder.hpp"
+#include "tailor/models/item_neighbors.hpp"
+#include "tailor/retrieval/ann_index.hpp"
 #include "tailor/data/catalog.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/core/id_map.hpp"
@@ -78,6 +82,20 @@ void decode(ByteReader& r, Event& event);
 
 void encode(ByteWriter& w, const ALSOptions& options);
 void decode(ByteReader& r, ALSOptions& options);
+
+void encode(ByteWriter& w, const SparseMatrix& m);
+void decode(ByteReader& r, SparseMatrix& m);
+
+void encode(ByteWriter& w, const ItemNeighbors& neighbors);
+void decode(ByteReader& r, ItemNeighbors& neighbors);
+
+// Model states: every field but `options`, which the loading Recommender supplies.
+void encode(ByteWriter& w, const ContentEncoderState& state);
+void decode(ByteReader& r, ContentEncoderState& state);
+void encode(ByteWriter& w, const ContentBridgeState& state);
+void decode(ByteReader& r, ContentBridgeState& state);
+void encode(ByteWriter& w, const AnnIndexState& state);
+void decode(ByteReader& r, AnnIndexState& state);
 
 /// JSON: a template so that nothing converts to nlohmann::json implicitly and lands here.
 void encode_json(ByteWriter& w, const nlohmann::json& value);
@@ -125,13 +143,12 @@ std::optional<T> read_optional_section(ModelReader& reader, std::string_view tag
   return read_section<T>(reader, tag);
 }
 
-/// Stores a fitted model: options and both factor matrices (three required sections named
-/// "<prefix>.options", "<prefix>.user_factors", "<prefix>.item_factors"). Throws
-/// Error(not_fitted) for an unfitted model.
-void save_als(ModelWriter& writer, const ALSFactorizer& als, std::string_view prefix = "als");
+/// Stores a fitted ALS model as three required sections named "<prefix>.options",
+/// "<prefix>.user_factors", "<prefix>.item_factors".
+void write_als(ModelWriter& writer, const ALSState& state, std::string_view prefix = "als");
 
-/// Restores a model stored by save_als. Throws Error(corrupt_file) for missing or damaged
+/// Restores a model stored by write_als. Throws Error(corrupt_file) for missing or damaged
 /// sections, or factors that disagree with the options (shape, non-finite values).
-ALSFactorizer load_als(ModelReader& reader, std::string_view prefix = "als");
+ALSFactorizer read_als(ModelReader& reader, std::string_view prefix = "als");
 
 }  // namespace tailor

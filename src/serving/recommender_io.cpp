@@ -7,7 +7,7 @@
 //   catalog            Catalog
 //   users, weights     training actors and their net event weights (sparse)
 //   history_users, history   every actor's touched items (sparse)
-//   als.*              ALSFactorizer (serialization.hpp save_als)
+//   als.*              ALSFactorizer (encoding.hpp write_als)
 //   counts, popularity, trending     per-item arrays
 //   neighbors, bought_together       ItemNeighbors
 //   content.vectors, content.cold, content.encoder, content.bridge   (optional, when fitted)
@@ -31,96 +31,6 @@ namespace tailor {
 namespace {
 
 constexpr int kLayoutVersion = 1;
-
-void encode_sparse(ByteWriter& w, const SparseMatrix& m) {
-  w.u64(static_cast<std::uint64_t>(m.rows()));
-  w.u64(static_cast<std::uint64_t>(m.cols()));
-  w.u64(static_cast<std::uint64_t>(m.nonZeros()));
-  for (Eigen::Index r = 0; r <= m.rows(); ++r) w.u32(static_cast<std::uint32_t>(m.outerIndexPtr()[r]));
-  for (Eigen::Index i = 0; i < m.nonZeros(); ++i) w.u32(static_cast<std::uint32_t>(m.innerIndexPtr()[i]));
-  w.f32_array(m.valuePtr(), static_cast<std::size_t>(m.nonZeros()));
-}
-
-SparseMatrix decode_sparse(ByteReader& r, const char* what) {
-  const std::uint64_t rows = r.u64(), cols = r.u64(), nnz = r.u64();
-  constexpr std::uint64_t kMax = std::numeric_limits<std::int32_t>::max();
-  if (rows > kMax || cols > kMax || nnz > kMax) {
-    TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": shape " << rows << " x " << cols
-                                           << " with " << nnz << " entries exceeds the limits");
-  }
-  // Bounds against the bytes left before allocating: 4 bytes per offset, 8 per entry.
-  r.checked_count(rows + 1, 4, what);
-  r.checked_count(nnz, 8, what);
-  std::vector<std::int32_t> outer(rows + 1), inner(nnz);
-  std::vector<float> values(nnz);
-  for (auto& o : outer) o = static_cast<std::int32_t>(r.u32());
-  for (auto& i : inner) i = static_cast<std::int32_t>(r.u32());
-  r.f32_array(values.data(), values.size());
-  if (outer.front() != 0 || static_cast<std::uint64_t>(outer.back()) != nnz) {
-    TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row offsets do not span the entries");
-  }
-  for (std::uint64_t row = 0; row < rows; ++row) {
-    if (outer[row] > outer[row + 1] || outer[row] < 0) {
-      TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row offsets decrease at row " << row);
-    }
-    for (auto e = outer[row]; e < outer[row + 1]; ++e) {
-      const auto c = inner[static_cast<std::size_t>(e)];
-      if (c < 0 || static_cast<std::uint64_t>(c) >= cols ||
-          (e > outer[row] && inner[static_cast<std::size_t>(e) - 1] >= c)) {
-        TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row " << row
-                                               << ": column indices out of range or unsorted");
-      }
-      if (!std::isfinite(values[static_cast<std::size_t>(e)])) {
-        TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row " << row << ": non-finite value");
-      }
-    }
-  }
-  SparseMatrix m(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
-  m.reserve(static_cast<Eigen::Index>(nnz));
-  for (std::uint64_t row = 0; row < rows; ++row) {
-    m.startVec(static_cast<Eigen::Index>(row));
-    for (auto e = outer[row]; e < outer[row + 1]; ++e) {
-      m.insertBack(static_cast<Eigen::Index>(row), inner[static_cast<std::size_t>(e)]) =
-          values[static_cast<std::size_t>(e)];
-    }
-  }
-  m.finalize();
-  return m;
-}
-
-void encode_neighbors(ByteWriter& w, const ItemNeighbors& n) {
-  w.u64(n.n_items());
-  for (std::size_t i = 0; i < n.n_items(); ++i) {
-    const auto list = n.of(static_cast<Index>(i));
-    w.u32(static_cast<std::uint32_t>(list.size()));
-    for (const auto& e : list) {
-      w.u32(e.item);
-      w.f32(e.similarity);
-    }
-  }
-}
-
-ItemNeighbors decode_neighbors(ByteReader& r, const char* what) {
-  const std::size_t n = r.checked_count(r.u64(), 4, what);
-  std::vector<std::vector<ItemNeighbor>> lists(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t count = r.checked_count(r.u32(), 8, what);
-    lists[i].resize(count);
-    for (auto& e : lists[i]) {
-      e.item = r.u32();
-      e.similarity = r.f32();
-      if (e.item >= n) {
-        TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": item " << i << " lists neighbour "
-                                               << e.item << " of " << n);
-      }
-    }
-  }
-  try {
-    return ItemNeighbors::from_lists(lists);
-  } catch (const Error& e) {
-    TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": " << e.what());
-  }
-}
 
 // `ids` with every erased actor renamed "erased:<n>", and the indices of the renamed rows.
 IdMap scrub_ids(const IdMap& ids, const std::unordered_set<std::string>& erased,
@@ -178,52 +88,28 @@ void Recommender::save(const std::string& path) const {
   const IdMap users = scrub_ids(parts.users, erased, scrubbed_users);
   const IdMap history_users = scrub_ids(parts.history_users, erased, scrubbed_history);
   write_section(w, "users", users);
-  encode_sparse(w.add_section("weights"), zero_rows(parts.weights, scrubbed_users));
+  write_section(w, "weights", zero_rows(parts.weights, scrubbed_users));
   write_section(w, "history_users", history_users);
-  encode_sparse(w.add_section("history"), zero_rows(parts.history, scrubbed_history));
-  if (scrubbed_users.empty()) {
-    save_als(w, parts.als, "als");
-  } else {
-    RowMatrix user_factors = parts.als.user_factors();
-    for (Index u : scrubbed_users) user_factors.row(static_cast<Eigen::Index>(u)).setZero();
-    save_als(w, ALSFactorizer::from_factors(parts.als.options(), std::move(user_factors),
-                                            parts.als.item_factors()),
-             "als");
+  write_section(w, "history", zero_rows(parts.history, scrubbed_history));
+  {
+    ALSState als = parts.als.export_state();
+    for (Index u : scrubbed_users) als.user_factors.row(static_cast<Eigen::Index>(u)).setZero();
+    write_als(w, als, "als");
   }
   write_section(w, "counts", parts.counts);
   write_section(w, "popularity", parts.popularity);
   write_section(w, "trending", parts.trending);
-  encode_neighbors(w.add_section("neighbors"), parts.neighbors);
-  encode_neighbors(w.add_section("bought_together"), parts.bought_together);
+  write_section(w, "neighbors", parts.neighbors);
+  write_section(w, "bought_together", parts.bought_together);
   if (snap->content && parts.encoder.fitted()) {
     write_section(w, "content.vectors", *snap->content);
-    const ContentEncoderState& es = parts.encoder.state();
-    ByteWriter& e = w.add_section("content.encoder");
-    encode(e, es.idf);
-    encode(e, es.svd_buckets);
-    encode(e, es.svd_components);
-    e.f64(es.price_log_low);
-    e.f64(es.price_log_high);
-    e.u64(es.fitted_items);
+    write_section(w, "content.encoder", parts.encoder.export_state());
   }
   if (snap->cold_factors && parts.bridge.fitted()) {
     write_section(w, "content.cold", *snap->cold_factors);
-    const ContentBridgeState& bs = parts.bridge.state();
-    ByteWriter& b = w.add_section("content.bridge");
-    encode(b, bs.weights);
-    encode(b, bs.bias);
-    b.u64(bs.training_items);
+    write_section(w, "content.bridge", parts.bridge.export_state());
   }
-  {
-    const AnnIndexState ann = parts.ann->export_state(true);
-    ByteWriter& a = w.add_section("ann");
-    a.u64(ann.dim);
-    encode(a, *ann.base);
-    encode(a, std::vector<std::uint32_t>(ann.base_masked.begin(), ann.base_masked.end()));
-    encode(a, std::vector<std::uint32_t>(ann.side_items.begin(), ann.side_items.end()));
-    encode(a, ann.side_vectors);
-    a.string(ann.graph);
-  }
+  write_section(w, "ann", parts.ann->export_state(true));
   w.save(path);
 }
 
@@ -252,31 +138,15 @@ void Recommender::load(const std::string& path) {
   try {
     parts->newest_event = field("newest_event").get<Timestamp>();
     parts->users = read_or_corrupt<IdMap>(reader, "users");
-    {
-      ByteReader r = reader.section("weights");
-      parts->weights = decode_sparse(r, "weights");
-      r.expect_end();
-    }
+    parts->weights = read_or_corrupt<SparseMatrix>(reader, "weights");
     parts->history_users = read_or_corrupt<IdMap>(reader, "history_users");
-    {
-      ByteReader r = reader.section("history");
-      parts->history = decode_sparse(r, "history");
-      r.expect_end();
-    }
-    parts->als = load_als(reader, "als");
+    parts->history = read_or_corrupt<SparseMatrix>(reader, "history");
+    parts->als = read_als(reader, "als");
     parts->counts = read_or_corrupt<std::vector<std::uint32_t>>(reader, "counts");
     parts->popularity = read_or_corrupt<std::vector<float>>(reader, "popularity");
     parts->trending = read_or_corrupt<std::vector<float>>(reader, "trending");
-    {
-      ByteReader r = reader.section("neighbors");
-      parts->neighbors = decode_neighbors(r, "neighbors");
-      r.expect_end();
-    }
-    {
-      ByteReader r = reader.section("bought_together");
-      parts->bought_together = decode_neighbors(r, "bought_together");
-      r.expect_end();
-    }
+    parts->neighbors = read_or_corrupt<ItemNeighbors>(reader, "neighbors");
+    parts->bought_together = read_or_corrupt<ItemNeighbors>(reader, "bought_together");
   } catch (const nlohmann::json::exception& e) {
     TAILOR_THROW(corrupt_file, path << ": section 'recommender': " << e.what());
   }
@@ -302,18 +172,10 @@ void Recommender::load(const std::string& path) {
   std::shared_ptr<const RowMatrix> content, cold;
   if (reader.has("content.vectors")) {
     auto vectors = std::make_shared<RowMatrix>(read_or_corrupt<RowMatrix>(reader, "content.vectors"));
-    ContentEncoderState es;
+    ContentEncoderState es = read_or_corrupt<ContentEncoderState>(reader, "content.encoder");
     es.options = options_.content;
-    ByteReader e = reader.section("content.encoder");
-    decode(e, es.idf);
-    decode(e, es.svd_buckets);
-    decode(e, es.svd_components);
-    es.price_log_low = e.f64();
-    es.price_log_high = e.f64();
-    es.fitted_items = static_cast<std::size_t>(e.u64());
-    e.expect_end();
     try {
-      parts->encoder = ContentEncoder(std::move(es));
+      parts->encoder = ContentEncoder::from_state(std::move(es));
     } catch (const Error& err) {
       TAILOR_THROW(corrupt_file, path << ": section 'content.encoder' does not fit the configured "
                                          "content options: " << err.what());
@@ -325,15 +187,10 @@ void Recommender::load(const std::string& path) {
   }
   if (reader.has("content.cold")) {
     auto cold_factors = std::make_shared<RowMatrix>(read_or_corrupt<RowMatrix>(reader, "content.cold"));
-    ContentBridgeState bs;
+    ContentBridgeState bs = read_or_corrupt<ContentBridgeState>(reader, "content.bridge");
     bs.options = options_.bridge;
-    ByteReader b = reader.section("content.bridge");
-    decode(b, bs.weights);
-    decode(b, bs.bias);
-    bs.training_items = static_cast<std::size_t>(b.u64());
-    b.expect_end();
     try {
-      parts->bridge = ContentBridge(std::move(bs));
+      parts->bridge = ContentBridge::from_state(std::move(bs));
     } catch (const Error& err) {
       TAILOR_THROW(corrupt_file, path << ": section 'content.bridge': " << err.what());
     }
@@ -343,21 +200,8 @@ void Recommender::load(const std::string& path) {
     cold = std::move(cold_factors);
   }
   {
-    ByteReader a = reader.section("ann");
-    AnnIndexState ann;
+    AnnIndexState ann = read_or_corrupt<AnnIndexState>(reader, "ann");
     ann.options = options_.ann;
-    ann.dim = static_cast<std::size_t>(a.u64());
-    RowMatrix base;
-    decode(a, base);
-    ann.base = std::make_shared<const RowMatrix>(std::move(base));
-    std::vector<std::uint32_t> masked, side;
-    decode(a, masked);
-    decode(a, side);
-    ann.base_masked.assign(masked.begin(), masked.end());
-    ann.side_items.assign(side.begin(), side.end());
-    decode(a, ann.side_vectors);
-    ann.graph = a.string();
-    a.expect_end();
     try {
       parts->ann = std::shared_ptr<AnnIndex>(AnnIndex::from_state(std::move(ann)));
     } catch (const Error& err) {

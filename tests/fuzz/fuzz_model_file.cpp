@@ -1,4 +1,4 @@
-// Fuzz target for the model file loader: ModelReader, every typed decoder and load_als. No
+// Fuzz target for the model file loader: ModelReader, every typed decoder and read_als. No
 // crash, hang or leak; only tailor::Error with code corrupt_file or unsupported_version escapes.
 // Each input is read twice: with checksums (what users get) and without them, so the fuzzer can
 // reach the decoders behind the CRCs.
@@ -62,7 +62,7 @@ void load(const std::string& bytes, bool checksums) {
       try_decode<tailor::ALSOptions>(reader, tag);
     }
     try {
-      tailor::ALSFactorizer als = tailor::load_als(reader);
+      tailor::ALSFactorizer als = tailor::read_als(reader);
       if (als.items() > 0 && als.users() > 0)
         (void)als.recommend(als.user_factors().row(0).transpose(), 3);
     } catch (const tailor::Error& e) {

@@ -79,7 +79,7 @@ inline SmallModel make_small_model(int variant, std::uint64_t generation = 0) {
 inline void write_small_model(ModelWriter& w, const SmallModel& m) {
   w.metadata()["generation"] = m.generation;
   w.metadata()["purpose"] = "tailor test model";
-  save_als(w, ALSFactorizer::from_factors(m.options, m.user_factors, m.item_factors));
+  write_als(w, {m.options, m.user_factors, m.item_factors});
   write_section(w, "ids.users", m.users);
   write_section(w, "ids.items", m.items);
   write_section(w, "catalog", m.catalog);
@@ -104,7 +104,7 @@ inline SmallModel read_small_model(ModelReader& r) {
   if (gen == meta.end() || !gen->is_number_unsigned())
     TAILOR_THROW(corrupt_file, r.name() << ": metadata has no generation");
   m.generation = gen->get<std::uint64_t>();
-  ALSFactorizer als = load_als(r);
+  ALSFactorizer als = read_als(r);
   m.options = als.options();
   m.user_factors = als.user_factors();
   m.item_factors = als.item_factors();

@@ -100,6 +100,14 @@ struct ALSProgress {
 
 class ALSFactorizer;
 
+/// A fitted ALSFactorizer as plain data (ALSFactorizer::export_state / from_state): what a model
+/// file stores, and how factors trained elsewhere (Spark, implicit) are adopted.
+struct ALSState {
+  ALSOptions options;
+  RowMatrix user_factors;  ///< users x options.factors
+  RowMatrix item_factors;  ///< items x options.factors
+};
+
 /// Optional hooks for fit().
 struct ALSCallbacks {
   /// Called after every iteration; return false to stop training after this iteration.
@@ -123,8 +131,9 @@ class ALSFactorizer {
   /// are rebuilt; iterations_run() and best_iteration() are 0. Throws Error(invalid_argument) if
   /// options.validate() does, if a matrix does not have options.factors columns, or if a value
   /// is not finite (naming the matrix, row and column).
-  static ALSFactorizer from_factors(ALSOptions options, RowMatrix user_factors,
-                                    RowMatrix item_factors);
+  static ALSFactorizer from_state(ALSState state);
+  /// The fitted model as plain data; throws Error(not_fitted) before fit.
+  ALSState export_state() const;
 
   const ALSOptions& options() const noexcept { return options_; }
 

@@ -65,7 +65,7 @@ class ContentBridge {
   ContentBridge() = default;
   /// A fitted map from saved state. Throws Error(invalid_argument) when options are invalid,
   /// bias.size() != weights.cols(), or a value is not finite. Empty weights = unfitted map.
-  explicit ContentBridge(ContentBridgeState state);
+  static ContentBridge from_state(ContentBridgeState state);
 
   /// Learns W and b on the items i with interaction_counts[i] >= options.min_interactions and a
   /// non-zero content row. Row i of `content` and of `item_factors` describe the same item.
@@ -91,7 +91,8 @@ class ContentBridge {
   /// map() of every row: content W + 1 b^T (rows x factor_dimension()).
   RowMatrix map_all(const RowMatrix& content) const;
 
-  const ContentBridgeState& state() const noexcept { return state_; }
+  /// The fitted state as plain data (what a model file stores).
+  const ContentBridgeState& export_state() const noexcept { return state_; }
 
  private:
   void require_fitted(const char* what) const;

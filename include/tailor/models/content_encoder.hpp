@@ -159,7 +159,7 @@ class ContentEncoder {
   /// state is inconsistent (options invalid, idf of the wrong size or not finite and > 0, svd
   /// rows unsorted or out of range, component shape wrong, price range not finite or empty).
   /// A state with empty idf gives an unfitted encoder.
-  explicit ContentEncoder(ContentEncoderState state);
+  static ContentEncoder from_state(ContentEncoderState state);
 
   /// Fits idf (and the SVD projection, and the price range) on every item of `catalog`.
   /// Throws Error(invalid_argument) for an empty catalog.
@@ -189,7 +189,8 @@ class ContentEncoder {
   Vector encode_text(std::string_view text) const;
 
   /// The fitted state, for saving. The idf table has hash_buckets entries.
-  const ContentEncoderState& state() const noexcept { return state_; }
+  /// The fitted state as plain data (what a model file stores).
+  const ContentEncoderState& export_state() const noexcept { return state_; }
   const std::vector<float>& idf() const noexcept { return state_.idf; }
 
  private:
