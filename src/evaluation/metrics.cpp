@@ -278,7 +278,7 @@ double ndcg_from_scores(const std::vector<double>& gains, const std::vector<floa
 }
 
 double auc(const std::vector<float>& scores, const std::vector<Index>& relevant,
-           const std::vector<Index>& exclude) {
+           Span<const Index> exclude) {
   const std::size_t n = scores.size();
   std::vector<char> role(n, 0);  // 0 negative, 1 positive, 2 excluded
   for (Index i : relevant) {

@@ -689,13 +689,9 @@ std::vector<ALSFactorizer::ScoredItem> ALSFactorizer::recommend(
                  "ALSFactorizer::recommend: user vector has " << user_vector.size()
                      << " values, the model has " << options_.factors << " factors");
   TAILOR_REQUIRE(user_vector.allFinite(), "ALSFactorizer::recommend: user vector is not finite");
-  if (!std::is_sorted(exclude.begin(), exclude.end())) {
-    TAILOR_THROW(invalid_argument, "ALSFactorizer::recommend: exclude list must be sorted");
-  }
   if (k == 0) return {};
   const Vector scores = item_factors_ * user_vector;
-  return top_k(scores.data(), static_cast<std::size_t>(scores.size()), k,
-               std::vector<Index>(exclude.begin(), exclude.end()));
+  return top_k(scores.data(), static_cast<std::size_t>(scores.size()), k, exclude);
 }
 
 std::vector<ALSFactorizer::ScoredItem> ALSFactorizer::similar_items(Index item,

@@ -634,7 +634,7 @@ Vector ContentEncoder::encode_text(std::string_view text) const {
 
 std::vector<ScoredItem> content_nearest(const RowMatrix& item_vectors,
                                         const Eigen::Ref<const Vector>& query, std::size_t k,
-                                        const std::vector<Index>& exclude) {
+                                        Span<const Index> exclude) {
   if (query.size() != item_vectors.cols()) {
     TAILOR_THROW(invalid_argument, "content_nearest: query has " << query.size()
                                        << " values, item vectors have " << item_vectors.cols()

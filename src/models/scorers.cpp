@@ -51,8 +51,8 @@ SparseMatrix cleaned(const SparseMatrix& m, bool binarize) {
   return out;
 }
 
-std::vector<Index> sorted_copy(const std::vector<Index>& v) {
-  std::vector<Index> s(v);
+std::vector<Index> sorted_copy(Span<const Index> v) {
+  std::vector<Index> s(v.begin(), v.end());
   std::sort(s.begin(), s.end());
   return s;
 }
@@ -97,7 +97,7 @@ std::vector<float> Scorer::score(Index user) const {
 }
 
 std::vector<ScoredItem> Scorer::recommend(Index user, std::size_t k,
-                                          const std::vector<Index>& exclude) const {
+                                          Span<const Index> exclude) const {
   const std::vector<float> scores = score(user);
   return top_k(scores, k, exclude);
 }
@@ -242,7 +242,7 @@ void PopularityScorer::set_categories(const std::vector<Index>& item_category) {
 }
 
 std::vector<ScoredItem> PopularityScorer::recommend_in_category(
-    Index category, std::size_t k, const std::vector<Index>& exclude) const {
+    Index category, std::size_t k, Span<const Index> exclude) const {
   if (!fitted_) TAILOR_THROW(not_fitted, "PopularityScorer::recommend_in_category: not fitted");
   if (by_category_.empty() && !popularity_.empty()) {
     TAILOR_THROW(invalid_argument,
@@ -259,7 +259,7 @@ void PopularityScorer::score(Index /*user*/, float* out, std::size_t out_size) c
 }
 
 std::vector<ScoredItem> PopularityScorer::recommend(Index /*user*/, std::size_t k,
-                                                         const std::vector<Index>& exclude) const {
+                                                         Span<const Index> exclude) const {
   if (!fitted_) TAILOR_THROW(not_fitted, "PopularityScorer::recommend: not fitted");
   return first_k_not_excluded(ranked_, popularity_, k, sorted_copy(exclude));
 }
@@ -407,7 +407,7 @@ void ItemKnnScorer::fit(const SparseMatrix& interactions) {
 }
 
 std::vector<ScoredItem> ItemKnnScorer::similar_items(Index item, std::size_t k,
-                                                          const std::vector<Index>& exclude) const {
+                                                          Span<const Index> exclude) const {
   if (!fitted_) TAILOR_THROW(not_fitted, "ItemKnnScorer::similar_items: not fitted");
   if (item >= n_items()) {
     TAILOR_THROW(invalid_argument, "ItemKnnScorer::similar_items: item " << item

@@ -2,9 +2,12 @@
 //
 // A scorer writes one float per item into a buffer; top_k turns that buffer into the k best items,
 // best first. Order is total and deterministic: higher score first, and among equal scores the
-// lower item index first. Items with a NaN score are never returned. Excluded items (what the user
-// already has, items out of stock...) are skipped; excluded indices outside the buffer are ignored,
-// since such items cannot be returned anyway.
+// lower item index first. Items with a NaN score are never returned.
+//
+// Exclusion lists, here and everywhere in the library (scorers, ALS, content, the ranker's rules,
+// ANN filters): any order, duplicates allowed, ids outside the item range ignored (such items
+// cannot be returned anyway). They are taken as a Span<const Index>, so a vector or a braced list
+// converts.
 //
 // Thread-safety: ScoredItem is a plain value type and top_k is a pure function; thread-safe.
 #pragma once
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "tailor/core/id_map.hpp"
+#include "tailor/core/span.hpp"
 
 namespace tailor {
 
@@ -71,9 +75,9 @@ std::vector<ScoredItem> top_k_where(const float* scores, std::size_t n, std::siz
 ///   std::vector<float> s = {0.1f, 0.9f, 0.5f, 0.9f};
 ///   top_k(s.data(), s.size(), 2, {1});  // -> {{3, 0.9}, {2, 0.5}}
 inline std::vector<ScoredItem> top_k(const float* scores, std::size_t n, std::size_t k,
-                                     const std::vector<Index>& exclude = {}) {
+                                     Span<const Index> exclude = {}) {
   if (exclude.empty()) return top_k_where(scores, n, k, [](Index) { return true; });
-  std::vector<Index> skip(exclude);
+  std::vector<Index> skip(exclude.begin(), exclude.end());
   std::sort(skip.begin(), skip.end());
   return top_k_where(scores, n, k,
                      [&skip](Index i) { return !std::binary_search(skip.begin(), skip.end(), i); });
@@ -81,7 +85,7 @@ inline std::vector<ScoredItem> top_k(const float* scores, std::size_t n, std::si
 
 /// Convenience overload over a whole vector of scores.
 inline std::vector<ScoredItem> top_k(const std::vector<float>& scores, std::size_t k,
-                                     const std::vector<Index>& exclude = {}) {
+                                     Span<const Index> exclude = {}) {
   return top_k(scores.data(), scores.size(), k, exclude);
 }
 

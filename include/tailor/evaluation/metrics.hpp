@@ -57,6 +57,7 @@
 
 #include "tailor/core/id_map.hpp"
 #include "tailor/core/types.hpp"
+#include "tailor/core/span.hpp"
 
 namespace tailor {
 
@@ -115,7 +116,7 @@ double ndcg_from_scores(const std::vector<double>& gains, const std::vector<floa
 /// `relevant` items, negatives every other item; items in `exclude` (e.g. the training items) are
 /// neither. NaN if there is no positive or no negative candidate. NaN scores are an error.
 double auc(const std::vector<float>& scores, const std::vector<Index>& relevant,
-           const std::vector<Index>& exclude = {});
+           Span<const Index> exclude = {});
 
 // ---- beyond-accuracy metrics over all users' lists ------------------------------------------------
 

@@ -173,7 +173,7 @@ class ALSFactorizer {
   Vector fold_in_item(Span<const Index> users, Span<const float> confidences) const;
 
   /// The k items with the highest user_vector . y_i, best first (ties by lower index), skipping the
-  /// items in `exclude` (sorted ascending; throws invalid_argument otherwise).
+  /// items in `exclude` (see scored_item.hpp for exclusion lists).
   std::vector<ScoredItem> recommend(const Eigen::Ref<const Vector>& user_vector, std::size_t k,
                                     Span<const Index> exclude = {}) const;
   /// The k items most similar to `item` by cosine of item factors, best first, itself excluded.

@@ -67,6 +67,7 @@
 #include "tailor/core/scored_item.hpp"
 #include "tailor/models/text.hpp"
 #include "tailor/core/types.hpp"
+#include "tailor/core/span.hpp"
 
 namespace tailor {
 
@@ -219,7 +220,7 @@ std::vector<ScoredItem> content_similar(const RowMatrix& item_vectors, Index ite
 /// `exclude` (any order). Throws Error(invalid_argument) if query.size() != item_vectors.cols().
 std::vector<ScoredItem> content_nearest(const RowMatrix& item_vectors,
                                         const Eigen::Ref<const Vector>& query, std::size_t k,
-                                        const std::vector<Index>& exclude = {});
+                                        Span<const Index> exclude = {});
 
 /// One item of a user's history for user_content_profile().
 struct ProfileItem {

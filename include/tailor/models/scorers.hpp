@@ -35,6 +35,7 @@
 #include "tailor/core/id_map.hpp"
 #include "tailor/core/scored_item.hpp"
 #include "tailor/core/types.hpp"
+#include "tailor/core/span.hpp"
 
 namespace tailor {
 
@@ -63,7 +64,7 @@ class Scorer {
 
   /// The k best items for `user`, best first, never one listed in `exclude`.
   virtual std::vector<ScoredItem> recommend(Index user, std::size_t k,
-                                            const std::vector<Index>& exclude = {}) const;
+                                            Span<const Index> exclude = {}) const;
 };
 
 /// A Scorer over a caller's function fn(user, out, out_size), e.g. a hybrid model or a test
@@ -138,7 +139,7 @@ class PopularityScorer : public Scorer {
   /// The k most popular items of `category`, best first, skipping `exclude`. Empty for a category
   /// with no items. Throws Error(invalid_argument) if set_categories was not called.
   std::vector<ScoredItem> recommend_in_category(Index category, std::size_t k,
-                                                const std::vector<Index>& exclude = {}) const;
+                                                Span<const Index> exclude = {}) const;
 
   /// Popularity of every item (the scores).
   const std::vector<float>& popularity() const { return popularity_; }
@@ -148,7 +149,7 @@ class PopularityScorer : public Scorer {
   void score(Index user, float* out, std::size_t out_size) const override;
   /// O(k + |exclude| log |exclude|): walks the items presorted by popularity.
   std::vector<ScoredItem> recommend(Index user, std::size_t k,
-                                    const std::vector<Index>& exclude = {}) const override;
+                                    Span<const Index> exclude = {}) const override;
 
  private:
   void finish_fit();
@@ -179,7 +180,7 @@ class ItemKnnScorer : public Scorer {
 
   /// The k items most similar to `item`, best first, skipping `exclude` ("also bought").
   std::vector<ScoredItem> similar_items(Index item, std::size_t k,
-                                        const std::vector<Index>& exclude = {}) const;
+                                        Span<const Index> exclude = {}) const;
 
   /// Scores for a user given only their items (weights[j] for items[j]; empty weights = all 1),
   /// e.g. a visitor's session. Items may repeat (their weights add up).
