@@ -120,6 +120,17 @@ void EvaluationOptions::validate() const {
   if (grain == 0) TAILOR_THROW(invalid_argument, "EvaluationOptions: grain must be >= 1");
 }
 
+EvaluationOptions EvaluationOptions::accuracy_at(std::size_t k, std::size_t threads) {
+  EvaluationOptions eo;
+  eo.ks = {k};
+  eo.compute_auc = false;
+  eo.compute_diversity = false;
+  eo.segment_bounds.clear();
+  eo.new_item_breakdown = false;
+  eo.threads = threads;
+  return eo;
+}
+
 nlohmann::json EvaluationOptions::to_json() const {
   return {{"ks", ks},
           {"exclude_train", exclude_train},

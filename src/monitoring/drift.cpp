@@ -35,11 +35,7 @@ std::string type_label(std::uint16_t code) {
   return "custom_" + std::to_string(code);
 }
 
-std::string fmt(double v, int digits = 3) {
-  std::ostringstream os;
-  os << std::setprecision(digits) << v;
-  return os.str();
-}
+std::string fmt(double v, int digits = 3) { return detail::short_number(v, digits); }
 
 std::string percent(double share) {
   std::ostringstream os;
@@ -439,25 +435,23 @@ bool DriftMonitor::has_reference() const {
 void DriftMonitor::observe(const Event& event) {
   const std::int64_t epoch = epoch_of(event.timestamp);
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!admit(epoch)) return;
+  bucket_for(epoch).profile.add(event);
+}
+
+bool DriftMonitor::admit(std::int64_t epoch) {
   if (!started_ || epoch > head_) head_ = epoch;
   started_ = true;
-  if (!in_window(epoch)) {
-    ++late_;
-    return;
-  }
-  bucket_for(epoch).profile.add(event);
+  if (in_window(epoch)) return true;
+  ++late_;
+  return false;
 }
 
 void DriftMonitor::observe_score(double score, Timestamp time) {
   if (std::isnan(score)) TAILOR_THROW(invalid_argument, "DriftMonitor::observe_score: score is NaN (time " << time << ")");
   const std::int64_t epoch = epoch_of(time);
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!started_ || epoch > head_) head_ = epoch;
-  started_ = true;
-  if (!in_window(epoch)) {
-    ++late_;
-    return;
-  }
+  if (!admit(epoch)) return;
   DriftProfile& p = bucket_for(epoch).profile;
   ++p.scores_seen;
   if (p.scores.size() < reservoir_) {

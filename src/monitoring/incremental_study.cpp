@@ -245,13 +245,7 @@ IncrementalStudy measure_incremental_drift(std::vector<Event> events, const Incr
   const std::size_t users_p = seen.users_before[P];
   const std::size_t items_p = seen.items_before[P];
 
-  EvaluationOptions eo;
-  eo.ks = {options.k};
-  eo.compute_auc = false;
-  eo.compute_diversity = false;
-  eo.segment_bounds.clear();
-  eo.new_item_breakdown = false;
-  eo.threads = options.als.threads;
+  const EvaluationOptions eo = EvaluationOptions::accuracy_at(options.k, options.als.threads);
 
   // What does not depend on the seed: each N's grown matrix, held-out pairs and affected users.
   struct Step {

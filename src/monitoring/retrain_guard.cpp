@@ -27,11 +27,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 using detail::json_number;
 
-std::string fmt(double v, int digits = 4) {
-  std::ostringstream os;
-  os << std::setprecision(digits) << v;
-  return os.str();
-}
+std::string fmt(double v, int digits = 4) { return detail::short_number(v, digits); }
 
 }  // namespace
 
@@ -143,13 +139,7 @@ GuardDecision evaluate_candidate(const Scorer& serving, const Scorer& candidate,
 GuardDecision evaluate_candidate(const Scorer& serving, const Scorer& candidate, const SparseMatrix& train,
                                  const SparseMatrix& holdout, const GuardOptions& options) {
   options.validate();
-  EvaluationOptions eo;
-  eo.ks = {options.k};
-  eo.compute_auc = false;
-  eo.compute_diversity = false;
-  eo.segment_bounds.clear();
-  eo.new_item_breakdown = false;
-  eo.threads = options.threads;
+  const EvaluationOptions eo = EvaluationOptions::accuracy_at(options.k, options.threads);
   const Evaluator evaluator(train, holdout, eo);
   return evaluate_candidate(serving, candidate, evaluator, options);
 }

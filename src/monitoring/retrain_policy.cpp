@@ -24,11 +24,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 using detail::json_number;
 
-std::string fmt(double v, int digits = 4) {
-  std::ostringstream os;
-  os << std::setprecision(digits) << v;
-  return os.str();
-}
+std::string fmt(double v, int digits = 4) { return detail::short_number(v, digits); }
 
 std::string duration(Timestamp ms) {
   std::ostringstream os;

@@ -73,6 +73,10 @@ struct EvaluationOptions {
   /// Throws Error(invalid_argument) naming the first bad field.
   void validate() const;
   nlohmann::json to_json() const;
+
+  /// Accuracy at one cut-off only (no AUC, diversity, segments or new-item breakdown): the cheap
+  /// evaluation of a model comparison such as the retrain guard's.
+  static EvaluationOptions accuracy_at(std::size_t k, std::size_t threads);
 };
 
 /// Means of the per-user accuracy metrics over `users` evaluated users (NaN when users == 0).

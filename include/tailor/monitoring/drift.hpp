@@ -220,6 +220,9 @@ class DriftMonitor {
     DriftProfile profile;  // scores: a reservoir of at most reservoir_ capacity
   };
   Bucket& bucket_for(std::int64_t epoch);  // resets a stale slot; caller checks the epoch
+  // Moves the window head to `epoch` when it is newer; false (and counted late) when `epoch` is
+  // outside the window. mutex_ held.
+  bool admit(std::int64_t epoch);
   bool in_window(std::int64_t epoch) const {  // epoch in (head_ - buckets, head_]
     return started_ && epoch <= head_ &&
            static_cast<std::uint64_t>(head_) - static_cast<std::uint64_t>(epoch) < buckets_.size();
