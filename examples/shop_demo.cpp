@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <tailor/tailor.hpp>
+#include "tailor/data/rfm.hpp"
 
 namespace {
 

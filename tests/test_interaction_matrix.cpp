@@ -12,6 +12,7 @@
 #include "catch.hpp"
 #include "tailor/io/datasets.hpp"
 #include "tailor/core/error.hpp"
+#include "tailor/data/rfm.hpp"
 #include "test_data.hpp"
 
 using tailor::Event;

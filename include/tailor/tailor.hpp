@@ -58,3 +58,4 @@
 #include "tailor/ranking/blend_learning.hpp"
 #include "tailor/monitoring/retrain_guard.hpp"
 #include "tailor/monitoring/incremental_study.hpp"
+#include "tailor/data/rfm.hpp"
