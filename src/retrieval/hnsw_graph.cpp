@@ -156,25 +156,11 @@ struct HnswGraph::Impl {
   // The `ef` best graph nodes whose item passes `allowed`, as (distance, internal id): the
   // level-0 beam search of hnswlib with a filter (hnswlib 0.6.2 has none). It stops once ef
   // allowed nodes are held and the frontier is farther than the worst of them; fewer than ef
-  // come back only when the walk ran out of nodes.
-  //
-  // A lenient filter (at least kTwoHopBelow allowed: exclusions, "in stock") is walked plainly:
-  // every neighbour is scored and may join the frontier, only allowed ones enter the result
-  // list. That costs little more than an unfiltered walk and lets the walk cross a rejected
-  // neighbourhood (the 300 items nearest the query excluded: recall@10 0.81 plain, 0.6 two-hop).
-  //
-  // Otherwise a node is expanded "two-hop": its allowed neighbours are scored; a rejected one is
-  // not scored and never joins the frontier, its own neighbours are looked at instead, until
-  // one list's worth (2M) of allowed nodes is gathered. The walk runs on the allowed items
-  // alone, linked through the items they share as neighbours, so its cost follows ef instead of
-  // ef / allowed fraction. Checking a node against the filter reads a 4-byte array and the
-  // filter; scoring it reads its vector. (Passing through rejected nodes instead, scoring them
-  // all, reached recall@50 0.84 / 0.66 / 0.34 at 50% / 20% / 5% allowed on a 1M-item ALS model
-  // at p50 0.8 / 2.8 / 19 ms; at ef 100 this walk reached 0.84 / 0.64 / 0.26 at p50 0.33 /
-  // 0.37 / 0.19 ms.) Its recall is bounded by how the allowed items link up, not by ef (ef 400
-  // and 1000 gained 0.01-0.04): an inner-product graph's lists lean towards a few large-norm
-  // hubs, and a thin allowed set is poorly connected through them. search() therefore scans
-  // filters below filter_walk_min_fraction, and a walk that runs out of nodes.
+  // come back only when the walk ran out of nodes. `two_hop` = false: every neighbour is scored
+  // and may join the frontier, only allowed ones enter the results (lenient filters). `two_hop`:
+  // a rejected neighbour is not scored and never joins the frontier; its own neighbours are
+  // looked at instead, until one list's worth (2M) of allowed nodes is gathered, so the walk moves
+  // among the allowed items alone (docs/algorithms/retrieval.md has the measurements).
   template <class Allowed>
   std::vector<std::pair<float, unsigned int>> filtered_graph_search(const float* q,
                                                                     std::size_t ef,
@@ -280,17 +266,12 @@ struct HnswGraph::Impl {
     return out;
   }
 
-  // Under inner product, HNSW's neighbour selection leaves many nodes without incoming level-0
-  // links (measured: 12% of a 20k and 24% of a 32k clustered set, among them items that are some
-  // query's best match), so no search can return them. This pass, run once after the build and
-  // before the graph is published, appends to a level-0 list that has room a link to every node a
-  // breadth-first walk from the entry point does not reach: from the node's own closest
-  // out-neighbour that is reached, else from the closest reached node a graph search for the
-  // node's vector finds. It never replaces a link: replacing (the farthest link of a full list)
-  // reached 99.7% of a 32k set but dropped its recall@10 from 0.993 to 0.853. Deterministic for a
-  // given graph. Returns the number of links added. The graph searches (the expensive part: on
-  // 1M clustered items it ran for minutes on one thread) run in parallel on `pool` between two
-  // sequential linking steps, while no list changes.
+  // Links every node a breadth-first walk from the entry point does not reach back in: appends
+  // to a level-0 list that has room a link from the node's closest reached out-neighbour, else
+  // from the closest reached node a graph search for the node's vector finds; never replaces a
+  // link (docs/algorithms/retrieval.md says why). Deterministic for a given graph. Returns the
+  // links added. The graph searches run in parallel on `pool` between two sequential linking
+  // steps, while no list changes.
   std::size_t repair_reachability(detail::ThreadPool& pool) {
     Graph& g = *graph;
     const std::size_t n = graph_items;

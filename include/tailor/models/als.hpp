@@ -28,7 +28,7 @@
 // Rows (users or items) with no stored entries get zero vectors. Training runs on a ThreadPool of
 // `threads` threads; every row's solve depends only on its inputs and reductions run in a fixed
 // order, so the factors are bit-identical for the same seed whatever the thread count (on one
-// machine: the kernels pick AVX2+FMA at run time when the CPU has it).
+// machine: the kernels pick their instruction set at run time).
 //
 // Thread-safety: thread-compatible (const methods may run concurrently; fit and partial_fit need
 // exclusion).

@@ -36,9 +36,10 @@ namespace tailor {
 // ---- incremental limit --------------------------------------------------------------------------
 
 /// How many new events, as a fraction of the events the serving model was fully trained on, can
-/// be absorbed by fold-in before a full retrain is due. Measured by tests/test_incremental.cpp on
-/// Online Retail (README, "Monitoring and retraining"): with fold-in of the affected users,
-/// nDCG@10 stayed within 5% of a full refit up to this fraction of new events.
+/// be absorbed by fold-in before a full retrain is due: the default of RetrainPolicyOptions::
+/// max_incremental_fraction. tests/test_incremental.cpp checks it against the study of
+/// incremental_study.hpp on real data (docs/quality.md); suggest_incremental_fraction() derives
+/// the limit from a study on your own data.
 inline constexpr double kSuggestedIncrementalFraction = 0.05;
 
 /// The number of new events after which a full retrain is suggested for a model trained on

@@ -1,70 +1,14 @@
 // tailor: HybridRanker, the per-request ranker that merges collaborative, item-to-item, content,
 // popularity and trending signals, applies business rules and explains every item.
 //
-// The ranker reads a RankerModel: non-owning pointers to immutable arrays (ALS item factors,
-// item-kNN neighbour lists, content vectors, content-predicted "bridge" factors for cold items,
-// per-item interaction counts, popularity, trending scores) and the Catalog, all indexed by the
-// catalog's dense item index. Any signal may be absent; arrays may be shorter than the catalog
-// (items added since training): a missing entry counts as 0 / no vector.
-//
-// One request (RankRequest): an optional user vector (in the ALS factor space), the user's recent
-// events (item, time, type), an optional context item (the product page), k and the Rules.
-//
-// Candidates, merged and deduplicated (each item remembers every source that proposed it):
-//   als       top als_candidates eligible items by u . y_i (RankerModel::factor_search, default
-//             exact scan);
-//   item_knn  neighbours of the recent items and the context item (knn_neighbors_per_item each);
-//   content   top content_candidates eligible items by cosine to the request's content query: the user
-//             content profile when given, else the normalised weighted sum of the content vectors
-//             of the recent and context items (RankerModel::content_search, default exact scan);
-//   popular   the popular_candidates most popular items, and the category_popular_candidates most
-//             popular of each category (path cut at category_depth) of the recent / context items;
-//   trending  the trending_candidates items with the highest trending score;
-//   plus the promoted and pinned items of the rules.
-// When the rules leave fewer than k items, the ranker widens: every eligible item is scored and
-// the rules are applied again (source bit `fallback`). With an allow list (e.g. a "new arrivals"
-// shelf) the universe is the allow list: als and content score the allowed items directly (the
-// hooks are not called), every allowed item is a candidate, and nothing needs widening.
-//
-// Recent events weigh w_e = type weight (view, rating and custom types 1, click 1, cart 2,
-// purchase 2; search and return 0) times 0.5^(age / recency_half_life), age = newest recent
-// timestamp - event timestamp; only the max_recent newest events count. The context item weighs
-// context_weight * the largest w_e (or context_weight alone without recent events).
-//
-// Score normalisation, per request, each in [0, 1], over the eligible items (those the rules
-// let through), so the best item the shopper can be shown scores 1 on a signal even when the rules
-// exclude their favourites (a long purchase history):
-//   als(i)     = clamp(u . y_i / M_als, 0, 1), M_als = the largest u . y_j of an eligible item
-//                (as found by the factor search, exact u . y_j recomputed for the items it returns);
-//   knn(i)     = K(i) / max over the eligible items of K(j), K(i) = sum over recent/context items
-//                r of w_r * sim(r, i);
-//   content(i) = clamp(q . c_i / M_content, 0, 1), M_content = the largest q . c_j of an eligible
-//                item (as found by the content search);
-//   pop(i)     = log(1 + popularity_i) / log(1 + max popularity);
-//   trend(i)   = trending_i / max trending (negative values count 0).
-// Blend (documented formula; h_u = user_half, h_i = item_half, m_b = bridge_pseudo_count,
-// beta_* = the weight_* options):
-//   a_u   = n_u / (n_u + h_u)            n_u = RankRequest::history_size (default: distinct items
-//                                        among recent, seen and purchased)
-//   b_i   = (n_i + m_i) / (n_i + m_i + h_i), n_i = interaction count, m_i = m_b when the item has
-//                                        a bridge (cold-start) vector, else 0  (0/0 counts 0)
-//   w_cf  = a_u * b_i                    (0 when no collaborative source is available)
-//   cf    = (beta_als als + beta_knn knn) / (beta_als [als available] + beta_knn [knn available])
-//   side  = (beta_content content + beta_pop pop + beta_trend trend) / (sum of available betas)
-//   score = w_cf * cf + (1 - w_cf) * side, then boosts and buries (Rules::adjustments).
-// So a shopper with a long history gets mostly collaborative scores on well-known items, while a
-// new shopper, or a new item, is ranked by content, popularity and trends; both weights move
-// smoothly with the counts. With a bridge, an item's collaborative vector is itself shrunk
-// towards the content-predicted one: y_i = (n_i y_als + m_b y_bridge) / (n_i + m_b) (see
-// blend_cold_item_factors), so a brand-new item has a usable CF vector worth m_b interactions.
-// learn_blend() picks h_u, h_i, m_b and the betas on validation requests.
-//
-// Reasons: a promoted item says "promoted"; otherwise the largest term of the blend decides:
-// als -> "recommended for you"; knn -> "because you viewed X" ("bought X", "added X to your
-// cart", "rated X"; X = title of the recent item that contributed most); content -> "new
-// arrival similar to Z" for an item with fewer than new_item_threshold interactions, else
-// "because you viewed Z" (Z = the recent/context item most similar in content); pop -> "popular
-// in Y" (Y = the item's category at category_depth) or "popular"; trend -> "trending".
+// It reads a RankerModel (non-owning pointers to immutable arrays indexed by catalog item; any
+// signal may be absent) and answers a RankRequest (an optional user vector, the user's recent
+// events, an optional context item, k and the Rules). Candidates come from ALS retrieval, item-kNN
+// neighbours of the recent and context items, content retrieval, popular and trending items, and
+// the rules' promoted and pinned items; each signal is normalised to [0, 1] over the eligible
+// items; the blend moves from content, popularity and trends towards collaborative scores as the
+// user's and the item's histories grow; the rules filter, boost, pin, cap and diversify; every
+// item gets a structured reason. docs/algorithms/hybrid-ranking.md gives the formulas.
 //
 // Thread-safety: HybridRanker is thread-compatible (const methods may run concurrently): rank()
 // keeps all per-request state on its own stack and heap, so any number of threads may rank over

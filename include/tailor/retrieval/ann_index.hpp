@@ -13,16 +13,12 @@
 // Filters (AnnFilter): a set of allowed items, given as a shared bitset (fastest; build it once,
 // e.g. "in stock", and share it), a list of item ids, or a predicate; plus an optional list of
 // excluded items (what the user already bought). A filtered search returns exactly
-// min(k, number of live allowed items) items. On the graph it walks among the allowed items
-// only: a node's allowed neighbours are scored, and a rejected neighbour is looked through to its
-// own neighbours ("two-hop"), so the walk keeps ef = max(ef_search, filter_overfetch * k) allowed
-// candidates and costs about what an unfiltered walk of that ef costs, whatever the fraction
-// allowed (the older walk through rejected nodes cost ef / fraction and lost recall: see the
-// source). When the allowed items are fewer than filter_graph_cost * ef (a predicate: when half
-// the catalog is), scanning them exactly is cheaper and is done instead; below
-// filter_walk_min_fraction it is done too, because the walk's recall falls there. The exact scan is also
-// the fallback whenever the walk runs out of nodes, so the count is exact whatever the filter.
-//
+// min(k, number of live allowed items) items, whatever the filter: it walks the graph among the
+// allowed items, or scans the allowed items exactly when that is cheaper or when the filter is
+// too selective for a walk to find its best items (options filter_graph_cost and
+// filter_walk_min_fraction), and falls back to the exact scan whenever a walk runs out of nodes.
+// docs/algorithms/retrieval.md explains the walks and the choice.
+
 // Updates. The graph of a published index is never modified (hnswlib does not allow search and
 // insert together). add/update/upsert/remove write to a side buffer that every search scans
 // exactly and to a tombstone bitset that masks stale graph entries; both are visible to the next
@@ -38,24 +34,9 @@
 // next request, one at a time, and copying a snapshot of a million-item index per change is not
 // affordable; readers never wait for a graph build. Moving an AnnIndex is not thread-safe.
 //
-// Defaults (benchmarks/bench_ann.cpp on this project's machine, 2 shared cores; the README has
-// the full table: recall@10 0.990 at 1M items with these defaults):
-//  - exact_max_items = 8192: the graph beats the exact AVX2 scan from about 10k 64-d items.
-//  - ef_search = 64: recall@10 0.997 against exact search at 10k items.
-//  - filter_overfetch = 2, filter_graph_cost = 200, filter_walk_min_fraction = 0.1. The walk
-//    among allowed items is cheap but its recall falls with the fraction allowed, and more ef
-//    hardly raises it. On the 1M-item, 64-factor ALS model of bench_recommender (k = 50, ef 100)
-//    recall@10 was 0.96 / 0.95 / 0.67 at 50% / 20% / 5% allowed (unfiltered: 0.91), p50
-//    0.19-0.37 ms; on bench_ann's 1M clustered vectors (k = 10, ef 64) 0.94 / 0.79 / 0.61 / 0.46
-//    at 50% / 20% / 10% / 5%, p50 0.6-1.0 ms on one thread, against 2.4-21 ms for the exact
-//    scan. One unit of ef cost as much as scanning 50-90 (ALS) and 180-360 (clustered) allowed
-//    items exactly. A host that needs exact results under mid-range filters raises
-//    filter_walk_min_fraction and pays the scan.
-//
-// The graph: under inner product, HNSW's neighbour selection leaves nodes without incoming links
-// (12% of a 20k clustered set, among them items that are some queries' best match); the build
-// links every node back in so that every item is reachable (see repair_reachability in the source).
-//
+// The graph: under inner product, HNSW's neighbour selection leaves some nodes without incoming
+// links; the build links every node back in, so every item is reachable.
+
 // Memory: the item matrix (n x dim floats, shared with the caller when passed as a shared_ptr),
 // plus for the graph about n * (4 * dim + 8 * M + 100) bytes (hnswlib keeps its own copy of the
 // vectors, a lock and a hash-map entry per node), plus n / 8 bytes of tombstones and the side
@@ -98,7 +79,7 @@ enum class AnnBackend {
 /// Lower-case name of a backend: "automatic", "exact", "hnsw".
 const char* ann_backend_name(AnnBackend backend) noexcept;
 
-/// Options of AnnIndex. Defaults were measured on this project's benchmark machine (file comment).
+/// Options of AnnIndex. The defaults and how they were chosen: docs/algorithms/retrieval.md.
 struct AnnIndexOptions {
   AnnBackend backend = AnnBackend::automatic;
   std::size_t exact_max_items = 8192;   ///< automatic: exact scan up to this many items
@@ -108,12 +89,12 @@ struct AnnIndexOptions {
   std::size_t build_threads = 0;        ///< graph build threads; 0 = hardware threads
   std::uint64_t seed = 42;              ///< seeds the graph's level draws (per item)
   /// Filtered search: cost of one unit of the walk's ef in units of one allowed item scored by
-  /// the exact scan (measured). The allowed set is scanned exactly when it has fewer than
+  /// the exact scan. The allowed set is scanned exactly when it has fewer than
   /// filter_graph_cost * ef items. >= 0; 0 never prefers the scan.
   double filter_graph_cost = 200.0;
   /// Filtered search: filters that let through less than this fraction of the items are
-  /// scanned exactly, whatever the cost, because a walk finds too few of their best items
-  /// (measured recall, see the file comment). In [0, 1].
+  /// scanned exactly, whatever the cost, because a walk finds too few of their best items.
+  /// In [0, 1].
   double filter_walk_min_fraction = 0.1;
   /// Filtered graph search: it keeps ef = max(ef_search, filter_overfetch * k) allowed
   /// candidates, >= 1. Larger raises filtered recall and latency.

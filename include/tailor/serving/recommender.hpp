@@ -15,15 +15,14 @@
 //   ingest(event)     O(1): appends to the shopper's profile (exclusive lock on one shard), keeps
 //                     the event for the next retrain, drops the shopper's cached responses.
 //   recommend(req)    loads the snapshot; reads the profile (shared lock); if the profile changed
-//                     since its vector was computed, folds the user in again (ALS fold-in over the
-//                     training row plus the events since the snapshot, ~5 us at 64 factors) and
-//                     stores the vector back; ranks with the HybridRanker (retrieval takes the
-//                     rules' cached catalog bitset plus the shopper's exclusions as its filter);
-//                     maps indices to IDs. Measured (README "Measured", bench_recommender):
-//                     p50 0.33 ms on Online Retail, 0.43-0.52 ms at a million items, 0.45-0.55
-//                     ms with a price filter passing 20% of them; p99 under 0.9 ms on 2 threads.
+//                     since its vector was computed, folds the user in again (one k x k solve
+//                     over the training row plus the events since the snapshot) and stores the
+//                     vector back; ranks with the HybridRanker (retrieval takes the rules' cached
+//                     catalog bitset plus the shopper's exclusions as its filter); maps indices
+//                     to IDs. O(k^3 + candidates) per request, independent of the catalog size
+//                     when the ANN graph serves retrieval.
 //   retrain()         rebuilds every model from the kept events off the serving path (the caller's
-//                     thread, or a background thread with retrain_async()), then swaps.
+//                     thread, or the background thread of start_auto_retrain()), then swaps.
 //   upsert_item(...)  publishes a snapshot with the new catalog and the same models; a new item
 //                     is encoded by the content encoder, mapped into the ALS space by the bridge
 //                     and added to the ANN index's side buffer, so it can be recommended at once.
@@ -31,11 +30,10 @@
 // Items keep one dense index for the life of the Recommender (the catalog's index; IDs only
 // grow), so Rules (allow, deny, pins, promoted...) are written with item_index().
 //
-// Costs: upsert_item/remove_item copy the catalog and rebuild the ranker's catalog index: O(catalog)
-// per call (about a millisecond per 10k items); batch them with upsert_items(). The next request
-// with each distinct filter then rebuilds that filter's catalog bitset (one catalog pass). Kept
-// events cost
-// their size in memory until max_kept_events drops the oldest.
+// Costs: upsert_item/remove_item copy the catalog and rebuild the ranker's catalog index:
+// O(catalog) per call; batch them with upsert_items(). The next request with each distinct filter
+// then rebuilds that filter's catalog bitset (one catalog pass). Kept events cost their size in
+// memory until max_kept_events drops the oldest. Measured figures: docs/benchmarks.md.
 //
 // Thread-safety: thread-safe. Every public method may be called from any thread concurrently.
 //
