@@ -374,6 +374,39 @@ TEST_CASE("EventLog truncates and reports a torn tail at every cut of the last r
   CHECK(read_bytes(path) == "hello");
 }
 
+TEST_CASE("EventLog: a record written in part and then zeros (power loss) is a torn tail",
+          "[event_log][corrupt][regression]") {
+  // Unsynced records under group commit or shared fsyncs: after a power loss the file may keep
+  // its new length while the last records' data blocks are zero, or hold a prefix of a record
+  // followed by zeros. Every such tail is torn: the intact records load, the rest is cut off.
+  const std::string path = fresh_path("torn-zeros.log");
+  {
+    EventLog log(path);
+    for (std::uint64_t i = 1; i <= 3; ++i) log.append(make_event(i));
+  }
+  const std::string full = read_bytes(path);
+  const auto at = record_offsets(full);
+  REQUIRE(at.size() == 4);
+  const std::uint64_t third = at[2];
+  for (std::uint64_t cut = third + 1; cut < full.size(); ++cut) {
+    for (const std::size_t zeros : {std::size_t{1}, full.size() - cut, std::size_t{4096}}) {
+      write_bytes(path, full.substr(0, cut) + std::string(zeros, '\0'));
+      INFO("cut at " << cut << ", " << zeros << " zero bytes after it");
+      EventLog log(path);
+      CHECK(log.recovery().tail == LogTail::torn);
+      CHECK(log.recovery().records == 2);
+      CHECK(log.recovery().valid_bytes == third);
+      CHECK(log.records().size() == 2);
+      CHECK(log.append(make_event(3)) == 3);
+    }
+  }
+  // Damage that is followed by written (non-zero) bytes is still corruption in the middle.
+  std::string bad = full.substr(0, third + 20) + std::string(64, '\0') + "garbage";
+  write_bytes(path, bad);
+  CHECK_THROWS_AS(EventLog(path), Error);
+  CHECK(read_bytes(path) == bad);
+}
+
 TEST_CASE("EventLog: a damaged record in the middle is reported with its offset, never skipped",
           "[event_log][corrupt]") {
   const std::string path = fresh_path("middle.log");

@@ -108,14 +108,22 @@ class Cursor {
     }
     return buf_.data() + (offset - buf_offset_);
   }
-  bool all_zero(std::uint64_t from) {
+  bool all_zero(std::uint64_t from) { return zero_from(from) == from; }
+  // The offset after the last non-zero byte of [from, end), or `from` when they are all zero.
+  std::uint64_t zero_from(std::uint64_t from) {
+    std::uint64_t last = from;
     while (from < end_) {
       const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kReadChunk, end_ - from));
       const char* p = get(from, n);
-      if (std::any_of(p, p + n, [](char c) { return c != 0; })) return false;
+      for (std::size_t i = n; i > 0; --i) {
+        if (p[i - 1] != 0) {
+          last = from + i;
+          break;
+        }
+      }
       from += n;
     }
-    return true;
+    return last;
   }
 
  private:
@@ -168,9 +176,18 @@ LogRecovery scan_records(const File& file, std::uint64_t end, const std::string&
     }
     const char* h = c.get(pos, kFrameHeaderBytes);
     const std::uint32_t length = get_u32(h);
+    // A crash (or power loss with unsynced appends) leaves the last record written only in part
+    // and the rest of the file zero-filled: the bytes written all lie inside the record it began.
+    // Anything written beyond that span is damage in the middle of the log.
+    // (Computed only for a bad record: it reads to the end of the file.)
+    auto written_to = [&] { return c.zero_from(pos); };
     if (get_u32(h + 4) != detail::crc32c(h, 4)) {
-      if (c.all_zero(pos)) {
+      const std::uint64_t written = written_to();
+      if (written == pos) {
         bad(LogTail::torn, "zero-filled tail of " + std::to_string(left) + " bytes");
+      } else if (written <= pos + kFrameHeaderBytes) {
+        bad(LogTail::torn, "record header written in part, then " +
+                               std::to_string(end - written) + " zero bytes");
       } else {
         bad(LogTail::corrupt, "record header checksum mismatch");
       }
@@ -190,6 +207,9 @@ LogRecovery scan_records(const File& file, std::uint64_t end, const std::string&
     if (get_u32(p + length) != detail::crc32c(p, length)) {
       if (payload_at + length + 4 == end) {
         bad(LogTail::torn, "last record fails its checksum");
+      } else if (const std::uint64_t written = written_to(); written <= payload_at + length + 4) {
+        bad(LogTail::torn, "record written in part, then zero bytes to the end (" +
+                               std::to_string(end - written) + " of them)");
       } else {
         bad(LogTail::corrupt, "record checksum mismatch");
       }
