@@ -156,7 +156,7 @@ TEST_CASE("ByteWriter and ByteReader round-trip scalars and name the offset of a
 TEST_CASE("Typed encoders round-trip exactly", "[model_file][serialization]") {
   SECTION("RowMatrix, including empty shapes and special values") {
     RowMatrix m(3, 2);
-    m << 1.f, -0.f, std::numeric_limits<float>::infinity(), std::numeric_limits<float>::denorm_min(),
+    m << 1.f, -0.f, std::numeric_limits<float>::max(), std::numeric_limits<float>::denorm_min(),
         1e-30f, -7.25f;
     const RowMatrix back = round_trip(m);
     REQUIRE(back.rows() == 3);
@@ -164,6 +164,22 @@ TEST_CASE("Typed encoders round-trip exactly", "[model_file][serialization]") {
     CHECK(std::memcmp(back.data(), m.data(), sizeof(float) * 6) == 0);
     CHECK(round_trip(RowMatrix(0, 5)).cols() == 5);
     CHECK(round_trip(RowMatrix(4, 0)).rows() == 4);
+  }
+  SECTION("Float arrays in a file must be finite: NaN and infinity are damage") {
+    RowMatrix m = RowMatrix::Ones(3, 2);
+    m(1, 0) = std::numeric_limits<float>::infinity();
+    try {
+      round_trip(m);
+      FAIL("an infinite value was loaded");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::corrupt_file);
+      CHECK(contains(e.what(), "row 1, column 0"));
+    }
+    Vector v = Vector::Ones(3);
+    v[2] = std::numeric_limits<float>::quiet_NaN();
+    CHECK_THROWS_AS(round_trip(v), Error);
+    CHECK_THROWS_AS(round_trip(std::vector<float>{1.f, -std::numeric_limits<float>::infinity()}),
+                    Error);
   }
   SECTION("Vector and plain arrays") {
     Vector v(4);

@@ -545,6 +545,7 @@ TEST_CASE("Recommender: restart from model file plus event log", "[recommender][
   rec.load(model);
   const auto recovery = rec.open_event_log(log);
   CHECK(recovery.tail == tailor::LogTail::clean);
+  CHECK(recovery.skipped_events == 0);
   CHECK(rec.stats().events_ingested == retail().train.size() + 1);  // the erased event is gone
   const auto after = rec.user_vector(user);
   REQUIRE(after);

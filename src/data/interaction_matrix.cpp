@@ -109,6 +109,7 @@ double EventWeights::decay(Timestamp timestamp) const {
 }
 
 std::optional<double> EventWeights::weight(const Event& event) const {
+  if (event.value && !(std::abs(*event.value) <= max_value)) return std::nullopt;
   double w = 0.0;
   switch (event.type) {
     case EventType::rating: {
@@ -148,6 +149,8 @@ void EventWeights::validate() const {
   require_finite_weight(rating_offset, "rating_offset");
   require_finite_weight(return_, "return_");
   require_finite_weight(half_life_days, "half_life_days");
+  require_finite_weight(max_value, "max_value");
+  if (!(max_value > 0.0)) TAILOR_THROW(invalid_argument, "EventWeights: field 'max_value' must be > 0, got " << max_value);
   if (return_ > 0.0) TAILOR_THROW(invalid_argument, "EventWeights: field 'return_' must be <= 0 (returns subtract), got " << return_);
   if (half_life_days < 0.0) TAILOR_THROW(invalid_argument, "EventWeights: field 'half_life_days' must be >= 0 (0 = off), got " << half_life_days);
   if (half_life_days > 0.0 && !reference_time) {
@@ -167,15 +170,17 @@ void InteractionMatrixOptions::validate() const {
   if (!(alpha > 0.0) || !std::isfinite(alpha)) TAILOR_THROW(invalid_argument, "InteractionMatrixOptions: field 'alpha' must be finite and > 0, got " << alpha);
   if (!(epsilon > 0.0) || !std::isfinite(epsilon)) TAILOR_THROW(invalid_argument, "InteractionMatrixOptions: field 'epsilon' must be finite and > 0, got " << epsilon);
   if (!(min_weight >= 0.0) || !std::isfinite(min_weight)) TAILOR_THROW(invalid_argument, "InteractionMatrixOptions: field 'min_weight' must be finite and >= 0, got " << min_weight);
+  if (!(max_confidence >= 1.0) || !std::isfinite(max_confidence)) TAILOR_THROW(invalid_argument, "InteractionMatrixOptions: field 'max_confidence' must be finite and >= 1, got " << max_confidence);
 }
 
 double InteractionMatrixOptions::confidence(double weight) const {
+  double c = weight;
   switch (transform) {
-    case ConfidenceTransform::linear: return 1.0 + alpha * weight;
-    case ConfidenceTransform::logarithmic: return 1.0 + alpha * std::log1p(weight / epsilon);
-    case ConfidenceTransform::raw: return weight;
+    case ConfidenceTransform::linear: c = 1.0 + alpha * weight; break;
+    case ConfidenceTransform::logarithmic: c = 1.0 + alpha * std::log1p(weight / epsilon); break;
+    case ConfidenceTransform::raw: break;
   }
-  return weight;
+  return std::min(c, max_confidence);
 }
 
 nlohmann::json BuildReport::to_json() const {

@@ -2,9 +2,11 @@
 
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <utility>
 
 #include "tailor/core/error.hpp"
+#include "internal/checks.hpp"
 
 namespace tailor {
 namespace {
@@ -43,6 +45,22 @@ void encode(ByteWriter& w, const RowMatrix& m) {
   w.f32_array(m.data(), static_cast<std::size_t>(m.size()));
 }
 
+namespace {
+
+// Every float array a file holds must be finite: a NaN or infinity would reach scores.
+void require_finite(const ByteReader& r, const float* v, std::size_t n, std::size_t cols,
+                    const char* what) {
+  const std::size_t j = detail::first_non_finite(v, n);
+  if (j == n) return;
+  std::ostringstream os;
+  os << what << ": value " << j;
+  if (cols > 1) os << " (row " << j / cols << ", column " << j % cols << ")";
+  os << " is not finite (" << v[j] << ")";
+  r.fail(os.str());
+}
+
+}  // namespace
+
 void decode(ByteReader& r, RowMatrix& m) {
   const std::uint64_t rows = read_dimension(r, "matrix rows");
   const std::uint64_t cols = read_dimension(r, "matrix cols");
@@ -54,6 +72,8 @@ void decode(ByteReader& r, RowMatrix& m) {
   }
   m.resize(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
   r.f32_array(m.data(), static_cast<std::size_t>(rows * cols));
+  require_finite(r, m.data(), static_cast<std::size_t>(rows * cols), static_cast<std::size_t>(cols),
+                 "matrix");
 }
 
 void encode(ByteWriter& w, const Vector& v) {
@@ -65,6 +85,7 @@ void decode(ByteReader& r, Vector& v) {
   const std::size_t n = r.checked_count(r.u64(), sizeof(float), "vector size");
   v.resize(static_cast<Eigen::Index>(n));
   r.f32_array(v.data(), n);
+  require_finite(r, v.data(), n, 1, "vector");
 }
 
 void encode(ByteWriter& w, const std::vector<std::uint32_t>& v) {
@@ -87,6 +108,7 @@ void decode(ByteReader& r, std::vector<float>& v) {
   const std::size_t n = r.checked_count(r.u64(), sizeof(float), "f32 vector size");
   v.resize(n);
   r.f32_array(v.data(), n);
+  require_finite(r, v.data(), n, 1, "array");
 }
 
 void encode(ByteWriter& w, const std::vector<std::string>& v) {

@@ -1,11 +1,15 @@
 #include "tailor/persistence/file_io.hpp"
 #include "persistence/files.hpp"
+#include "internal/random.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <sstream>
+#include <random>
+#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -151,19 +155,40 @@ void sync_directory(const std::string& dir, FileOps& ops) {
 }
 
 namespace {
+// "<path>.tmp-<pid>-<n>-<random>": the random part keeps a name left behind by a killed process
+// with the same PID (PID 1 in every container) from colliding with this one.
 std::string make_temp_path(const std::string& path) {
   if (path.empty() || path.back() == '/')
     TAILOR_THROW(invalid_argument, "AtomicFileWriter: not a file path: '" << path << "'");
   static std::atomic<std::uint64_t> counter{0};
-  return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  static const std::uint64_t process_salt = [] {
+    std::random_device device;
+    return (static_cast<std::uint64_t>(device()) << 32) ^ device() ^
+           static_cast<std::uint64_t>(
+               std::chrono::steady_clock::now().time_since_epoch().count());
+  }();
+  const std::uint64_t n = counter++;
+  std::ostringstream os;
+  os << path << ".tmp-" << ::getpid() << '-' << n << '-' << std::hex
+     << detail::mix64(process_salt + n);
+  return os.str();
+}
+
+// Creates a new temporary file beside `path` (O_EXCL), trying other names if one exists.
+File create_temp(const std::string& path, FileOps& ops, std::string& temp_path) {
+  for (int attempt = 0;; ++attempt) {
+    temp_path = make_temp_path(path);
+    try {
+      return File(temp_path, O_WRONLY | O_CREAT | O_EXCL, 0644, ops);
+    } catch (const Error&) {
+      if (attempt >= 8 || ::access(temp_path.c_str(), F_OK) != 0) throw;  // not a name clash
+    }
+  }
 }
 }  // namespace
 
 AtomicFileWriter::AtomicFileWriter(std::string path, FileOps& ops)
-    : path_(std::move(path)),
-      temp_path_(make_temp_path(path_)),
-      ops_(ops),
-      file_(temp_path_, O_WRONLY | O_CREAT | O_EXCL, 0644, ops) {}
+    : path_(std::move(path)), ops_(ops), file_(create_temp(path_, ops, temp_path_)) {}
 
 AtomicFileWriter::~AtomicFileWriter() { abort(); }
 

@@ -64,7 +64,7 @@ std::string parent_directory(const std::string& path);
 void sync_directory(const std::string& dir, FileOps& ops = system_file_ops());
 
 /// Writes a file so that, whatever happens, `path` holds either its previous contents or all of
-/// the new ones. Data goes to a temporary file "<path>.tmp-<pid>-<n>" in the same directory;
+/// the new ones. Data goes to a new temporary file "<path>.tmp-<pid>-<n>-<random>" in the same directory;
 /// commit() fsyncs it, renames it over `path` and fsyncs the directory. Destroying the writer
 /// without a successful commit() removes the temporary file. Not thread-safe.
 ///

@@ -404,6 +404,7 @@ void ModelReader::parse() {
     char crc[4];
     source_->read(pos + length, crc, 4);
     info.crc = get_u32(crc);
+    by_tag_.emplace(info.tag, sections_.size());
     sections_.push_back(std::move(info));
     pos += length + 4;
   }
@@ -437,9 +438,8 @@ void ModelReader::parse() {
 }
 
 const SectionInfo* ModelReader::find(std::string_view tag) const {
-  for (const SectionInfo& s : sections_)
-    if (s.tag == tag) return &s;
-  return nullptr;
+  const auto it = by_tag_.find(tag);
+  return it == by_tag_.end() ? nullptr : &sections_[it->second];
 }
 
 ByteReader ModelReader::read_payload(const SectionInfo& info) {

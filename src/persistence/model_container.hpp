@@ -55,6 +55,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -204,6 +205,7 @@ class ModelReader {
   nlohmann::json header_;
   nlohmann::json metadata_;
   std::vector<SectionInfo> sections_;
+  std::map<std::string, std::size_t, std::less<>> by_tag_;  // tag -> index in sections_
   std::set<std::string, std::less<>> read_;
 };
 

@@ -621,6 +621,8 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
   const std::size_t n = n_items_;
   const HybridRankerOptions& o = options_;
   if (request.k == 0) TAILOR_THROW(invalid_argument, "request.k = 0, expected >= 1");
+  // A list is never longer than the catalog (memory follows the catalog, not the request).
+  const std::size_t k = std::min(request.k, n);
   auto check_index = [n](Index i, const char* field, std::size_t pos) {
     if (i >= n) {
       TAILOR_THROW(invalid_argument, "request." << field << "[" << pos << "] = " << i
@@ -844,8 +846,8 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
 
   RankResult result;
   result.candidates = cands.size();
-  Placement placement = rules.place(pool, request.k, similarity);
-  if (placement.items.size() < request.k && !restricted) {
+  Placement placement = rules.place(pool, k, similarity);
+  if (placement.items.size() < k && !restricted) {
     // Widen: score every eligible item.
     std::vector<PlacementCandidate> all;
     for (std::size_t i = 0; i < n; ++i) {
@@ -855,7 +857,7 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
     }
     if (all.size() > pool.size()) {
       std::sort(all.begin(), all.end(), better);
-      placement = rules.place(all, request.k, similarity);
+      placement = rules.place(all, k, similarity);
       result.widened = true;
     }
   }

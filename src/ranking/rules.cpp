@@ -69,13 +69,16 @@ void Rules::validate(std::size_t n_items) const {
   }
   for (std::size_t a = 0; a < adjustments.size(); ++a) {
     const auto& adj = adjustments[a];
-    if (!std::isfinite(adj.multiply) || adj.multiply < 0.0f) {
+    if (!(adj.multiply >= 0.0f && adj.multiply <= ScoreAdjustment::kMaxMultiply)) {
       TAILOR_THROW(invalid_argument, "rules.adjustments[" << a << "].multiply = " << adj.multiply
-                                                          << ", expected finite and >= 0");
+                                                          << ", expected in [0, "
+                                                          << ScoreAdjustment::kMaxMultiply << "]");
     }
-    if (!std::isfinite(adj.add)) {
-      TAILOR_THROW(invalid_argument,
-                   "rules.adjustments[" << a << "].add = " << adj.add << ", expected finite");
+    if (!(std::abs(adj.add) <= ScoreAdjustment::kMaxAdd)) {
+      TAILOR_THROW(invalid_argument, "rules.adjustments[" << a << "].add = " << adj.add
+                                                          << ", expected in [-"
+                                                          << ScoreAdjustment::kMaxAdd << ", "
+                                                          << ScoreAdjustment::kMaxAdd << "]");
     }
     for (std::size_t j = 0; j < adj.select.items.size(); ++j) {
       if (adj.select.items[j] >= n_items) {
@@ -349,7 +352,11 @@ float RuleSet::adjust(Index item, float score) const {
   if (item >= catalog_->size()) return score;
   for (std::size_t a = 0; a < rules_.adjustments.size(); ++a) {
     const auto& adj = rules_.adjustments[a];
-    if (selector_matches(adj.select, a, item)) score = score * adj.multiply + adj.add;
+    if (selector_matches(adj.select, a, item)) {
+      // Saturated, so no chain of adjustments overflows to an infinite score.
+      score = std::clamp(score * adj.multiply + adj.add, -ScoreAdjustment::kScoreLimit,
+                         ScoreAdjustment::kScoreLimit);
+    }
   }
   return score;
 }
@@ -422,6 +429,8 @@ class CapState {
 
 Placement RuleSet::place(const std::vector<PlacementCandidate>& pool, std::size_t k,
                          const Similarity& similarity) const {
+  // No list is longer than the catalog: memory follows the catalog, never the request's k.
+  k = std::min(k, catalog_->size());
   Placement out;
   const bool mmr = rules_.diversity_lambda < 1.0f;
   if (mmr && !similarity) {

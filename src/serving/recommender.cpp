@@ -128,8 +128,19 @@ void detail::check_event(const Event& e, const EventWeights& weights, const char
     TAILOR_THROW(invalid_argument, where << ": " << what);
   };
   if (e.user.empty() && e.session.empty()) fail("field 'user': empty, and no session either");
+  check_actor_ids(e.user, e.session, fail);
   if (e.item.empty() && e.type != EventType::search) {
     fail("field 'item': empty (only search events may omit it)");
+  }
+  if (e.item.size() > kMaxIdBytes) {
+    fail("field 'item': " + std::to_string(e.item.size()) + " bytes, at most " +
+         std::to_string(kMaxIdBytes));
+  }
+  if (e.value && std::isfinite(*e.value) && std::abs(*e.value) > weights.max_value) {
+    std::ostringstream os;
+    os << "field 'value': " << *e.value << " is beyond +-" << weights.max_value
+       << " (EventWeights::max_value)";
+    fail(os.str());
   }
   if (!weights.weight(e)) fail("field 'value': missing or not finite for this event type");
 }
@@ -148,6 +159,16 @@ void Recommender::ingest(const std::vector<Event>& events) {
 
 void Recommender::ingest_checked(const Event* events, std::size_t n) {
   if (n == 0) return;
+  // Durable first (all or none: a batch the log refuses changes nothing, not even the catalog),
+  // then visible. The gate keeps a retrain from collecting while an event is in the log but not
+  // yet in memory.
+  std::shared_lock<std::shared_mutex> gate(core_->ingest_gate);
+  std::uint64_t log_seq = 0;
+  if (core_->log) {
+    log_seq = n == 1 ? core_->log->append(events[0])
+                     : core_->log->append(std::vector<Event>(events, events + n));
+    log_seq -= n - 1;  // the batch's first sequence number
+  }
   // Register unknown items in one catalog copy.
   auto catalog = core_->load_catalog();
   bool unknown = false;
@@ -166,15 +187,6 @@ void Recommender::ingest_checked(const Event* events, std::size_t n) {
     }
     catalog = next;
     std::atomic_store(&core_->catalog, std::shared_ptr<const Catalog>(std::move(next)));
-  }
-  // Durable first (all or none), then visible. The gate keeps a retrain from collecting while
-  // an event is in the log but not yet in memory.
-  std::shared_lock<std::shared_mutex> gate(core_->ingest_gate);
-  std::uint64_t log_seq = 0;
-  if (core_->log) {
-    log_seq = n == 1 ? core_->log->append(events[0])
-                     : core_->log->append(std::vector<Event>(events, events + n));
-    log_seq -= n - 1;  // the batch's first sequence number
   }
   for (std::size_t i = 0; i < n; ++i) {
     apply_event(events[i], *catalog, log_seq == 0 ? 0 : log_seq + i);

@@ -61,6 +61,51 @@ T read_or_corrupt(ModelReader& reader, std::string_view tag) {
   return read_section<T>(reader, tag);
 }
 
+// Every section decoded on its own; here they must agree with the catalog and with each other
+// before anything is served (a file whose checksums are valid may still be crafted). Throws
+// Error(corrupt_file) naming the sections that disagree.
+void check_agreement(const ModelParts& parts, const RowMatrix* content, const RowMatrix* cold,
+                     std::size_t n_items, const std::string& path) {
+  auto check = [&](bool ok, const std::string& what) {
+    if (!ok) TAILOR_THROW(corrupt_file, path << ": " << what << " (catalog has " << n_items << " items)");
+  };
+  const auto factors = static_cast<std::size_t>(parts.als.options().factors);
+  check(static_cast<std::size_t>(parts.weights.rows()) == parts.users.size() &&
+            static_cast<std::size_t>(parts.weights.cols()) <= n_items,
+        "section 'weights' does not match 'users'");
+  check(static_cast<std::size_t>(parts.history.rows()) == parts.history_users.size() &&
+            static_cast<std::size_t>(parts.history.cols()) <= n_items,
+        "section 'history' does not match 'history_users'");
+  check(static_cast<std::size_t>(parts.als.users()) == parts.users.size() &&
+            static_cast<std::size_t>(parts.als.items()) <= n_items,
+        "ALS factors do not match 'users' and the catalog");
+  check(parts.counts.size() <= n_items && parts.popularity.size() <= n_items &&
+            parts.trending.size() <= n_items,
+        "per-item arrays longer than the catalog");
+  check(std::all_of(parts.popularity.begin(), parts.popularity.end(), [](float v) { return v >= 0.0f; }) &&
+            std::all_of(parts.trending.begin(), parts.trending.end(), [](float v) { return v >= 0.0f; }),
+        "sections 'popularity' and 'trending' must not be negative");
+  check(parts.neighbors.n_items() <= n_items && parts.bought_together.n_items() <= n_items,
+        "neighbour lists longer than the catalog");
+  if (content != nullptr) {
+    check(static_cast<std::size_t>(content->rows()) <= n_items &&
+              static_cast<std::size_t>(content->cols()) == parts.encoder.dimension(),
+          "section 'content.vectors' does not match the encoder");
+  }
+  if (cold != nullptr) {
+    check(content != nullptr && cold->rows() == content->rows() &&
+              static_cast<std::size_t>(cold->cols()) == factors,
+          "section 'content.cold' does not match the content vectors and the ALS factors");
+    check(parts.bridge.fitted() && parts.bridge.content_dimension() == static_cast<std::size_t>(content->cols()) &&
+              parts.bridge.factor_dimension() == factors,
+          "section 'content.bridge' does not map the content vectors onto the ALS factors");
+  }
+  check(parts.ann != nullptr && parts.ann->dim() == factors,
+        "section 'ann' has dimension " + std::to_string(parts.ann ? parts.ann->dim() : 0) +
+            ", the ALS factors " + std::to_string(factors));
+  check(parts.ann->id_bound() <= n_items, "section 'ann' holds items beyond the catalog");
+}
+
 }  // namespace
 
 void Recommender::save(const std::string& path) const {
@@ -150,28 +195,9 @@ void Recommender::load(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     TAILOR_THROW(corrupt_file, path << ": section 'recommender': " << e.what());
   }
-  // Every per-item structure must agree with the catalog and with each other.
-  auto check = [&](bool ok, const std::string& what) {
-    if (!ok) TAILOR_THROW(corrupt_file, path << ": " << what << " (catalog has " << n_items << " items)");
-  };
-  check(static_cast<std::size_t>(parts->weights.rows()) == parts->users.size() &&
-            static_cast<std::size_t>(parts->weights.cols()) <= n_items,
-        "section 'weights' does not match 'users'");
-  check(static_cast<std::size_t>(parts->history.rows()) == parts->history_users.size() &&
-            static_cast<std::size_t>(parts->history.cols()) <= n_items,
-        "section 'history' does not match 'history_users'");
-  check(static_cast<std::size_t>(parts->als.users()) == parts->users.size() &&
-            static_cast<std::size_t>(parts->als.items()) <= n_items,
-        "ALS factors do not match 'users' and the catalog");
-  check(parts->counts.size() <= n_items && parts->popularity.size() <= n_items &&
-            parts->trending.size() <= n_items,
-        "per-item arrays longer than the catalog");
-  check(parts->neighbors.n_items() <= n_items && parts->bought_together.n_items() <= n_items,
-        "neighbour lists longer than the catalog");
-
   std::shared_ptr<const RowMatrix> content, cold;
   if (reader.has("content.vectors")) {
-    auto vectors = std::make_shared<RowMatrix>(read_or_corrupt<RowMatrix>(reader, "content.vectors"));
+    content = std::make_shared<RowMatrix>(read_or_corrupt<RowMatrix>(reader, "content.vectors"));
     ContentEncoderState es = read_or_corrupt<ContentEncoderState>(reader, "content.encoder");
     es.options = options_.content;
     try {
@@ -180,13 +206,9 @@ void Recommender::load(const std::string& path) {
       TAILOR_THROW(corrupt_file, path << ": section 'content.encoder' does not fit the configured "
                                          "content options: " << err.what());
     }
-    check(static_cast<std::size_t>(vectors->rows()) <= n_items &&
-              static_cast<std::size_t>(vectors->cols()) == parts->encoder.dimension(),
-          "section 'content.vectors' does not match the encoder");
-    content = std::move(vectors);
   }
   if (reader.has("content.cold")) {
-    auto cold_factors = std::make_shared<RowMatrix>(read_or_corrupt<RowMatrix>(reader, "content.cold"));
+    cold = std::make_shared<RowMatrix>(read_or_corrupt<RowMatrix>(reader, "content.cold"));
     ContentBridgeState bs = read_or_corrupt<ContentBridgeState>(reader, "content.bridge");
     bs.options = options_.bridge;
     try {
@@ -194,10 +216,6 @@ void Recommender::load(const std::string& path) {
     } catch (const Error& err) {
       TAILOR_THROW(corrupt_file, path << ": section 'content.bridge': " << err.what());
     }
-    check(content && cold_factors->rows() == content->rows() &&
-              cold_factors->cols() == parts->als.item_factors().cols(),
-          "section 'content.cold' does not match the content vectors and factors");
-    cold = std::move(cold_factors);
   }
   {
     AnnIndexState ann = read_or_corrupt<AnnIndexState>(reader, "ann");
@@ -207,8 +225,8 @@ void Recommender::load(const std::string& path) {
     } catch (const Error& err) {
       TAILOR_THROW(corrupt_file, path << ": section 'ann': " << err.what());
     }
-    check(parts->ann->id_bound() <= n_items, "section 'ann' holds items beyond the catalog");
   }
+  check_agreement(*parts, content.get(), cold.get(), n_items, path);
   reader.finish();
   if (content) parts->content_ann = std::make_shared<AnnIndex>(content, options_.ann);
 
@@ -253,13 +271,33 @@ LogRecovery Recommender::open_event_log(const std::string& path, const EventLogO
     events.push_back(r.event);
     sequences.push_back(r.sequence);
   });
-  // Replayed events must be valid (they were when appended); a bad one means a foreign writer.
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    try {
-      detail::check_event(events[i], options_.matrix.weights, "Recommender::open_event_log", i, true);
-    } catch (const Error& e) {
-      TAILOR_THROW(corrupt_file, path << ": record " << sequences[i] << ": " << e.what());
+  // Replayed events were valid when appended, but the options may have changed since, or the
+  // log may come from another writer: an event this Recommender would refuse now is not applied
+  // (it would poison every retrain), and the recovery report counts and names it. One bad
+  // record never blocks the rest.
+  LogRecovery recovery = log->recovery();
+  {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      try {
+        detail::check_event(events[i], options_.matrix.weights, "Recommender::open_event_log",
+                            i, false);
+      } catch (const Error& e) {
+        if (recovery.skipped_events++ < 5) {
+          if (!recovery.skipped_detail.empty()) recovery.skipped_detail += "; ";
+          recovery.skipped_detail +=
+              path + ": record " + std::to_string(sequences[i]) + ": " + e.what();
+        }
+        continue;
+      }
+      if (kept != i) {  // (a self-move would leave the event empty)
+        events[kept] = std::move(events[i]);
+        sequences[kept] = sequences[i];
+      }
+      ++kept;
     }
+    events.resize(kept);
+    sequences.resize(kept);
   }
   {
     std::lock_guard<std::mutex> lock(core_->catalog_mutex);
@@ -283,7 +321,6 @@ LogRecovery Recommender::open_event_log(const std::string& path, const EventLogO
     std::lock_guard<std::mutex> lock(core_->erased_mutex);
     for (const auto& actor : erased_after_model) core_->erased[actor] = 0;
   }
-  const LogRecovery recovery = log->recovery();
   core_->log = std::move(log);
   if (snap->parts) {  // the model now knows which replayed events it was trained on
     std::lock_guard<std::mutex> publish_lock(core_->publish_mutex);

@@ -39,6 +39,24 @@ struct KeptEvent {
   std::shared_ptr<const Event> event;  // shared so a retrain collects pointers, not copies
 };
 
+// Checks a shopper's IDs wherever they enter (events, requests, erasure): IDs of at most
+// kMaxIdBytes, and no user ID in the namespace of anonymous sessions. Calls fail(message).
+template <class Fail>
+void check_actor_ids(const std::string& user, const std::string& session, const Fail& fail) {
+  if (user.size() > kMaxIdBytes) {
+    fail("field 'user': " + std::to_string(user.size()) + " bytes, at most " +
+         std::to_string(kMaxIdBytes));
+  }
+  if (user.compare(0, kSessionActorPrefix.size(), kSessionActorPrefix) == 0) {
+    fail("field 'user': '" + user.substr(0, 64) + "' starts with '" +
+         std::string(kSessionActorPrefix) + "', which is reserved for anonymous sessions");
+  }
+  if (session.size() > kMaxIdBytes) {
+    fail("field 'session': " + std::to_string(session.size()) + " bytes, at most " +
+         std::to_string(kMaxIdBytes));
+  }
+}
+
 // Shared by the facade's sources.
 inline bool counts_for_profile(const Event& e) { return !e.item.empty(); }
 

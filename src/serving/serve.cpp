@@ -200,6 +200,9 @@ RecommendResponse Recommender::serve(const RecommendRequest& request) const {
   TAILOR_REQUIRE(request.k >= 1, "Recommender::recommend: k must be >= 1");
   TAILOR_REQUIRE(!request.user.empty() || !request.session.empty(),
                  "Recommender::recommend: request has neither user nor session");
+  detail::check_actor_ids(request.user, request.session, [](const std::string& what) {
+    TAILOR_THROW(invalid_argument, "Recommender::recommend: " << what);
+  });
   const auto snap = core_->load_snapshot();  // this request's one snapshot
   require_model(*snap, "recommend");
   const std::string actor = request_actor(request.user, request.session);

@@ -3,6 +3,7 @@
 // Thread-safety: plain value types; thread-compatible.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -70,6 +71,13 @@ class EventTypeRegistry {
   std::map<std::string, EventType, std::less<>> by_name_;
 };
 
+/// The prefix that marks an anonymous session's actor key ("session:" + session ID). Reserved: no
+/// user ID may start with it.
+inline constexpr std::string_view kSessionActorPrefix = "session:";
+
+/// The longest user, session or item ID the Recommender accepts, in bytes.
+inline constexpr std::size_t kMaxIdBytes = 1024;
+
 /// One thing a shopper did.
 struct Event {
   std::string user;     ///< external user ID; empty for an anonymous shopper (then session is set)
@@ -80,8 +88,12 @@ struct Event {
   std::string session;           ///< session or basket key (e.g. an invoice number); may be empty
   std::string query;             ///< search text for search events
 
-  /// The key a profile is kept under: the user ID, or "session:" + session for anonymous events.
-  std::string actor() const { return user.empty() ? "session:" + session : user; }
+  /// The key a profile is kept under: the user ID, or kSessionActorPrefix + session for anonymous
+  /// events. User IDs that start with that prefix are refused where events enter (Recommender,
+  /// readers), so the two namespaces never collide.
+  std::string actor() const {
+    return user.empty() ? std::string(kSessionActorPrefix) + session : user;
+  }
 
   friend bool operator==(const Event& a, const Event& b) {
     return a.user == b.user && a.item == b.item && a.type == b.type &&

@@ -78,6 +78,9 @@ struct EventWeights {
 
   double half_life_days = 0.0;             ///< 0 = no time decay
   std::optional<Timestamp> reference_time; ///< required when half_life_days > 0 (UTC ms)
+  /// The largest |Event::value| an event may carry (a quantity, a rating, an amount): beyond it
+  /// weight() gives nullopt and the Recommender refuses the event. Finite, > 0.
+  double max_value = 1e6;
 
   /// The base weight of `type` (before value scaling and decay).
   double type_weight(EventType type) const;
@@ -88,7 +91,7 @@ struct EventWeights {
   double decay(Timestamp timestamp) const;
 
   /// The signed weight of `event`, or nullopt when the event cannot be weighted (rating without
-  /// value, non-finite value). Ignores user/item emptiness.
+  /// value, a value that is not finite or beyond max_value). Ignores user/item emptiness.
   std::optional<double> weight(const Event& event) const;
 
   /// Throws Error(invalid_argument) for non-finite weights, a negative half-life, a half-life
@@ -110,11 +113,14 @@ struct InteractionMatrixOptions {
   double epsilon = 1.0;  ///< > 0, logarithmic transform only
   /// Pairs with net weight <= min_weight are dropped; must be >= 0 (default 0: drop w <= 0).
   double min_weight = 0.0;
+  /// Confidences saturate here, so no pile of events on one pair can overflow a model's
+  /// arithmetic (ALS sums squares of confidences in single precision). >= 1.
+  double max_confidence = 1e6;
   bool include_anonymous = true;  ///< anonymous events keyed by Event::actor(); false skips them
 
   /// Throws Error(invalid_argument) naming the bad field.
   void validate() const;
-  /// c(w) under this transform.
+  /// c(w) under this transform, at most max_confidence.
   double confidence(double weight) const;
 };
 

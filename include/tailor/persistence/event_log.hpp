@@ -142,6 +142,11 @@ struct LogRecovery {
   std::uint64_t dropped_records = 0;
   bool truncated = false;             ///< the file was cut back to valid_bytes
   std::string detail;                 ///< "<path>, offset <n>: <what was wrong>"; empty if clean
+  /// Recommender::open_event_log only: intact events it did not apply because they are not
+  /// acceptable under its options (e.g. a value beyond EventWeights::max_value), and why (the
+  /// first five).
+  std::uint64_t skipped_events = 0;
+  std::string skipped_detail;
 };
 
 /// A durable append-only log of events (see the file comment). Thread-safe.

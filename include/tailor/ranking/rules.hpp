@@ -78,11 +78,17 @@ struct ItemSelector {
   std::string attribute_value;
 };
 
-/// Boost or bury: score <- score * multiply + add for the selected items.
+/// Boost or bury: score <- score * multiply + add for the selected items. Blended scores lie in
+/// [0, 1], so the bounds leave any practical boost possible; the adjusted score saturates at
+/// +-kScoreLimit, so no chain of adjustments makes it infinite.
 struct ScoreAdjustment {
+  static constexpr float kMaxMultiply = 1e6f;
+  static constexpr float kMaxAdd = 1e6f;
+  static constexpr float kScoreLimit = 1e30f;
+
   ItemSelector select;
-  float multiply = 1.0f;  ///< finite, >= 0
-  float add = 0.0f;       ///< finite
+  float multiply = 1.0f;  ///< in [0, kMaxMultiply]
+  float add = 0.0f;       ///< in [-kMaxAdd, kMaxAdd]
 };
 
 /// An item placed at a fixed slot (0-based) of the list.
@@ -258,7 +264,7 @@ class RuleSet {
   std::pair<std::size_t, std::size_t> promoted_bounds(std::size_t k) const;
 
   /// Fills up to k slots from `pool` (candidates best first; ineligible ones and repeats are
-  /// skipped) and the pins. A pinned item absent from the pool is placed with score 0.
+  /// skipped) and the pins. A k beyond the catalog size counts as the catalog size. A pinned item absent from the pool is placed with score 0.
   /// `similarity` is required when diversity_lambda < 1 (Error invalid_argument otherwise).
   Placement place(const std::vector<PlacementCandidate>& pool, std::size_t k,
                   const Similarity& similarity = nullptr) const;
