@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
@@ -341,4 +342,20 @@ TEST_CASE("Simulated I/O faults while saving: typed error, old model intact, no 
     CHECK(load_and_verify(path) == 5);  // already renamed: the new model is in place
     CHECK(other_files(dir, "model.tlm").empty());
   }
+}
+
+TEST_CASE("A temporary file left by a killed process with the same PID does not block saving",
+          "[crash][model_file][regression]") {
+  // In a container every process may be PID 1, so a save killed earlier leaves
+  // "<path>.tmp-<pid>-<n>" behind under the very name a new process would pick. Before: the save
+  // failed with io_error "File exists".
+  const std::string dir = fresh_dir("stale-temp");
+  const std::string path = dir + "/model.tlm";
+  for (int n = 0; n < 1000; ++n) {
+    std::ofstream(path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(n)) << "x";
+  }
+  save_model(path, 1);
+  CHECK(load_and_verify(path) == 1);
+  save_model(path, 2);
+  CHECK(load_and_verify(path) == 2);
 }

@@ -18,6 +18,7 @@
 #include "tailor/core/error.hpp"
 #include "test_data.hpp"
 #include "serving/test_access.hpp"
+#include "recommender_fixtures.hpp"
 
 using tailor::CatalogItem;
 using tailor::ErrorCode;
@@ -27,57 +28,10 @@ using tailor::RecommendRequest;
 using tailor::Recommender;
 using tailor::RecommenderOptions;
 
-namespace {
-
-// The bundled Online Retail data, loaded once: events before 2011-04-01 (about a quarter of the
-// year, to keep training fast under the sanitizers) and the catalog.
-struct Retail {
-  std::vector<Event> train;    // before the cutoff
-  std::vector<Event> later;    // from the cutoff on
-  std::vector<CatalogItem> items;
-};
-
-const Retail& retail() {
-  static const Retail r = [] {
-    Retail out;
-    tailor::Dataset d = tailor::load_online_retail(tailor::test::bundled_retail());
-    const tailor::Timestamp cutoff = 1301616000000;  // 2011-04-01T00:00:00Z
-    for (auto& e : d.events) (e.timestamp < cutoff ? out.train : out.later).push_back(e);
-    out.items.assign(d.catalog.begin(), d.catalog.end());
-    return out;
-  }();
-  return r;
-}
-
-RecommenderOptions small_options() {
-  RecommenderOptions o;
-  o.als.factors = 24;
-  o.als.iterations = 4;
-  o.als.threads = 2;
-  o.cache_entries = 16;
-  return o;
-}
-
-// A Recommender trained on the retail prefix.
-std::unique_ptr<Recommender> trained() {
-  auto rec = std::make_unique<Recommender>(small_options());
-  rec->upsert_items(retail().items);
-  rec->ingest(retail().train);
-  rec->retrain();
-  return rec;
-}
-
-std::string busiest_customer(const std::vector<Event>& events) {
-  std::map<std::string, int> n;
-  for (const auto& e : events) {
-    if (!e.user.empty()) ++n[e.user];
-  }
-  return std::max_element(n.begin(), n.end(), [](const auto& a, const auto& b) {
-           return a.second < b.second;
-         })->first;
-}
-
-}  // namespace
+using tailor::test::busiest_customer;
+using tailor::test::retail;
+using tailor::test::small_options;
+using tailor::test::trained;
 
 TEST_CASE("Recommender answers known users from the trained snapshot", "[recommender]") {
   const auto rec = trained();
@@ -407,14 +361,7 @@ TEST_CASE("Recommender: concurrent serving, ingest and retrain", "[recommender][
 
 // ---- persistence -------------------------------------------------------------------------------
 
-namespace {
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-}  // namespace
+using tailor::test::read_bytes;
 
 TEST_CASE("Recommender: save and load give the same recommendations", "[recommender][persistence]") {
   const auto rec = trained();

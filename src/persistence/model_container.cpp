@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "internal/crc32c.hpp"
+#include "internal/json.hpp"
 #include "tailor/core/error.hpp"
 #include "tailor/version.hpp"
 #include "persistence/files.hpp"
@@ -61,7 +62,6 @@ std::string iso_utc(Timestamp unix_ms) {
   return std::string(buf, n);
 }
 
-struct DepthExceeded {};
 
 }  // namespace
 
@@ -69,16 +69,14 @@ struct DepthExceeded {};
 // JSON
 
 nlohmann::json parse_stored_json(std::string_view text, std::string_view context) {
-  const nlohmann::json::parser_callback_t limit_depth =
-      [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-        if (depth > kMaxJsonDepth) throw DepthExceeded{};
-        return true;
-      };
-  try {
-    return nlohmann::json::parse(text.begin(), text.end(), limit_depth);
-  } catch (const DepthExceeded&) {
+  // The depth is checked by a linear scan first: nlohmann's callback parser (the other way to
+  // limit depth) is quadratic in the elements of an array of objects.
+  if (detail::json_nesting_depth(text) > kMaxJsonDepth) {
     TAILOR_THROW(corrupt_file, context << ": JSON nested deeper than " << kMaxJsonDepth
                                        << " levels");
+  }
+  try {
+    return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {
     TAILOR_THROW(corrupt_file, context << ": invalid JSON: " << e.what());
   }
@@ -96,6 +94,7 @@ ByteWriter& ModelWriter::add_section(std::string tag, SectionPolicy policy) {
                                        << "' (1 to 64 characters of A-Z a-z 0-9 . _ -)");
   if (has_section(tag))
     TAILOR_THROW(invalid_argument, "ModelWriter::add_section: section '" << tag << "' added twice");
+  tags_.insert(tag);
   sections_.push_back(Section{std::move(tag), policy, ByteWriter{}});
   return sections_.back().payload;
 }
@@ -106,8 +105,7 @@ void ModelWriter::add_section(std::string tag, std::string payload, SectionPolic
 }
 
 bool ModelWriter::has_section(std::string_view tag) const {
-  return std::any_of(sections_.begin(), sections_.end(),
-                     [&](const Section& s) { return s.tag == tag; });
+  return tags_.find(tag) != tags_.end();
 }
 
 template <class Sink>

@@ -119,6 +119,7 @@ class ModelWriter {
   void emit(Sink&& sink) const;
 
   std::deque<Section> sections_;  // deque: references returned by add_section() stay valid
+  std::set<std::string, std::less<>> tags_;  // the tags of sections_
   nlohmann::json metadata_;
   std::optional<Timestamp> created_;
 };
