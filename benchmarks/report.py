@@ -497,10 +497,10 @@ def section_demo(res):
 
 def section_cold_start(res):
     out = ["## Cold start through content", ""]
-    runs = res.group("tests.quality")
+    runs = res.group("tests.content_encoder")
     got = [r for run in runs for r in run.of("content_cold_start")]
     if not got:
-        return "\n".join(out + [missing("cold start", "tests.quality"), ""])
+        return "\n".join(out + [missing("cold start", "tests.content_encoder"), ""])
     rows = [[r["dataset"], num(r["held_out_items"]), num(r["users"]), num(r["recall20_bridge"]),
              num(r["recall20_content_profile"]), num(r["recall20_random"]),
              num(r["recall20_bridge"] / r["recall20_random"]) + "x"] for r in got]
@@ -520,11 +520,11 @@ def section_cold_start(res):
 
 def section_hybrid(res):
     out = ["## Hybrid ranking: new items and warm shoppers", ""]
-    runs = res.group("tests.quality")
+    runs = res.group("tests.hybrid_quality")
     new = [r for run in runs for r in run.of("hybrid_new_items")]
     warm = [r for run in runs for r in run.of("hybrid_warm_users")]
     if not new and not warm:
-        return "\n".join(out + [missing("hybrid ranking", "tests.quality"), ""])
+        return "\n".join(out + [missing("hybrid ranking", "tests.hybrid_quality"), ""])
     labels = {"online-retail": "Online Retail, products first sold from 2011-09-01 (models trained on the events before)",
               "ml-latest-small": "MovieLens latest-small, a quarter of the tagged movies held out of training"}
     rows = [[labels.get(r["dataset"], r["dataset"]), num(r["new_items"]), num(r["users"]), num(r["recall20_hybrid"]),
@@ -550,10 +550,10 @@ def section_hybrid(res):
 
 def section_incremental(res):
     out = ["## Incremental updates against a full refit", ""]
-    runs = res.group("tests.quality")
+    runs = res.group("tests.incremental")
     studies = [r for run in runs for r in run.of("incremental_study")]
     if not studies:
-        return "\n".join(out + [missing("the incremental study", "tests.quality"), ""])
+        return "\n".join(out + [missing("the incremental study", "tests.incremental"), ""])
     out += ["`measure_incremental_drift` trains ALS on a prefix of the time-ordered events, adds the "
             "next N events by folding in every affected user, by `partial_fit` with 0 or 1 iterations, "
             "by nothing (the stale model), and compares each with a full refit on the events that "

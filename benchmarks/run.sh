@@ -38,7 +38,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
     --build) build=$2; shift ;;
-    --only) only=",$2," ;;
+    --only) only=",$2,"; shift ;;
     --no-report) report=0 ;;
     -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -55,6 +55,8 @@ else
   docs=docs
 fi
 mkdir -p "$results" "$docs"
+# The bundled Online Retail file, relative to the build folder the programs run in.
+retail=$(realpath --relative-to="$build" examples/data/online-retail.csv.gz)
 for exe in benchmarks/bench_als tailor examples/example_shop_demo; do
   [[ -x "$build/$exe" ]] || { echo "run.sh: $build/$exe not built (cmake --build --preset release)" >&2; exit 1; }
 done
@@ -102,7 +104,10 @@ meta = {
     "memory_gib": round(mem_kib / 1048576, 1),
     "machine": "the 2-core, 24 GiB development machine",
     "commit": git("rev-parse", "HEAD"),
-    "worktree_clean": git("status", "--porcelain", "--untracked-files=no") == "",
+    # Whether the library, benchmark, test and example sources equal the commit (docs may differ).
+    "code_clean": git("status", "--porcelain", "--", "include", "src", "tests", "examples",
+                      "benchmarks/*.cpp", "benchmarks/*.hpp", "benchmarks/CMakeLists.txt",
+                      "CMakeLists.txt", "cmake") == "",
     "build_type": build_type,
     "loadavg_start": open("/proc/loadavg").read().split()[:3],
 }
@@ -155,18 +160,18 @@ if [[ $quick == 1 ]]; then
   bench matrix bench_matrix.200000.jsonl benchmarks/bench_matrix 200000 3
   bench experiment bench_experiment.jsonl benchmarks/bench_experiment
   bench content bench_content.retail.jsonl benchmarks/bench_content retail
-  bench ranker bench_ranker.jsonl benchmarks/bench_ranker "$root/examples/data/online-retail.csv.gz" 500
+  bench ranker bench_ranker.jsonl benchmarks/bench_ranker "$retail" 500
   bench als bench_als.ml1m.jsonl benchmarks/bench_als ml1m 2
   bench ann bench_ann.10000.jsonl benchmarks/bench_ann --sizes 10000 --queries 200 \
     --sections build,recall,latency,overhead,filtered
   bench recommender-retail bench_recommender.retail.jsonl benchmarks/bench_recommender retail
-  recorded demo demo.jsonl examples/example_shop_demo "$root/examples/data/online-retail.csv.gz"
+  recorded demo demo.jsonl examples/example_shop_demo "$retail"
 else
   bench csv bench_csv.jsonl benchmarks/bench_csv
   bench matrix bench_matrix.jsonl benchmarks/bench_matrix
   bench experiment bench_experiment.jsonl benchmarks/bench_experiment
   bench content bench_content.all.jsonl benchmarks/bench_content all
-  bench ranker bench_ranker.jsonl benchmarks/bench_ranker "$root/examples/data/online-retail.csv.gz"
+  bench ranker bench_ranker.jsonl benchmarks/bench_ranker "$retail"
   bench als bench_als.all.jsonl benchmarks/bench_als all 2
   bench recommender-retail bench_recommender.retail.jsonl benchmarks/bench_recommender retail
   bench ann bench_ann.1m.jsonl benchmarks/bench_ann --sizes 10000,100000,1000000 \
@@ -185,12 +190,10 @@ else
     benchmarks/quality.sh "$build" "$TAILOR_DATA_DIR" "$file" > "$results/quality.ml100k.log" 2>&1 || status=$?
     finish "$file" "$start" "$status"
   fi
-  recorded demo demo.jsonl examples/example_shop_demo "$root/examples/data/online-retail.csv.gz"
-  recorded quality-tests tests.quality.jsonl bash -c 's=0
-    tests/test_hybrid_quality || s=1
-    tests/test_content_encoder "Cold start*" || s=1
-    tests/test_incremental "[incremental]" || s=1
-    exit $s'
+  recorded demo demo.jsonl examples/example_shop_demo "$retail"
+  recorded quality-tests tests.hybrid_quality.jsonl tests/test_hybrid_quality
+  recorded quality-tests tests.content_encoder.jsonl tests/test_content_encoder "Cold start*"
+  recorded quality-tests tests.incremental.jsonl tests/test_incremental "[incremental]"
 fi
 
 if [[ $report == 1 ]]; then
