@@ -119,6 +119,24 @@ def micros(values, digits=3):
     return span(values, digits, 1.0, " us")
 
 
+def keyed(runs, bench, *fields, **match):
+    """Rows of `bench` over all `runs`, grouped by the values of `fields` (first-seen order)."""
+    out = OrderedDict()
+    for run in runs:
+        for r in run.of(bench, **match):
+            out.setdefault(tuple(r.get(f) for f in fields), []).append(r)
+    return out
+
+
+def col(rows, field, digits=3, scale=1.0, unit=""):
+    """span() of one field over rows (several runs of one configuration)."""
+    return span([r.get(field) for r in rows], digits, scale, unit)
+
+
+def mic(rows, field):
+    return micros([r.get(field) for r in rows])
+
+
 def table(header, rows):
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
@@ -135,6 +153,9 @@ def provenance(runs):
     dates = sorted({r.meta.get("date", "?")[:10] for r in runs})
     commits = sorted({r.meta.get("commit", "")[:10] for r in runs})
     count = f"{len(runs)} runs" if len(runs) > 1 else "1 run"
+    loads = [float(r.meta["loadavg_start"][0]) for r in runs if r.meta.get("loadavg_start")]
+    if loads:
+        count += f", 1-minute load average {span(loads, 2)} at the start"
     cmd = "; ".join(f"`{c}`" for c in commands)
     return (f"*Command:* {cmd} (in the build folder; {count}, {', '.join(dates)}, commit "
             f"{', '.join(commits)}). *Results:* {files}.")
@@ -151,9 +172,11 @@ def machine_section(results):
     dates = sorted({r.meta.get("date", "")[:10] for r in results.runs if r.meta.get("date")})
     lines = ["## Where these figures come from", ""]
     lines.append(
-        "Measured on the 2-core, 24 GiB development machine (a shared virtual machine, so "
-        "figures are medians and other work on the machine shows in the tails: compare ratios "
-        "within one run rather than absolute times across machines).")
+        "Measured on the 2-core, 24 GiB development machine, a shared virtual machine: figures "
+        "are medians, and other work on the machine shows in the tails and in the absolute "
+        "times. Each table gives the 1-minute load average at the start of its run (above 2, "
+        "other jobs were sharing the two cores). Compare ratios against a baseline measured in "
+        "the same run rather than absolute times across runs or machines.")
     if cpus:
         lines.append("")
         lines.append(f"- CPU: {', '.join(cpus)}; {', '.join(str(c) for c in cores)} cores, "
@@ -181,9 +204,8 @@ def section_ingest(res):
             got = [r for run in csv for r in run.of(bench)]
             if not got:
                 continue
-            rows.append([label, got[0].get("input", ""), span([g["file_mib"] for g in got], 3),
-                         span([g["rows_per_s"] for g in got], 3, 1e-6, " M"),
-                         span([g["peak_rss_mib"] for g in got], 2, 1.0, " MiB")])
+            rows.append([label, got[0].get("input", ""), col(got, "file_mib"),
+                         col(got, "rows_per_s", 3, 1e-6, " M"), col(got, "peak_rss_mib", 2, 1.0, " MiB")])
         out += [table(["what", "input", "file MiB", "rows/s (median of 5)", "peak memory"], rows), "",
                 provenance(csv), "",
                 "The readers stream: their memory does not grow with the file.", ""]
@@ -192,17 +214,15 @@ def section_ingest(res):
     mat = res.group("bench_matrix")
     if mat:
         rows = []
-        for run in mat:
-            for r in run.of("matrix_build"):
-                rows.append(["events to InteractionMatrix", num(r["events"]), num(r["users"]), num(r["items"]),
-                             num(r["events_per_s"] * 1e-6) + " M", num(r["events_per_cpu_s"] * 1e-6) + " M",
-                             num(r["peak_rss_mib"]) + f" MiB ({num(r['rss_events_only_mib'])} MiB of it the input events)"])
-            for r in run.of("split_stratified_item"):
-                rows.append(["stratified split", num(r["pairs"]) + " pairs", "", "",
-                             num(r["pairs_per_s"] * 1e-6) + " M pairs/s", "", ""])
-            for r in run.of("pseudonymize"):
-                rows.append(["HMAC-SHA256 pseudonyms", num(r["ids"]) + " ids", "", "",
-                             num(r["ids_per_s"] * 1e-6) + " M ids/s", "", ""])
+        for (events,), rs in keyed(mat, "matrix_build", "events").items():
+            r = rs[0]
+            rows.append(["events to InteractionMatrix", num(events), num(r["users"]), num(r["items"]),
+                         col(rs, "events_per_s", 3, 1e-6, " M"), col(rs, "events_per_cpu_s", 3, 1e-6, " M"),
+                         col(rs, "peak_rss_mib", 3, 1.0, " MiB") + f" ({col(rs, 'rss_events_only_mib')} MiB of it the input events)"])
+        for (pairs,), rs in keyed(mat, "split_stratified_item", "pairs").items():
+            rows.append(["stratified split", num(pairs) + " pairs", "", "", col(rs, "pairs_per_s", 3, 1e-6, " M pairs/s"), "", ""])
+        for (ids,), rs in keyed(mat, "pseudonymize", "ids").items():
+            rows.append(["HMAC-SHA256 pseudonyms", num(ids) + " ids", "", "", col(rs, "ids_per_s", 3, 1e-6, " M ids/s"), "", ""])
         out += [table(["what", "events", "users", "items", "per second (median)", "per CPU second", "peak memory"], rows),
                 "", "Synthetic power-law events (Zipf items and users). " + provenance(mat), ""]
     else:
@@ -216,26 +236,32 @@ def section_als(res):
     if not runs:
         return "\n".join(out + [missing("ALS", "bench_als"), ""])
     rows = []
-    for run in runs:
-        for r in run.of("als_iteration"):
-            rows.append([r["dataset"], f"{num(r['users'])} x {num(r['items'])}, {num(r['nnz'])}", r["factors"],
-                         r["threads"], num(r["s_per_iter_median"]),
-                         f"{num(r['s_per_iter_min'])}-{num(r['s_per_iter_max'])}",
-                         num(r["cpu_s_per_iter_median"]), num(r["peak_rss_mib"]) + " MiB"])
+    for (dataset, factors), rs in keyed(runs, "als_iteration", "dataset", "factors").items():
+        r = rs[0]
+        rows.append([dataset, f"{num(r['users'])} x {num(r['items'])}, {num(r['nnz'])}", factors, r["threads"],
+                     col(rs, "s_per_iter_median"),
+                     f"{num(min(x['s_per_iter_min'] for x in rs))}-{num(max(x['s_per_iter_max'] for x in rs))}",
+                     col(rs, "cpu_s_per_iter_median"), col(rs, "peak_rss_mib", 3, 1.0, " MiB")])
     config = [r for run in runs for r in run.of("als_config")]
     kernel = config[0].get("kernel", "") if config else ""
     out += [table(["data", "users x items, non-zeros", "factors", "threads", "s/iteration (median of 5)",
-                   "range", "CPU s/iteration", "peak memory"], rows), "",
+                   "fastest-slowest iteration", "CPU s/iteration", "peak memory"], rows), "",
             f"Conjugate-gradient solver (3 steps), one warm-up iteration first; kernels: `{kernel}`. "
             "The synthetic matrix is a seeded power law (benchmarks/synthetic.hpp). " + provenance(runs), ""]
     fold = [r for run in runs for r in run.of("als_fold_in_user")]
-    jitter = [r for run in runs for r in run.of("jitter_baseline")]
     if fold:
         rows = []
-        for i, r in enumerate(fold):
-            j = jitter[i] if i < len(jitter) else {}
-            rows.append([r["factors"], r["history"], num(r["calls"]), micros([r["p50_us"]]), micros([r["p99_us"]]),
-                         micros([r["cpu_p50_us"]]), micros([j.get("p50_us")]), micros([j.get("p99_us")])])
+        # Each fold-in row is preceded by its jitter baseline in the same run.
+        pairs = defaultdict(list)
+        for run in runs:
+            jitter = run.of("jitter_baseline")
+            for i, r in enumerate(run.of("als_fold_in_user")):
+                pairs[(r["factors"], r["history"])].append((r, jitter[i] if i < len(jitter) else {}))
+        for (factors, history), ps in pairs.items():
+            rs = [p[0] for p in ps]
+            js = [p[1] for p in ps]
+            rows.append([factors, history, num(rs[0]["calls"]), mic(rs, "p50_us"), mic(rs, "p99_us"),
+                         mic(rs, "cpu_p50_us"), mic(js, "p50_us"), mic(js, "p99_us")])
         out += ["`fold_in_user` (one exact solve for a new history, what a request pays for a shopper "
                 "whose profile changed) on the synthetic model. The baseline is an arithmetic loop "
                 "calibrated to the fold-in median in the same run (no memory traffic, no allocation): "
@@ -250,19 +276,19 @@ def section_ann(res):
     runs = res.group("bench_ann")
     if not runs:
         return "\n".join(out + [missing("the ANN index", "bench_ann"), ""])
-    builds = {r["items"]: r for run in runs for r in run.of("ann_build")}
-    recall = {r["items"]: r for run in runs for r in run.of("ann_recall")}
-    lat = {r["items"]: r for run in runs for r in run.of("ann_latency")}
-    over = {r["items"]: r for run in runs for r in run.of("ann_overhead_vs_hnswlib")}
+    builds = keyed(runs, "ann_build", "items")
+    recall = keyed(runs, "ann_recall", "items")
+    lat = keyed(runs, "ann_latency", "items")
+    over = keyed(runs, "ann_overhead_vs_hnswlib", "items")
     rows = []
-    for n in sorted(builds):
-        b, rc, l, o = builds[n], recall.get(n, {}), lat.get(n, {}), over.get(n, {})
-        rows.append([num(n), f"{num(b['build_s'])} s, {num(b['memory_mib'])} MiB", num(rc.get("recall_at_10")),
-                     f"{micros([l.get('p50_us')])} / {micros([l.get('p99_us')])}", num(l.get("qps")),
-                     micros([l.get("exact_p50_us")]), num(l.get("speedup_p50_vs_exact")) + "x" if l else "",
-                     num(o.get("ratio_p50")) + "x" if o else "", num(o.get("reachable_fraction"), 4) if o else ""])
+    for key in sorted(builds):
+        b, rc, l, o = builds[key], recall.get(key, []), lat.get(key, []), over.get(key, [])
+        rows.append([num(key[0]), f"{col(b, 'build_s')} s, {col(b, 'memory_mib')} MiB", col(rc, "recall_at_10"),
+                     f"{mic(l, 'p50_us')} / {mic(l, 'p99_us')}", col(l, "qps"), mic(l, "exact_p50_us"),
+                     col(l, "speedup_p50_vs_exact") + "x" if l else "", col(o, "ratio_p50") + "x" if o else "",
+                     col(o, "reachable_fraction", 4) if o else ""])
     cfg = next((r for run in runs for r in run.of("ann_config")), {})
-    first = next(iter(builds.values()), {})
+    first = next(iter(builds.values()), [{}])[0]
     out += [f"{cfg.get('dim', 64)}-dimensional clustered vectors shaped like ALS item factors, "
             f"{num(cfg.get('queries', 0))} queries, {cfg.get('threads', 2)} threads, M {first.get('M', '')}, "
             f"ef_construction {first.get('ef_construction', '')}, default ef_search. Latency and "
@@ -272,13 +298,13 @@ def section_ann(res):
             "point after the build's repair pass.", "",
             table(["items", "build (2 threads), index memory", "recall@10", "p50 / p99", "queries/s",
                    "exact scan p50", "speed-up over exact", "over hnswlib", "reachable"], rows), ""]
-    filt = [r for run in runs for r in run.of("ann_filtered")]
+    filt = keyed(runs, "ann_filtered", "items", "fraction")
     if filt:
         rows = []
-        for r in sorted(filt, key=lambda r: (r["items"], -r["fraction"])):
-            route = "exact scan" if r["fraction"] < 0.1 else "graph walk"
-            rows.append([num(r["items"]), f"{r['fraction'] * 100:g}%", num(r["allowed"]), route,
-                         num(r["recall_at_10"]), micros([r["p50_us"]]), micros([r["p99_us"]]), num(r["qps"])])
+        for (items, fraction), rs in sorted(filt.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+            route = "exact scan" if fraction < 0.1 else "graph walk"
+            rows.append([num(items), f"{fraction * 100:g}%", num(rs[0]["allowed"]), route,
+                         col(rs, "recall_at_10"), mic(rs, "p50_us"), mic(rs, "p99_us"), col(rs, "qps")])
         out += ["Filtered search: a seeded random allowed set of the given share (a bitset filter). The "
                 "route follows the default `filter_walk_min_fraction` (10%): below it the allowed items "
                 "are scanned exactly, above it the graph is walked among allowed items only "
@@ -294,18 +320,17 @@ def section_content(res):
     if not runs:
         return "\n".join(out + [missing("the content encoder", "bench_content"), ""])
     rows = []
-    for run in runs:
-        for r in run.of("content_encoder"):
-            rows.append([r["dataset"], r["projection"], num(r["items"]), r["dimension"], num(r["fit_s"]),
-                         num(r["fit_cpu_s"]), num(r["fit_cpu_vs_random"]) + "x", num(r["encode_us_per_item"]),
-                         num(r["content_similar_ms_p50"])])
+    for (dataset, projection), rs in keyed(runs, "content_encoder", "dataset", "projection").items():
+        r = rs[0]
+        rows.append([dataset, projection, num(r["items"]), r["dimension"], col(rs, "fit_s"), col(rs, "fit_cpu_s"),
+                     col(rs, "fit_cpu_vs_random") + "x", col(rs, "encode_us_per_item"), col(rs, "content_similar_ms_p50")])
     out += [table(["catalog", "text projection", "items", "dimension", "fit s", "fit CPU s",
                    "fit CPU over random projection", "encode us/item", "content_similar ms (p50)"], rows), ""]
     rows = []
-    for run in runs:
-        for r in run.of("content_bridge"):
-            rows.append([r["dataset"], num(r["items"]), r["content_dimension"], r["factors"], num(r["fit_s"]),
-                         num(r["map_all_us_per_item"])])
+    for (dataset,), rs in keyed(runs, "content_bridge", "dataset").items():
+        r = rs[0]
+        rows.append([dataset, num(r["items"]), r["content_dimension"], r["factors"], col(rs, "fit_s"),
+                     col(rs, "map_all_us_per_item")])
     if rows:
         out += [table(["catalog", "items", "content dimension", "factors", "bridge fit s", "map us/item"], rows), ""]
     out += ["Fit times are medians of 3 after a warm-up; the random projection (which only counts "
@@ -319,10 +344,9 @@ def section_ranker(res):
     if not runs:
         return "\n".join(out + [missing("the ranker", "bench_ranker"), ""])
     rows = []
-    for run in runs:
-        for r in run.of("ranker"):
-            rows.append([r["config"], num(r["items"]), num(r["requests"]), micros([r["p50_us"]]),
-                         micros([r["p99_us"]]), num(r["p50_vs_als_recommend"]) + "x"])
+    for (config,), rs in keyed(runs, "ranker", "config").items():
+        rows.append([config, num(rs[0]["items"]), num(rs[0]["requests"]), mic(rs, "p50_us"), mic(rs, "p99_us"),
+                     col(rs, "p50_vs_als_recommend") + "x"])
     out += ["HybridRanker::rank on Online Retail (models trained before 2011-11-01; one request per "
             "known customer, their items excluded, k = 10). The ratio is against "
             "`ALSFactorizer::recommend` (an exact scan of the ALS scores) measured in the same run.", "",
@@ -346,13 +370,10 @@ def section_serving(res):
     for title, runs in (("Online Retail (3,914 items)", retail), ("Synthetic catalog", synthetic)):
         if not runs:
             continue
-        keyed = OrderedDict()
-        for run in runs:
-            for r in run.of("recommend"):
-                keyed.setdefault((r["dataset"], r["filters"], r["threads"]), []).append(r)
+        groups = keyed(runs, "recommend", "dataset", "filters", "threads")
         base = [r for run in runs for r in run.of("baseline_als_exact_scan")]
         rows = []
-        for (dataset, filters, threads), rs in keyed.items():
+        for (dataset, filters, threads), rs in groups.items():
             rows.append([dataset, filters, threads, micros([r["p50_us"] for r in rs]),
                          micros([r["p99_us"] for r in rs]), span([r["queries_per_s"] for r in rs], 3)])
         base_text = ""
@@ -362,21 +383,21 @@ def section_serving(res):
         out += [f"### {title}", "", table(["catalog", "filters", "threads", "p50", "p99", "queries/s"], rows), "",
                 base_text, ""]
         other = []
-        for run in runs:
-            for r in run.of("ingest"):
-                other.append([f"ingest into profiles, {r['threads']} thread(s)", num(r["events_per_s"] * 1e-6) + " M events/s"])
-            for r in run.of("event_to_visible"):
-                other.append(["ingest() to the next recommend() reflecting it",
-                              f"p50 {micros([r['p50_us']])}, p99 {micros([r['p99_us']])}, "
-                              f"{num(r['reflected_share'])} of {num(r['calls'])} calls saw the event"])
-            for r in run.of("retrain"):
-                extra = f", bulk ingest {num(r['bulk_ingest_s'])} s" if "bulk_ingest_s" in r else ""
-                other.append([f"retrain ({num(r['events'])} events, {num(r['users'])} users, {num(r['items'])} items, "
-                              f"{r['ann_backend']} backend)",
-                              f"{num(r['retrain_s'])} s{extra}, peak {num(r['peak_rss_mib'] / 1024)} GiB"])
-            for r in run.of("load"):
-                other.append(["load the cached model file and ingest the events",
-                              f"{num(r['load_and_ingest_s'])} s, peak {num(r['peak_rss_mib'] / 1024)} GiB"])
+        for (threads,), rs in keyed(runs, "ingest", "threads").items():
+            other.append([f"ingest into profiles, {threads} thread(s)", col(rs, "events_per_s", 3, 1e-6, " M events/s")])
+        for _, rs in keyed(runs, "event_to_visible", "dataset").items():
+            other.append(["ingest() to the next recommend() reflecting it",
+                          f"p50 {mic(rs, 'p50_us')}, p99 {mic(rs, 'p99_us')}; share of "
+                          f"{num(rs[0]['calls'])} calls that saw the event: {col(rs, 'reflected_share')}"])
+        for _, rs in keyed(runs, "retrain", "dataset").items():
+            r = rs[0]
+            extra = f", bulk ingest {col(rs, 'bulk_ingest_s')} s" if "bulk_ingest_s" in r else ""
+            other.append([f"retrain ({num(r['events'])} events, {num(r['users'])} users, {num(r['items'])} items, "
+                          f"{r['ann_backend']} backend)",
+                          f"{col(rs, 'retrain_s')} s{extra}, peak {col(rs, 'peak_rss_mib', 3, 1 / 1024)} GiB"])
+        for _, rs in keyed(runs, "load", "dataset").items():
+            other.append(["load the cached model file and ingest the events",
+                          f"{col(rs, 'load_and_ingest_s')} s, peak {col(rs, 'peak_rss_mib', 3, 1 / 1024)} GiB"])
         if other:
             out += [table(["what", "measured"], other), ""]
         out += [provenance(runs), ""]
@@ -389,16 +410,17 @@ def section_experiments(res):
     if not runs:
         return "\n".join(out + [missing("experiments", "bench_experiment"), ""])
     rows = []
-    for run in runs:
-        for r in run.of("experiment_assign"):
-            rows.append([f"ExperimentSet::assign ({r['experiments']} experiments, {r['layers']} layers)",
-                         num(r["assign_ns"]) + " ns", f"{num(r['assign_over_siphash'])}x one SipHash-2-4 "
-                         f"({num(r['siphash24_ns'])} ns); one HMAC-SHA256 is {num(r['hmac_sha256_ns'])} ns"])
-        for r in run.of("outcome_ingest"):
-            rows.append([f"OutcomeTracker: exposure of {r['items_per_exposure']} items + click, {r['threads']} thread(s)",
-                         num(r["us_per_user"]) + " us per user",
-                         f"{num(r['exposure_plus_click_per_s'])} users/s; metrics() snapshot "
-                         f"{num(r['metrics_snapshot_ms'])} ms over {num(r['users'])} users"])
+    for _, rs in keyed(runs, "experiment_assign", "experiments").items():
+        r = rs[0]
+        rows.append([f"ExperimentSet::assign ({r['experiments']} experiments, {r['layers']} layers)",
+                     col(rs, "assign_ns") + " ns", f"{col(rs, 'assign_over_siphash')}x one SipHash-2-4 "
+                     f"({col(rs, 'siphash24_ns')} ns); one HMAC-SHA256 is {col(rs, 'hmac_sha256_ns')} ns"])
+    for (threads,), rs in keyed(runs, "outcome_ingest", "threads").items():
+        r = rs[0]
+        rows.append([f"OutcomeTracker: exposure of {r['items_per_exposure']} items + click, {threads} thread(s)",
+                     col(rs, "us_per_user") + " us per user",
+                     f"{col(rs, 'exposure_plus_click_per_s')} users/s; metrics() snapshot "
+                     f"{col(rs, 'metrics_snapshot_ms')} ms over {num(r['users'])} users"])
     out += [table(["what", "median", "against"], rows), "", provenance(runs), ""]
     return "\n".join(out)
 
