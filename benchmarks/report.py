@@ -128,6 +128,12 @@ def keyed(runs, bench, *fields, **match):
     return out
 
 
+def firsts(runs, bench, *fields):
+    """One row per configuration of `bench` (the first run's): for seeded, deterministic studies,
+    whose figures repeat exactly across runs."""
+    return [rs[0] for rs in keyed(runs, bench, *fields).values()]
+
+
 def col(rows, field, digits=3, scale=1.0, unit=""):
     """span() of one field over rows (several runs of one configuration)."""
     return span([r.get(field) for r in rows], digits, scale, unit)
@@ -191,6 +197,18 @@ def machine_section(results):
     return "\n".join(lines)
 
 
+def section(title, prefix, what):
+    """Turns `body(runs)`, the lines of one page section, into a function of the Results: the
+    heading, then the body's lines, or a note saying what to run when there are no results."""
+    def wrap(body):
+        def render(res):
+            runs = res.group(prefix)
+            lines = body(runs) if runs else None
+            return "\n".join([f"## {title}", ""] + (lines or [missing(what, prefix), ""]))
+        return render
+    return wrap
+
+
 # ---- docs/benchmarks.md -------------------------------------------------------------------------
 
 def section_ingest(res):
@@ -230,11 +248,9 @@ def section_ingest(res):
     return "\n".join(out)
 
 
-def section_als(res):
-    out = ["## ALS training and fold-in", ""]
-    runs = res.group("bench_als")
-    if not runs:
-        return "\n".join(out + [missing("ALS", "bench_als"), ""])
+@section("ALS training and fold-in", "bench_als", "ALS")
+def section_als(runs):
+    out = []
     rows = []
     for (dataset, factors), rs in keyed(runs, "als_iteration", "dataset", "factors").items():
         r = rs[0]
@@ -268,14 +284,12 @@ def section_als(res):
                 "its p99 shows how much of the tail is the machine rather than the solve.", "",
                 table(["factors", "history items", "calls", "p50", "p99", "thread CPU p50",
                        "baseline p50", "baseline p99"], rows), ""]
-    return "\n".join(out)
+    return out
 
 
-def section_ann(res):
-    out = ["## Vector search (AnnIndex)", ""]
-    runs = res.group("bench_ann")
-    if not runs:
-        return "\n".join(out + [missing("the ANN index", "bench_ann"), ""])
+@section("Vector search (AnnIndex)", "bench_ann", "the ANN index")
+def section_ann(runs):
+    out = []
     builds = keyed(runs, "ann_build", "items")
     recall = keyed(runs, "ann_recall", "items")
     lat = keyed(runs, "ann_latency", "items")
@@ -311,14 +325,12 @@ def section_ann(res):
                 "(see [retrieval](algorithms/retrieval.md)).", "",
                 table(["items", "allowed", "allowed items", "route", "recall@10", "p50", "p99", "queries/s"], rows), ""]
     out += [provenance(runs), ""]
-    return "\n".join(out)
+    return out
 
 
-def section_content(res):
-    out = ["## Content encoder and bridge", ""]
-    runs = res.group("bench_content")
-    if not runs:
-        return "\n".join(out + [missing("the content encoder", "bench_content"), ""])
+@section("Content encoder and bridge", "bench_content", "the content encoder")
+def section_content(runs):
+    out = []
     rows = []
     for (dataset, projection), rs in keyed(runs, "content_encoder", "dataset", "projection").items():
         r = rs[0]
@@ -335,14 +347,12 @@ def section_content(res):
         out += [table(["catalog", "items", "content dimension", "factors", "bridge fit s", "map us/item"], rows), ""]
     out += ["Fit times are medians of 3 after a warm-up; the random projection (which only counts "
             "document frequencies) is the baseline. " + provenance(runs), ""]
-    return "\n".join(out)
+    return out
 
 
-def section_ranker(res):
-    out = ["## Hybrid ranker (one thread, exact scans)", ""]
-    runs = res.group("bench_ranker")
-    if not runs:
-        return "\n".join(out + [missing("the ranker", "bench_ranker"), ""])
+@section("Hybrid ranker (one thread, exact scans)", "bench_ranker", "the ranker")
+def section_ranker(runs):
+    out = []
     rows = []
     for (config,), rs in keyed(runs, "ranker", "config").items():
         rows.append([config, num(rs[0]["items"]), num(rs[0]["requests"]), mic(rs, "p50_us"), mic(rs, "p99_us"),
@@ -352,7 +362,7 @@ def section_ranker(res):
             "`ALSFactorizer::recommend` (an exact scan of the ALS scores) measured in the same run.", "",
             table(["configuration", "items", "requests", "p50", "p99", "p50 over ALS alone"], rows), "",
             provenance(runs), ""]
-    return "\n".join(out)
+    return out
 
 
 def section_serving(res):
@@ -404,11 +414,9 @@ def section_serving(res):
     return "\n".join(out)
 
 
-def section_experiments(res):
-    out = ["## Experiments on the request path", ""]
-    runs = res.group("bench_experiment")
-    if not runs:
-        return "\n".join(out + [missing("experiments", "bench_experiment"), ""])
+@section("Experiments on the request path", "bench_experiment", "experiments")
+def section_experiments(runs):
+    out = []
     rows = []
     for _, rs in keyed(runs, "experiment_assign", "experiments").items():
         r = rs[0]
@@ -422,7 +430,7 @@ def section_experiments(res):
                      f"{col(rs, 'exposure_plus_click_per_s')} users/s; metrics() snapshot "
                      f"{col(rs, 'metrics_snapshot_ms')} ms over {num(r['users'])} users"])
     out += [table(["what", "median", "against"], rows), "", provenance(runs), ""]
-    return "\n".join(out)
+    return out
 
 
 def benchmarks_page(res):
@@ -431,9 +439,9 @@ def benchmarks_page(res):
              "one JSON line per result; `benchmarks/run.sh` collects them in `benchmarks/results/` "
              "and this page is generated from those files). Offline recommendation quality is in "
              "[quality.md](quality.md).", "", machine_section(res), ""]
-    for section in (section_serving, section_ann, section_als, section_ranker, section_content,
-                    section_ingest, section_experiments):
-        parts.append(section(res))
+    for render in (section_serving, section_ann, section_als, section_ranker, section_content,
+                   section_ingest, section_experiments):
+        parts.append(render(res))
     parts.append(data_section())
     return "\n".join(parts).rstrip() + "\n"
 
@@ -455,12 +463,12 @@ def data_section():
 
 # ---- docs/quality.md ----------------------------------------------------------------------------
 
-def section_ml100k(res):
-    out = ["## MovieLens 100K through the `tailor` CLI", ""]
-    runs = res.group("quality.ml100k")
-    rows_all = [r for run in runs for r in run.of("cli_evaluate")]
+@section("MovieLens 100K through the `tailor` CLI", "quality.ml100k", "MovieLens 100K")
+def section_ml100k(runs):
+    out = []
+    rows_all = firsts(runs, "cli_evaluate", "variant", "model")
     if not rows_all:
-        return "\n".join(out + [missing("MovieLens 100K", "quality.ml100k"), ""])
+        return None
     names = {"als": "ALS", "item_knn": "item-kNN", "itemknn": "item-kNN", "popularity": "popularity"}
     rows = []
     for r in rows_all:
@@ -484,7 +492,7 @@ def section_ml100k(res):
             "divides by min(|R|, k); the MAP column after it divides by |R|, the convention of the "
             "Microsoft Recommenders tables.", "",
             table(["model", "nDCG@10", "P@10", "R@10", "MAP@10", "MAP (/ |R|)", "catalog coverage"], rows), ""]
-    tune = [r for run in runs for r in run.of("cli_tune")]
+    tune = firsts(runs, "cli_tune", "dataset")
     for t in tune:
         best = t.get("best") or {}
         default = t.get("default") or {}
@@ -493,15 +501,15 @@ def section_ml100k(res):
                 f"{num(default.get('score'))} at the defaults to {num(best.get('score'))} with "
                 f"`{t.get('command_line')}`; the \"tuned\" row is that configuration on the test split.", ""]
     out += [provenance(runs), ""]
-    return "\n".join(out)
+    return out
 
 
-def section_demo(res):
-    out = ["## Online Retail: the demo's offline evaluation", ""]
-    runs = res.group("demo")
-    evals = [r for run in runs for r in run.of("demo_offline_eval")]
+@section("Online Retail: the demo's offline evaluation", "demo", "the demo")
+def section_demo(runs):
+    out = []
+    evals = firsts(runs, "demo_offline_eval", "model")
     if not evals:
-        return "\n".join(out + [missing("the demo", "demo"), ""])
+        return None
     rows = [[r["model"], num(r["recall"]), num(r["ndcg"]), num(r["precision"]), num(r["coverage"])] for r in evals]
     load = [r for run in runs for r in run.of("demo_load")]
     fit = [r for run in runs for r in run.of("demo_als_fit")]
@@ -514,15 +522,15 @@ def section_demo(res):
                 f"training ALS ({fit[0]['iterations']} iterations, `{fit[0]['kernel']}` kernels) "
                 f"{span([r['seconds'] for r in fit])} s.", ""]
     out += [provenance(runs), ""]
-    return "\n".join(out)
+    return out
 
 
-def section_cold_start(res):
-    out = ["## Cold start through content", ""]
-    runs = res.group("tests.content_encoder")
-    got = [r for run in runs for r in run.of("content_cold_start")]
+@section("Cold start through content", "tests.content_encoder", "cold start")
+def section_cold_start(runs):
+    out = []
+    got = firsts(runs, "content_cold_start", "dataset")
     if not got:
-        return "\n".join(out + [missing("cold start", "tests.content_encoder"), ""])
+        return None
     rows = [[r["dataset"], num(r["held_out_items"]), num(r["users"]), num(r["recall20_bridge"]),
              num(r["recall20_content_profile"]), num(r["recall20_random"]),
              num(r["recall20_bridge"] / r["recall20_random"]) + "x"] for r in got]
@@ -537,16 +545,16 @@ def section_cold_start(res):
             "Produced by the \"Cold start\" cases of `tests/test_content_encoder.cpp`, which assert "
             "bridged >= 5x random on MovieLens (and above the content profile) and >= 3x random on "
             "Online Retail. " + provenance(runs), ""]
-    return "\n".join(out)
+    return out
 
 
-def section_hybrid(res):
-    out = ["## Hybrid ranking: new items and warm shoppers", ""]
-    runs = res.group("tests.hybrid_quality")
-    new = [r for run in runs for r in run.of("hybrid_new_items")]
-    warm = [r for run in runs for r in run.of("hybrid_warm_users")]
+@section("Hybrid ranking: new items and warm shoppers", "tests.hybrid_quality", "hybrid ranking")
+def section_hybrid(runs):
+    out = []
+    new = firsts(runs, "hybrid_new_items", "dataset")
+    warm = firsts(runs, "hybrid_warm_users", "dataset")
     if not new and not warm:
-        return "\n".join(out + [missing("hybrid ranking", "tests.hybrid_quality"), ""])
+        return None
     labels = {"online-retail": "Online Retail, products first sold from 2011-09-01 (models trained on the events before)",
               "ml-latest-small": "MovieLens latest-small, a quarter of the tagged movies held out of training"}
     rows = [[labels.get(r["dataset"], r["dataset"]), num(r["new_items"]), num(r["users"]), num(r["recall20_hybrid"]),
@@ -567,15 +575,15 @@ def section_hybrid(res):
                 f"{num(r['ndcg10_als'])} for the same ALS model alone ({num(r['ndcg10_hybrid'] / r['ndcg10_als'])}x).", ""]
     out += ["Produced by `tests/test_hybrid_quality.cpp`, which asserts hybrid >= 3x both baselines on "
             "the shelves and >= 0.98x ALS alone for warm shoppers. " + provenance(runs), ""]
-    return "\n".join(out)
+    return out
 
 
-def section_incremental(res):
-    out = ["## Incremental updates against a full refit", ""]
-    runs = res.group("tests.incremental")
-    studies = [r for run in runs for r in run.of("incremental_study")]
+@section("Incremental updates against a full refit", "tests.incremental", "the incremental study")
+def section_incremental(runs):
+    out = []
+    studies = firsts(runs, "incremental_study", "dataset")
     if not studies:
-        return "\n".join(out + [missing("the incremental study", "tests.incremental"), ""])
+        return None
     out += ["`measure_incremental_drift` trains ALS on a prefix of the time-ordered events, adds the "
             "next N events by folding in every affected user, by `partial_fit` with 0 or 1 iterations, "
             "by nothing (the stale model), and compares each with a full refit on the events that "
@@ -610,7 +618,7 @@ def section_incremental(res):
                       ["refit nDCG@10", "test users"], rows), ""]
     out += ["Produced by `tests/test_incremental.cpp`, whose assertions back the retrain policy's "
             "default incremental limit (`kSuggestedIncrementalFraction`, 5% new events). " + provenance(runs), ""]
-    return "\n".join(out)
+    return out
 
 
 def quality_page(res):
@@ -621,8 +629,8 @@ def quality_page(res):
              "(`tests/support/results.hpp`), and `benchmarks/run.sh` collects those lines in "
              "`benchmarks/results/` for this page. Speed is in [benchmarks.md](benchmarks.md).", "",
              machine_section(res), ""]
-    for section in (section_ml100k, section_demo, section_hybrid, section_cold_start, section_incremental):
-        parts.append(section(res))
+    for render in (section_ml100k, section_demo, section_hybrid, section_cold_start, section_incremental):
+        parts.append(render(res))
     return "\n".join(parts).rstrip() + "\n"
 
 
