@@ -12,6 +12,9 @@
 #   --only       run only the named steps (csv, matrix, experiment, content, ranker, als, ann,
 #                recommender-retail, recommender-synthetic, quality-cli, demo, quality-tests);
 #                the other files in the results folder are kept, so the pages show every step.
+#   --tag T      insert T into every results file name (bench_als.all.T.jsonl): a second run of
+#                some steps then adds to the first instead of replacing it, and the pages show
+#                the range over the runs.
 #   --no-report  leave the pages alone.
 #
 # Each results file starts with {"meta": {...}} (command line, date, CPU model, commit, load
@@ -34,13 +37,15 @@ build=build/release
 quick=0
 only=""
 report=1
+tag=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
     --build) build=$2; shift ;;
     --only) only=",$2,"; shift ;;
+    --tag) tag=".$2"; shift ;;
     --no-report) report=0 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -129,7 +134,7 @@ PY
 
 # bench NAME FILE COMMAND...: runs COMMAND (a program in the build folder) into FILE.
 bench() {
-  local name=$1 file="$results/$2"; shift 2
+  local name=$1 file="$results/${2%.jsonl}$tag.jsonl"; shift 2
   want "$name" || return 0
   echo "== $name: $*" >&2
   meta "$file" "$@"
@@ -143,7 +148,7 @@ bench() {
 # recorded NAME FILE COMMAND...: runs COMMAND with TAILOR_RESULTS pointing at FILE (the demo and
 # the quality tests append their figures there; their own output goes to a log).
 recorded() {
-  local name=$1 file="$results/$2"; shift 2
+  local name=$1 file="$results/${2%.jsonl}$tag.jsonl"; shift 2
   want "$name" || return 0
   echo "== $name: $*" >&2
   meta "$file" "$@"
@@ -184,10 +189,10 @@ else
     benchmarks/bench_recommender synthetic 1000000
   if want quality-cli; then
     echo "== quality-cli: benchmarks/quality.sh" >&2
-    file=$results/quality.ml100k.jsonl
+    file=$results/quality.ml100k$tag.jsonl
     meta "$file" benchmarks/quality.sh "$build"
     start=$(date +%s.%N); status=0
-    benchmarks/quality.sh "$build" "$TAILOR_DATA_DIR" "$file" > "$results/quality.ml100k.log" 2>&1 || status=$?
+    benchmarks/quality.sh "$build" "$TAILOR_DATA_DIR" "$file" > "${file%.jsonl}.log" 2>&1 || status=$?
     finish "$file" "$start" "$status"
   fi
   recorded demo demo.jsonl examples/example_shop_demo "$retail"
