@@ -163,7 +163,9 @@ def provenance(runs):
     if loads:
         count += f", 1-minute load average {span(loads, 2)} at the start"
     cmd = "; ".join(f"`{c}`" for c in commands)
-    return (f"*Command:* {cmd} (in the build folder; {count}, {', '.join(dates)}, commit "
+    where = "from the source folder" if all(c.startswith("benchmarks/") and c.split()[0].endswith(".sh")
+                                            for c in commands) else "in the build folder"
+    return (f"*Command:* {cmd} ({where}; {count}, {', '.join(dates)}, commit "
             f"{', '.join(commits)}). *Results:* {files}.")
 
 
@@ -469,17 +471,15 @@ def section_ml100k(runs):
     rows_all = firsts(runs, "cli_evaluate", "variant", "model")
     if not rows_all:
         return None
-    names = {"als": "ALS", "item_knn": "item-kNN", "itemknn": "item-kNN", "popularity": "popularity"}
+    names = {"als": "ALS", "knn": "item-kNN (cosine, 100 neighbours)", "pop": "popularity"}
     rows = []
     for r in rows_all:
         label = names.get(r["model"], r["model"])
         opts = r.get("model_options") or {}
         if r["model"] == "als" and isinstance(opts, dict):
-            als = opts.get("als", opts)
-            conf = opts.get("confidence", {})
-            bits = [f"{als['factors']} factors" if "factors" in als else "",
-                    f"lambda {num(als['regularization'])}" if "regularization" in als else "",
-                    f"alpha {num(conf['alpha'])}" if isinstance(conf, dict) and "alpha" in conf else ""]
+            bits = [f"{opts['factors']} factors" if "factors" in opts else "",
+                    f"lambda {num(opts['regularization'])}" if "regularization" in opts else "",
+                    f"{opts.get('transform', '')} confidence, alpha {num(opts['alpha'])}" if "alpha" in opts else ""]
             bits = [b for b in bits if b]
             label += f", {r['variant']}" + (f" ({', '.join(bits)})" if bits else "")
         elif r["variant"] != "defaults":
@@ -491,7 +491,7 @@ def section_ml100k(runs):
             f"per item with seed 42, seen items excluded, k = 10 ({num(users)} test users). MAP@10 "
             "divides by min(|R|, k); the MAP column after it divides by |R|, the convention of the "
             "Microsoft Recommenders tables.", "",
-            table(["model", "nDCG@10", "P@10", "R@10", "MAP@10", "MAP (/ |R|)", "catalog coverage"], rows), ""]
+            table(["model", "nDCG@10", "P@10", "R@10", "MAP@10", "MAP (/ \\|R\\|)", "catalog coverage"], rows), ""]
     tune = firsts(runs, "cli_tune", "dataset")
     for t in tune:
         best = t.get("best") or {}
