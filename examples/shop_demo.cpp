@@ -10,13 +10,19 @@
 // 5. shows what one customer is recommended, "customers who bought this also bought", how a
 //    brand-new anonymous shopper gets recommendations from three clicks (ALS fold-in), and the
 //    shop's best customers by RFM.
+//
+// With TAILOR_RESULTS=FILE in the environment it also appends its measured figures (load and
+// training time, the offline metrics of step 4) to FILE as JSON lines, one object per result;
+// benchmarks/run.sh collects them for docs/quality.md.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <tailor/tailor.hpp>
 #include "tailor/data/rfm.hpp"
 
@@ -29,6 +35,16 @@ double seconds_since(Clock::time_point start) {
 }
 
 void heading(const char* text) { std::printf("\n== %s\n", text); }
+
+// Appends `result` as one JSON line to the file named by TAILOR_RESULTS, if that is set.
+void record(const nlohmann::json& result) {
+  const char* path = std::getenv("TAILOR_RESULTS");
+  if (path == nullptr || *path == '\0') return;
+  if (std::FILE* f = std::fopen(path, "a")) {
+    std::fprintf(f, "%s\n", result.dump().c_str());
+    std::fclose(f);
+  }
+}
 
 std::string title_of(const tailor::Catalog& catalog, const std::string& id) {
   const tailor::CatalogItem* item = catalog.find(id);
@@ -69,8 +85,11 @@ int main(int argc, char** argv) {
       rows += r.records;
       rejected += r.rejected;
     }
+    const double load_s = seconds_since(start);
+    record({{"bench", "demo_load"}, {"dataset", "online-retail"}, {"rows", rows},
+            {"events", data.events.size()}, {"rejected", rejected}, {"seconds", load_s}});
     std::printf("read %llu rows in %.2f s: %zu events, %llu excluded, %llu rejected\n",
-                static_cast<unsigned long long>(rows), seconds_since(start), data.events.size(),
+                static_cast<unsigned long long>(rows), load_s, data.events.size(),
                 static_cast<unsigned long long>(report.excluded_total()),
                 static_cast<unsigned long long>(rejected));
     for (const auto& [reason, count] : report.excluded)
@@ -111,8 +130,12 @@ int main(int argc, char** argv) {
     tailor::ALSFactorizer als(als_options);
     start = Clock::now();
     als.fit(train.confidence());
+    const double fit_s = seconds_since(start);
+    record({{"bench", "demo_als_fit"}, {"dataset", "online-retail"}, {"factors", als_options.factors},
+            {"iterations", als.iterations_run()}, {"seconds", fit_s},
+            {"kernel", tailor::ALSFactorizer::kernel_name()}});
     std::printf("ALS: %zu factors, %d iterations in %.2f s (%s kernels)\n", als_options.factors,
-                als.iterations_run(), seconds_since(start), tailor::ALSFactorizer::kernel_name());
+                als.iterations_run(), fit_s, tailor::ALSFactorizer::kernel_name());
     tailor::PopularityScorer popularity;
     popularity.fit(train.confidence());
     tailor::ItemKnnScorer knn;
@@ -130,6 +153,10 @@ int main(int argc, char** argv) {
       const tailor::MetricsAtK& m = result.at(10);
       std::printf("%-12s %9.4f %9.4f %9.4f %9.4f\n", name, m.accuracy.recall, m.accuracy.ndcg,
                   m.accuracy.precision, m.beyond.coverage);
+      record({{"bench", "demo_offline_eval"}, {"dataset", "online-retail"}, {"model", name},
+              {"k", 10}, {"users", evaluator.test_users().size()}, {"recall", m.accuracy.recall},
+              {"ndcg", m.accuracy.ndcg}, {"precision", m.accuracy.precision},
+              {"coverage", m.beyond.coverage}});
     }
 
     heading("5. What shoppers see");

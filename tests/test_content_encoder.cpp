@@ -17,6 +17,7 @@
 #include "tailor/data/interaction_matrix.hpp"
 #include "tailor/models/content_bridge.hpp"
 #include "tailor/models/item_neighbors.hpp"
+#include "results.hpp"
 #include "test_data.hpp"
 
 using tailor::Catalog;
@@ -712,6 +713,18 @@ ColdStart cold_start(const tailor::Dataset& data, const tailor::InteractionMatri
   return r;
 }
 
+// Records a cold-start study for docs/quality.md (a no-op unless TAILOR_RESULTS is set).
+void record_cold_start(const std::string& dataset, const ColdStart& r) {
+  tailor::test::record_result("content_cold_start",
+                              {{"dataset", dataset},
+                               {"held_out_items", r.held_out},
+                               {"users", r.users},
+                               {"bridge_training_items", r.training_items},
+                               {"recall20_bridge", r.bridge_recall},
+                               {"recall20_content_profile", r.profile_recall},
+                               {"recall20_random", r.random_recall}});
+}
+
 }  // namespace
 
 TEST_CASE("Cold start on MovieLens latest-small: bridged content ranks held-out movies",
@@ -721,6 +734,7 @@ TEST_CASE("Cold start on MovieLens latest-small: bridged content ranks held-out 
   ContentEncoderOptions o;  // defaults: SVD text of titles and tags; genres as attributes
   o.attribute_keys = {"genres"};
   const ColdStart r = cold_start(data, {}, o, 0.1, 42);
+  record_cold_start("ml-latest-small", r);
   // Measured (seed 42): 940 held-out movies, 593 users, recall@20 0.267 bridged, 0.181 content
   // profile, 0.021 random (12.6x). Asserted with a wide margin: >= 5x random, and above the
   // content profile (the bridge adds what the collaborative space knows).
@@ -740,6 +754,7 @@ TEST_CASE("Cold start on Online Retail: bridged content ranks held-out products"
   ContentEncoderOptions o;  // SVD text of descriptions, price; variant family as attribute
   o.attribute_keys = {"family"};
   const ColdStart r = cold_start(data, m, o, 0.1, 42);
+  record_cold_start("online-retail", r);
   // Measured (seed 42): 353 held-out products, 3703 users, recall@20 0.334 bridged (5.9x
   // random), 0.343 content profile, 0.057 random. Asserted: >= 3x random.
   CHECK(r.held_out > 250);

@@ -34,6 +34,7 @@
 #include "tailor/ranking/blend_learning.hpp"
 #include "tailor/models/content_bridge.hpp"
 #include "tailor/models/trending.hpp"
+#include "results.hpp"
 #include "test_data.hpp"
 
 using tailor::Event;
@@ -287,6 +288,21 @@ std::string describe(const Tuned& t) {
   return os.str();
 }
 
+// The figures of a new-item study as JSON fields for record_result.
+nlohmann::json new_item_fields(const std::string& dataset, const NewItemFigures& f, const Tuned& t) {
+  return {{"dataset", dataset},
+          {"new_items", f.new_items},
+          {"users", f.users},
+          {"k", kNewK},
+          {"recall20_hybrid", f.hybrid},
+          {"recall20_popularity", f.popularity},
+          {"recall20_random", f.random},
+          {"recall20_hybrid_whole_catalog", f.hybrid_whole_catalog},
+          {"validation_ndcg_start", t.blend.start_ndcg},
+          {"validation_ndcg_tuned", t.blend.ndcg},
+          {"bridge_ridge", t.ridge}};
+}
+
 // ---- Online Retail
 // --------------------------------------------------------------------------------
 
@@ -411,6 +427,7 @@ TEST_CASE("Online Retail new items: hybrid recall@20 >= 3x popularity and random
        << ", popularity " << f.popularity << ", random " << f.random
        << "; new-item recall@20 when ranking the whole catalog " << f.hybrid_whole_catalog << "; "
        << describe(tuned));
+  tailor::test::record_result("hybrid_new_items", new_item_fields("online-retail", f, tuned));
   REQUIRE(f.new_items >= 250);
   REQUIRE(f.users >= 1000);
   // The goal, asserted as is: at least 3x both baselines (seed 42).
@@ -453,6 +470,14 @@ TEST_CASE("Online Retail warm users: hybrid nDCG@10 >= 0.98x ALS alone", "[hybri
   const double h = mean(hybrid), a = mean(als);
   WARN("Online Retail warm users (" << cases.size() << " customers): nDCG@10 hybrid " << h
                                     << ", ALS alone " << a << "; " << describe(tuned));
+  tailor::test::record_result("hybrid_warm_users",
+                              {{"dataset", "online-retail"},
+                               {"users", cases.size()},
+                               {"k", 10},
+                               {"ndcg10_hybrid", h},
+                               {"ndcg10_als", a},
+                               {"validation_ndcg_start", tuned.blend.start_ndcg},
+                               {"validation_ndcg_tuned", tuned.blend.ndcg}});
   REQUIRE(cases.size() >= 1000);
   CHECK(h >= 0.98 * a);  // tolerance: at most 2% below ALS alone
 }
@@ -557,6 +582,7 @@ TEST_CASE("MovieLens held-out movies: hybrid recall@20 >= 3x popularity and rand
        << ", popularity " << f.popularity << ", random " << f.random
        << "; held-out recall@20 when ranking the whole catalog " << f.hybrid_whole_catalog << "; "
        << describe(tuned));
+  tailor::test::record_result("hybrid_new_items", new_item_fields("ml-latest-small", f, tuned));
   REQUIRE(f.new_items >= 300);
   REQUIRE(f.users >= 300);
   CHECK(f.hybrid >= 3.0 * f.popularity);  // the goal, asserted as is (seed 42)

@@ -1,7 +1,7 @@
 // Incremental updates versus a full refit on real data (measure_incremental_drift), and the
 // limit the retrain policy takes from it (suggest_incremental_fraction,
-// kSuggestedIncrementalFraction). The README's "Monitoring and retraining" figures are the
-// output of these studies: TAILOR_PRINT_FIGURES=1 build/tests/test_incremental prints them.
+// kSuggestedIncrementalFraction). docs/quality.md shows the output of these studies, recorded
+// through TAILOR_RESULTS (tests/support/results.hpp); TAILOR_PRINT_FIGURES=1 prints them too.
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catch.hpp"
+#include "results.hpp"
 #include "test_data.hpp"
 #include "tailor/io/datasets.hpp"
 #include "tailor/core/error.hpp"
@@ -18,8 +19,10 @@
 
 namespace {
 
-// With TAILOR_PRINT_FIGURES set (and not "0"), prints the study as one JSON line.
+// Records the study for docs/quality.md when TAILOR_RESULTS is set; with TAILOR_PRINT_FIGURES
+// set (and not "0"), also prints it as one JSON line.
 void maybe_print(const std::string& name, const tailor::IncrementalStudy& study) {
+  tailor::test::record_result("incremental_study", {{"dataset", name}, {"result", study.to_json()}});
   const char* env = std::getenv("TAILOR_PRINT_FIGURES");
   if (env != nullptr && *env != '\0' && std::string(env) != "0") {
     std::cout << nlohmann::json{{"study", name}, {"result", study.to_json()}}.dump() << "\n";

@@ -48,7 +48,7 @@
 //
 // Serving: Recommender::set_experiments(set, tracker) assigns every request with assign(),
 // applies merged_config(), returns the assignments in the response and records the exposure in an
-// OutcomeTracker (outcomes.hpp); experiment_report.hpp turns the tracked metrics into verdicts.
+// OutcomeTracker (outcomes.hpp); report.hpp turns the tracked metrics into verdicts.
 //
 // Thread-safety: ExperimentSet is thread-safe (immutable after construction). The config and
 // value structs are thread-compatible.

@@ -36,7 +36,7 @@ namespace tailor {
 
 /// Options shared by the loaders.
 struct DatasetOptions {
-  ErrorPolicy policy = ErrorPolicy::strict;  ///< what a malformed row does (see io.hpp)
+  ErrorPolicy policy = ErrorPolicy::strict;  ///< what a malformed row does (see input.hpp)
   std::size_t max_samples = 100;             ///< rejections kept per ReadReport
   bool load_events = true;                   ///< false: read only the catalog files
 

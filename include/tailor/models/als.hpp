@@ -1,34 +1,27 @@
 // tailor: ALSFactorizer, matrix factorization by alternating least squares.
 //
-// Implicit feedback (Hu, Koren, Volinsky 2008, "Collaborative Filtering for Implicit Feedback
-// Datasets"). The input is a user x item matrix of confidences c_ui > 0; every stored entry is a
-// positive (p_ui = 1), every absent entry a negative (p_ui = 0) with weight alpha0
-// (`unobserved_weight`, 1 in the paper). Training minimizes
+// Implicit feedback (Hu, Koren, Volinsky 2008): the input is a user x item matrix of
+// confidences c_ui > 0. Every stored entry is a positive, every absent entry a negative of weight
+// alpha0 (`unobserved_weight`), and training minimizes
 //
 //   sum_(u,i stored) c_ui (1 - x_u.y_i)^2  +  alpha0 sum_(u,i absent) (x_u.y_i)^2
 //   + sum_u lambda_u |x_u|^2 + sum_i lambda_i |y_i|^2,
 //
-// with the frequency-scaled regularization of Rendle, Krichene, Zhang, Koren (2021, "Revisiting
-// the performance of iALS on item recommendation benchmarks"):
-//   lambda_u = regularization * (n_u + alpha0 * n_items)^regularization_exponent,
-// n_u = stored entries in row u. Exponent 0 (the default) is the constant lambda of Hu et al.
+// lambda_u = regularization * (n_u + alpha0 * n_items)^regularization_exponent (exponent 0, the
+// default, is a constant lambda). ALSFeedback::explicit_ratings fits the stored ratings only.
+// Each half-iteration solves every row of one side against the fixed other side, by
+// `cg_steps` warm-started conjugate-gradient steps (the default) or exactly (ALSSolver::cholesky).
+// docs/algorithms/als.md derives the solvers, the kernels and fold-in.
 //
-// Each half-iteration solves every row of one side against the fixed other side. The per-row
-// normal equations (alpha0 Y'Y + Y_u' (C_u - alpha0) Y_u + lambda_u I) x_u = Y_u' C_u 1 use the
-// Gram matrix Y'Y, computed once per half-iteration. The default solver runs `cg_steps` steps of
-// conjugate gradient per row warm-started from the previous iterate (Takacs, Pilaszy, Tikk 2011,
-// "Applications of the conjugate gradient method for implicit feedback collaborative filtering");
-// ALSSolver::cholesky solves exactly.
+// Rows (users or items) with no stored entries get zero vectors. Training runs on `threads`
+// threads; the factors are bit-identical for the same seed whatever the thread count, on CPUs
+// that pick the same kernels (see kernel_name()).
 //
-// Explicit ratings (ALSFeedback::explicit_ratings): the stored values are ratings r_ui and only
-// they count: minimize sum_(u,i stored) (r_ui - x_u.y_i)^2 + sum lambda_u |x_u|^2 (the weighted
-// regularization of Zhou et al. 2008 "ALS-WR" is regularization_exponent = 1; unobserved_weight is
-// ignored and taken as 0).
-//
-// Rows (users or items) with no stored entries get zero vectors. Training runs on a ThreadPool of
-// `threads` threads; every row's solve depends only on its inputs and reductions run in a fixed
-// order, so the factors are bit-identical for the same seed whatever the thread count (on one
-// machine: the kernels pick their instruction set at run time).
+// Complexity, k = factors, nnz = stored entries, n = users + items:
+//   fit, per iteration:  CG O((1 + cg_steps) nnz k + cg_steps n k^2); Cholesky O(nnz k^2 + n k^3)
+//   fold_in_user/item:   O(h k^2 + k^3) for a history of h entries
+//   recommend:           O(items k + items log k);  similar_items likewise
+//   memory:              O(n k) for the factors plus one copy of the matrix and its transpose
 //
 // Thread-safety: thread-compatible (const methods may run concurrently; fit and partial_fit need
 // exclusion).

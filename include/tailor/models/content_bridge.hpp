@@ -7,6 +7,10 @@
 // solved in closed form from the d x d normal equations in double precision.
 // blend_cold_item_factors then shrinks each item's CF vector towards its bridged one by how few
 // interactions it has, which is how the ranker and the ANN index see new items.
+// docs/algorithms/content.md explains the choice of items, the intercept and the shrinkage.
+//
+// Complexity, n = training items, d = content dimension, f = factors: fit O(n d^2 + d^3 + n d f);
+// map O(d f); map_all O(rows d f); blend_cold_item_factors O(n_items f).
 //
 // Thread-safety: ContentBridge is thread-compatible (const methods may run concurrently; fit
 // needs exclusion). The free function is thread-safe.

@@ -1,49 +1,33 @@
 // tailor: content vectors for catalog items, content similarity and user content profiles.
 //
 // ContentEncoder turns a CatalogItem into a dense float vector made of field blocks, in this
-// order (a block whose weight is 0 is left out of the layout; the attribute block exists only
-// when attribute_keys is non-empty):
+// order (a block whose weight is 0 is left out; the attribute block exists only when
+// attribute_keys is non-empty):
 //
-//   text        title and description: tokenize_ngrams() (text.hpp), each term hashed
-//               (stable_hash) into one of `hash_buckets` buckets with a hash-derived sign
-//               (signed_hashing), weighted by the sublinear term frequency 1 + ln(tf) of its
-//               field times the field weight (title_weight / description_weight), times the
-//               smoothed inverse document frequency fitted on the catalog
-//                   idf(b) = ln((1 + N) / (1 + df(b))) + 1,   N = catalog items,
-//               L2-normalised, then projected to `text_dimension` values by
-//                 - TextProjection::random: a seeded Rademacher projection (+-1/sqrt(d) entries
-//                   derived from a hash of (seed, bucket), nothing stored), or
-//                 - TextProjection::svd: the top right singular vectors of the catalog's TF-IDF
-//                   matrix (randomized range finder with power iterations, Halko, Martinsson,
-//                   Tropp 2011), z = V^T x; buckets no fitted item used project to nothing.
-//   category    every prefix of category_path ("Home", "Home>Kitchen", "Home>Kitchen>Mugs"),
-//               each a feature with its own seeded random +-1 code of `category_dimension` values;
-//               the block is the sum of the codes. Two items sharing 2 of 3 levels have a
-//               category cosine of about 2/3.
-//   brand       one feature (the brand) coded the same way in `brand_dimension` values.
-//   attributes  for each key of attribute_keys, each '|'-separated value of
-//               CatalogItem::attributes[key] (e.g. MovieLens "genres") is a feature.
-//   price       `price_buckets` buckets evenly spaced in log(price) between the 2nd and 98th
-//               percentile of the catalog's positive prices (prices outside are clamped). A price
-//               activates every bucket j with weight exp(-(x - j)^2 / (2 s^2)), x its position in
-//               bucket units and s = price_overlap, so neighbouring buckets overlap: for s = 0.5
-//               two prices half a bucket apart have price cosine 0.79, one bucket apart 0.26,
-//               two apart 0.02.
-//               A zero price sits at the low end; a catalog with fewer than two distinct prices
-//               gets buckets of ratio 1.5 centred on its price (or on 1).
-// Category, brand and attribute labels are compared after normalize_label() (case-folded,
-// trimmed, inner whitespace collapsed). Each non-empty block is L2-normalised and multiplied by
-// sqrt(field weight); the whole vector is then L2-normalised, so the dot product of two item
-// vectors is their cosine:
-//   cos(a, b) = sum over fields f present in both of w_f cos_f(a, b) / sqrt(W_a W_b),
-// W_a = sum of the weights of the fields item a has. An item with no content at all (no terms
-// after tokenizing, no category, brand, attributes or price) gets the zero vector; so does the
-// text block of an item whose terms all fall in buckets the SVD projection never saw.
+//   text        title and description as hashed, idf-weighted terms (n-grams of text.hpp),
+//               projected to `text_dimension` values by a truncated SVD fitted on the catalog
+//               (TextProjection::svd, the default) or a seeded random projection
+//   category    every prefix of category_path, each with its own seeded +-1 code, summed
+//   brand       the brand, coded the same way
+//   attributes  each '|'-separated value of the attributes named in attribute_keys
+//   price       overlapping buckets in log(price) between the catalog's 2nd and 98th percentiles
+//
+// Labels are compared after normalize_label(). Each non-empty block is L2-normalised and
+// multiplied by sqrt(field weight), and the whole vector is L2-normalised, so the dot product of
+// two item vectors is their cosine: a weighted mean of the per-field cosines over the fields
+// both items have. An item with no content gets the zero vector. docs/algorithms/content.md
+// gives the formulas (idf, projections, price kernel) and how the blocks combine.
 //
 // encode() works on any item, including one that was not in the fitted catalog (a brand-new
-// product): its unseen terms get the largest idf. This is the content side of cold start.
+// product): its unseen terms get the largest idf. This is the content side of cold start; the
+// content bridge (content_bridge.hpp) maps these vectors into the collaborative space.
 //
-// The content bridge (content_bridge.hpp) maps these vectors into the collaborative space.
+// Complexity, N = catalog items, t = terms of an item, d = dimension(), l = text_dimension +
+// svd_oversampling, q = svd_power_iterations:
+//   fit            O(total terms) for the idf; the SVD adds O((q + 1) T l + (S + B) l^2) for
+//                  the T terms of the S = min(N, svd_max_items) sampled items using B buckets
+//   encode         O(t text_dimension + d)
+//   content_similar, content_nearest   O(N d + N log k);   user_content_profile   O(history d)
 //
 // Thread-safety: ContentEncoder is thread-compatible (const methods may run concurrently; fit
 // needs exclusion). The free functions are pure; thread-safe.
@@ -95,9 +79,8 @@ struct ContentEncoderOptions {
   float title_weight = 1.0f;               ///< multiplies title terms' 1 + ln(tf), >= 0
   float description_weight = 1.0f;         ///< multiplies description terms' 1 + ln(tf), >= 0
   std::size_t text_dimension = 128;        ///< text block size, in [1, 4096]
-  /// svd by default: on held-out items of MovieLens latest-small and Online Retail, bridged
-  /// vectors from the SVD projection ranked about 1.4x (retail) to 3x (MovieLens) better than
-  /// from the random projection at the same size (the random one keeps every rare term as noise).
+  /// svd by default: the random projection keeps every rare term as noise, which ranks new items
+  /// worse through the bridge (docs/algorithms/content.md).
   TextProjection projection = TextProjection::svd;
   std::size_t svd_oversampling = 10;       ///< extra random directions of the range finder, <= 1000
   std::size_t svd_power_iterations = 2;    ///< power iterations of the range finder, <= 20
@@ -189,8 +172,7 @@ class ContentEncoder {
   /// normalised like encode(); zero when no term survives tokenizing.
   Vector encode_text(std::string_view text) const;
 
-  /// The fitted state, for saving. The idf table has hash_buckets entries.
-  /// The fitted state as plain data (what a model file stores).
+  /// The fitted state as plain data (what a model file stores); idf() has hash_buckets entries.
   const ContentEncoderState& export_state() const noexcept { return state_; }
   const std::vector<float>& idf() const noexcept { return state_.idf; }
 

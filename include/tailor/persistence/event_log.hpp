@@ -8,7 +8,7 @@
 //            bytes before it
 //   records  u32 L (payload bytes), u32 CRC-32C of those 4 length bytes,
 //            L payload bytes: u8 type (1 event, 2 erase_user), u64 sequence number, then the
-//            body (an event as encode(Event) in serialization.hpp; for erase_user the erased
+//            body (an event as encode(Event) in src/persistence/encoding.hpp; for erase_user the
 //            actor as a u32-length string and an i64 timestamp),
 //            u32 CRC-32C of the payload.
 // Sequence numbers start at 1 and increase by one per record (compaction leaves gaps).

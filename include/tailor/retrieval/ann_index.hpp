@@ -27,12 +27,13 @@
 //
 // Thread-safety: thread-safe. Every method may be called concurrently from any threads:
 // search* reads the immutable graph without locks and takes a shared lock only to check
-// tombstones and scan the side buffer (microseconds); add/update/upsert/remove take the exclusive
-// lock for the time of one vector copy; rebuild/export_state copy under the shared lock and do the
-// heavy work without it. We chose in-place updates under a reader-writer lock over copy-on-write
-// because a shop's catalog changes (a product out of stock, a new product) must reach the very
-// next request, one at a time, and copying a snapshot of a million-item index per change is not
-// affordable; readers never wait for a graph build. Moving an AnnIndex is not thread-safe.
+// tombstones and scan the side buffer (O(side buffer x dim)); add/update/upsert/remove take the
+// exclusive lock for the time of one vector copy; rebuild/export_state copy under the shared
+// lock and do the heavy work without it. We chose in-place updates under a reader-writer lock
+// over copy-on-write because a shop's catalog changes (a product out of stock, a new product)
+// must reach the very next request, one at a time, and copying a snapshot of a million-item
+// index per change is not affordable; readers never wait for a graph build. Moving an AnnIndex
+// is not thread-safe.
 //
 // The graph: under inner product, HNSW's neighbour selection leaves some nodes without incoming
 // links; the build links every node back in, so every item is reachable.

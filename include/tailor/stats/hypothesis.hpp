@@ -11,33 +11,22 @@
 //  - Bad arguments (n <= 0, p outside [0, 1], negative variance, NaN...) throw
 //    Error(invalid_argument) naming the argument.
 //
-// Choices that a reader of a report should know:
-//  - Proportions: the z-test uses the pooled standard error (the null says both rates are equal);
-//    the confidence interval of the difference uses the unpooled (Wald) standard error. Power and
-//    sample size use the pooled error under the null and the unpooled one under the alternative.
-//  - Relative lift b/a - 1: the interval comes from the delta method on log(b/a) (variance
-//    var_a/a^2 + var_b/b^2), exponentiated, so it is asymmetric and never below -100%. It needs
-//    both means > 0; otherwise the interval is reported as undefined (NaN bounds).
-//  - Ratio metrics (clicks per impression with users as the randomization unit): the delta-method
-//    variance of sum(x)/sum(y) over independent units (Deng, Lu, Litz 2018), which accounts for
-//    impressions of one user being correlated.
-//  - Peeking guard: the mixture sequential probability ratio test (mSPRT; Robbins 1970, Johari,
-//    Pekelis, Walsh 2017 "Always valid inference") on the normal approximation of the difference.
-//    With a normal mixing distribution N(0, tau^2) over the true difference theta, the likelihood
-//    ratio of "theta != 0" against "theta = 0" after seeing the estimate d with variance V is
-//        Lambda = sqrt(V / (V + tau^2)) * exp(tau^2 d^2 / (2 V (V + tau^2))).
-//    Lambda is a nonnegative martingale under the null, so by Ville's inequality
-//    P(Lambda ever >= 1/alpha) <= alpha: the always-valid p-value min(1, 1/Lambda) may be looked
-//    at after every event and the test stopped whenever it drops below alpha. We chose it over an
-//    alpha-spending rule (O'Brien-Fleming over planned looks) because shops look at dashboards
-//    whenever they like, not at planned looks, and the mSPRT needs no look schedule. The price is
-//    power: at the fixed-horizon sample size it detects less often than the fixed test, so the
-//    report also says what a fixed-horizon analysis at the planned sample size would conclude.
-//    tau is the effect size one expects (we use the planned minimum detectable effect).
-//  - Multiple comparisons (several treatments against one control): Holm's step-down procedure
-//    by default (uniformly more powerful than Bonferroni, same family-wise error guarantee);
-//    confidence intervals then use the Bonferroni level 1 - alpha/m (Holm has no matching
-//    simultaneous intervals).
+// Choices a reader of a report should know (docs/algorithms/statistics.md explains each):
+//  - two proportions: the z-test pools the standard error, the interval of the difference does
+//    not (Wald); power and sample size use the pooled error under the null, the unpooled one
+//    under the alternative;
+//  - relative lift: a delta-method interval on log(b/a), asymmetric, undefined (NaN bounds)
+//    unless both means are > 0;
+//  - ratio metrics (e.g. clicks per impression, users randomized): the delta-method variance of
+//    sum(x)/sum(y) over independent units (Deng, Lu, Litz 2018);
+//  - peeking: the mixture sequential probability ratio test (mSPRT; Johari, Pekelis, Walsh 2017),
+//    whose always-valid p-value may be read after every event, with the planned minimum
+//    detectable effect as the mixing scale tau;
+//  - several treatments: Holm's step-down correction, with Bonferroni-level intervals.
+//
+// Complexity: O(1) per test or interval from summaries; sample sizes and detectable effects by
+// bisection, O(log n) power evaluations; O(r c) for an r x c table; O(m log m) for a correction
+// of m p-values; O(bins) for the PSI; O((n1 + n2) log(n1 + n2)) for the KS test.
 //
 // Thread-safety: every function is thread-safe (no shared state). Moments and RatioMoments are
 // not thread-safe.
