@@ -64,6 +64,12 @@ std::vector<std::uint64_t> record_offsets(const std::string& bytes) {
   return at;
 }
 
+std::uint32_t le_u32(const char* p) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -457,13 +463,13 @@ TEST_CASE("EventLog refuses newer formats", "[event_log]") {
   const std::string path = fresh_path("future.log");
   { EventLog log(path); }
   std::string b = read_bytes(path);
-  b[8] = 2;  // version 2, with a valid header checksum
+  b[8] = 3;  // version 3, with a valid header checksum
   const std::uint32_t crc = crc32c(b.data(), 12);
   for (int i = 0; i < 4; ++i) b[12 + static_cast<std::size_t>(i)] = static_cast<char>((crc >> (8 * i)) & 0xFF);
   write_bytes(path, b);
   try {
     EventLog log(path);
-    FAIL("opened a version 2 log");
+    FAIL("opened a version 3 log");
   } catch (const Error& e) {
     CHECK(e.code() == ErrorCode::unsupported_version);
   }
@@ -600,4 +606,69 @@ TEST_CASE("Erasure: tombstones drop a user's earlier events; compaction removes 
   CHECK(reopened.recovery().tail == LogTail::clean);
   CHECK(reopened.last_sequence() == 9);
   CHECK(reopened.records().size() == 4);
+}
+
+TEST_CASE("Erasure: digest compaction keeps the erasure but not the ID", "[event_log][erasure]") {
+  const std::string path = fresh_path("erase-digest.log");
+  auto ev = [](const std::string& user, const std::string& item) {
+    Event e;
+    e.user = user;
+    e.item = item;
+    return e;
+  };
+  {
+    EventLog log(path);
+    log.append(ev("erin.secret@example.com", "i1"));
+    log.append(ev("bob", "b1"));
+    log.erase_user("erin.secret@example.com", 100);
+    CHECK(log.compact(TombstonePolicy::digest) == 1);  // only erin's event goes
+    CHECK_FALSE(contains(read_bytes(path), "erin.secret"));
+    log.append(ev("erin.secret@example.com", "i2"));  // a new history after the erasure
+  }
+  // The compacted file is a version 2 log holding one digest tombstone at its old sequence.
+  CHECK(le_u32(read_bytes(path).data() + 8) == 2);
+  EventLog log(path);
+  const auto recs = log.records();
+  REQUIRE(recs.size() == 3);
+  CHECK(recs[0].event.item == "b1");
+  CHECK(recs[1].type == LogRecordType::erase_digest);
+  CHECK(recs[1].sequence == 3);
+  CHECK(recs[1].event.timestamp == 100);
+  CHECK(recs[1].actor_digest == actor_digest("erin.secret@example.com"));
+  CHECK(recs[1].actor_digest.size() == kActorDigestBytes);
+  CHECK(recs[1].event.user.empty());
+  // The digest tombstone still erases what precedes it; the later event survives.
+  const auto kept = surviving_events(recs);
+  REQUIRE(kept.size() == 2);
+  CHECK(kept[0].item == "b1");
+  CHECK(kept[1].item == "i2");
+  // A second compaction changes nothing; a drop compaction removes the digest too.
+  CHECK(log.compact(TombstonePolicy::digest) == 0);
+  CHECK(log.compact(TombstonePolicy::drop) == 1);
+  CHECK(log.records().size() == 2);
+}
+
+TEST_CASE("Erasure: a digest tombstone erases records that precede it and not others",
+          "[event_log][erasure]") {
+  // Digest tombstones written directly into a log (as a compaction leaves them) apply by actor:
+  // anonymous sessions are digested as "session:<key>", like erase_user names them.
+  const std::string path = fresh_path("erase-digest-2.log");
+  Event anon;
+  anon.session = "basket-9";
+  anon.item = "anonymous-item";
+  Event named;
+  named.user = "basket-9";  // a user with the same key is a different actor
+  named.item = "u1";
+  {
+    EventLog log(path);
+    log.append(anon);
+    log.append(named);
+    log.erase_user("session:basket-9", 7);
+    log.compact(TombstonePolicy::digest);
+  }
+  EventLog log(path);
+  const auto kept = surviving_events(log.records());
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0].item == "u1");
+  CHECK_FALSE(contains(read_bytes(path), "anonymous-item"));
 }

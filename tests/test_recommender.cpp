@@ -419,6 +419,43 @@ TEST_CASE("Recommender: a file saved after erase_user holds no trace of the user
   CHECK_FALSE(loaded.user_vector(user));
 }
 
+TEST_CASE("Recommender: erase_user leaves no trace in the log, and an older model is cleaned",
+          "[recommender][persistence][erasure]") {
+  const std::string dir = tailor::test::scratch_dir();
+  const std::string model = dir + "/before-erasure.tlm", log = dir + "/erasure.log";
+  std::remove(log.c_str());
+  const std::string user = busiest_customer(retail().train);
+  {
+    Recommender rec(small_options());
+    rec.open_event_log(log);
+    rec.upsert_items(retail().items);
+    rec.ingest(retail().train);
+    rec.retrain();
+    rec.save(model);  // holds the user's factors and history
+    CHECK(read_bytes(log).find(user) != std::string::npos);
+    CHECK(rec.erase_user(user) > 0);
+    CHECK_FALSE(rec.user_vector(user));
+    // The log was compacted before erase_user returned: neither the ID nor its events remain.
+    CHECK(read_bytes(log).find(user) == std::string::npos);
+  }
+  CHECK(read_bytes(model).find(user) != std::string::npos);
+  // A restart from the model saved before the erasure: the digest tombstone hides the user.
+  Recommender rec(small_options());
+  rec.load(model);
+  REQUIRE(tailor::RecommenderTestAccess::parts(rec)->users.find(user));
+  rec.open_event_log(log);
+  CHECK_FALSE(rec.user_vector(user));
+  RecommendRequest req;
+  req.user = user;
+  const auto anonymous = rec.recommend(req);
+  CHECK(anonymous.items.size() == req.k);  // served, as a shopper never seen
+  // The model saved after this restart holds no trace of the user either.
+  const std::string cleaned = dir + "/after-erasure.tlm";
+  rec.retrain();
+  rec.save(cleaned);
+  CHECK(read_bytes(cleaned).find(user) == std::string::npos);
+}
+
 TEST_CASE("Recommender: damaged model files are refused with a typed error",
           "[recommender][persistence]") {
   const auto rec = trained();

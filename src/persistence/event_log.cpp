@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "internal/crc32c.hpp"
+#include "internal/sha256.hpp"
 #include "tailor/core/error.hpp"
 #include "persistence/model_container.hpp"
 #include "persistence/encoding.hpp"
@@ -18,7 +19,9 @@ namespace tailor {
 namespace {
 
 constexpr char kLogMagic[8] = {'\x89', 'T', 'L', 'R', 'L', '\r', '\n', '\x1a'};
-constexpr std::uint32_t kLogVersion = 1;
+// Version 2 added digest tombstones (records of type 3); version 1 logs are read as they are.
+constexpr std::uint32_t kLogVersion = 2;
+constexpr std::uint32_t kOldestLogVersion = 1;
 constexpr std::size_t kLogHeaderBytes = 16;
 constexpr std::size_t kFrameHeaderBytes = 8;  // length, CRC of the length
 constexpr std::size_t kMinPayload = 9;        // type, sequence
@@ -47,9 +50,10 @@ void check_header(const char* h, const std::string& path) {
   if (std::memcmp(h, kLogMagic, 8) != 0)
     TAILOR_THROW(corrupt_file, path << ", offset 0: not a tailor event log (bad magic bytes)");
   const std::uint32_t version = get_u32(h + 8);
-  if (version != kLogVersion)
+  if (version < kOldestLogVersion || version > kLogVersion)
     TAILOR_THROW(unsupported_version, path << ", offset 8: event log format version " << version
-                                           << "; this build reads version " << kLogVersion);
+                                           << "; this build reads versions " << kOldestLogVersion
+                                           << " to " << kLogVersion);
   if (get_u32(h + 12) != detail::crc32c(h, 12))
     TAILOR_THROW(corrupt_file, path << ", offset 12: event log header checksum mismatch");
 }
@@ -63,6 +67,13 @@ std::string event_body(const Event& event) {
 std::string erase_body(std::string_view actor, Timestamp when) {
   ByteWriter w;
   w.string(actor);
+  w.i64(when);
+  return w.release();
+}
+
+std::string erase_digest_body(std::string_view digest, Timestamp when) {
+  ByteWriter w;
+  w.bytes(digest.data(), digest.size());
   w.i64(when);
   return w.release();
 }
@@ -85,10 +96,14 @@ void append_frame(std::string& out, LogRecordType type, std::uint64_t sequence,
 }
 
 void append_record_frame(std::string& out, const LogRecord& r) {
-  if (r.type == LogRecordType::event) {
-    append_frame(out, r.type, r.sequence, event_body(r.event));
-  } else {
-    append_frame(out, r.type, r.sequence, erase_body(r.event.user, r.event.timestamp));
+  switch (r.type) {
+    case LogRecordType::event: append_frame(out, r.type, r.sequence, event_body(r.event)); break;
+    case LogRecordType::erase_user:
+      append_frame(out, r.type, r.sequence, erase_body(r.event.user, r.event.timestamp));
+      break;
+    case LogRecordType::erase_digest:
+      append_frame(out, r.type, r.sequence, erase_digest_body(r.actor_digest, r.event.timestamp));
+      break;
   }
 }
 
@@ -217,17 +232,21 @@ LogRecovery scan_records(const File& file, std::uint64_t end, const std::string&
     }
     LogRecord rec;
     try {
-      ByteReader r(std::string(p, length), path + ": record", payload_at);
+      ByteReader r = ByteReader::view(std::string_view(p, length), path + ": record", payload_at);
       const std::uint8_t type = r.u8();
       if (type != static_cast<std::uint8_t>(LogRecordType::event) &&
-          type != static_cast<std::uint8_t>(LogRecordType::erase_user))
+          type != static_cast<std::uint8_t>(LogRecordType::erase_user) &&
+          type != static_cast<std::uint8_t>(LogRecordType::erase_digest))
         r.fail("unknown record type " + std::to_string(type));
       rec.type = static_cast<LogRecordType>(type);
       rec.sequence = r.u64();
       if (rec.type == LogRecordType::event) {
         decode(r, rec.event);
-      } else {
+      } else if (rec.type == LogRecordType::erase_user) {
         rec.event.user = r.string();
+        rec.event.timestamp = r.i64();
+      } else {
+        rec.actor_digest = std::string(r.bytes(kActorDigestBytes));
         rec.event.timestamp = r.i64();
       }
       r.expect_end();
@@ -263,18 +282,35 @@ void lock_file(const File& file) {
   }
 }
 
-using ErasureMap = std::unordered_map<std::string, std::uint64_t>;
+// Erasures seen in a log: actor -> sequence of its last tombstone, and the same for digest
+// tombstones (digest -> sequence), with the digests of the actors looked up so far.
+struct ErasureMap {
+  std::unordered_map<std::string, std::uint64_t> actors;
+  std::unordered_map<std::string, std::uint64_t> digests;
+  mutable std::unordered_map<std::string, std::string> digest_of;
+  bool empty() const { return actors.empty() && digests.empty(); }
+};
 
 void note_erasure(ErasureMap& erased, const LogRecord& r) {
-  if (r.type != LogRecordType::erase_user) return;
-  auto& seq = erased[r.event.user];
-  seq = std::max(seq, r.sequence);
+  if (r.type == LogRecordType::erase_user) {
+    auto& seq = erased.actors[r.event.user];
+    seq = std::max(seq, r.sequence);
+  } else if (r.type == LogRecordType::erase_digest) {
+    auto& seq = erased.digests[r.actor_digest];
+    seq = std::max(seq, r.sequence);
+  }
 }
 
 bool survives(const ErasureMap& erased, const LogRecord& r) {
   if (r.type != LogRecordType::event || erased.empty()) return true;
-  const auto it = erased.find(r.event.actor());
-  return it == erased.end() || it->second < r.sequence;
+  const std::string actor = r.event.actor();
+  const auto it = erased.actors.find(actor);
+  if (it != erased.actors.end() && it->second > r.sequence) return false;
+  if (erased.digests.empty()) return true;
+  auto d = erased.digest_of.find(actor);
+  if (d == erased.digest_of.end()) d = erased.digest_of.emplace(actor, actor_digest(actor)).first;
+  const auto hit = erased.digests.find(d->second);
+  return hit == erased.digests.end() || hit->second < r.sequence;
 }
 
 }  // namespace
@@ -595,13 +631,22 @@ std::uint64_t EventLog::compact(TombstonePolicy tombstones) {
   std::uint64_t removed = 0;
   const std::function<void(const LogRecord&)> copy = [&](const LogRecord& r) {
     const bool keep = r.type == LogRecordType::event ? survives(erased, r)
-                                                     : tombstones == TombstonePolicy::keep;
+                                                     : tombstones != TombstonePolicy::drop;
     if (!keep) {
       ++removed;
       return;
     }
     ++kept;
-    append_record_frame(chunk, r);
+    if (r.type == LogRecordType::erase_user && tombstones == TombstonePolicy::digest) {
+      LogRecord hashed;
+      hashed.type = LogRecordType::erase_digest;
+      hashed.sequence = r.sequence;
+      hashed.actor_digest = actor_digest(r.event.user);
+      hashed.event.timestamp = r.event.timestamp;
+      append_record_frame(chunk, hashed);
+    } else {
+      append_record_frame(chunk, r);
+    }
     if (chunk.size() >= kReadChunk) {
       out.write(chunk);
       chunk.clear();
@@ -651,6 +696,11 @@ LogRecovery read_event_log(const std::string& path,
     TAILOR_THROW(corrupt_file, rep.detail << "; " << rep.dropped_bytes
                                           << " bytes from there to the end of the file");
   return rep;
+}
+
+std::string actor_digest(std::string_view actor) {
+  const detail::Sha256Digest d = detail::sha256(actor);
+  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
 }
 
 std::vector<Event> surviving_events(const std::vector<LogRecord>& records) {

@@ -345,6 +345,7 @@ std::size_t Recommender::erase_user(const std::string& actor) {
     core_->log->erase_user(actor, std::chrono::duration_cast<std::chrono::milliseconds>(
                                       std::chrono::system_clock::now().time_since_epoch())
                                       .count());
+    if (options_.compact_log_on_erase) core_->log->compact(TombstonePolicy::digest);
   }
   std::uint64_t collection = 0;
   {
@@ -370,6 +371,11 @@ std::size_t Recommender::erase_user(const std::string& actor) {
     }
   }
   return dropped;
+}
+
+std::uint64_t Recommender::compact_event_log() {
+  if (!core_->log) return 0;
+  return core_->log->compact(TombstonePolicy::digest);
 }
 
 bool Recommender::rollback() {

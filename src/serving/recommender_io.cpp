@@ -260,13 +260,23 @@ LogRecovery Recommender::open_event_log(const std::string& path, const EventLogO
   const std::uint64_t trained_log = snap->trained_log_sequence;
   // Tombstones newer than the model: those actors are in the model but must not be served.
   std::vector<std::string> erased_after_model;
+  std::unordered_set<std::string> digests_after_model;
   std::vector<Event> events;
   std::vector<std::uint64_t> sequences;
   log->replay([&](const LogRecord& r) {
-    if (r.type == LogRecordType::erase_user && r.sequence > trained_log) {
-      erased_after_model.push_back(r.event.user);
-    }
+    if (r.sequence <= trained_log) return;
+    if (r.type == LogRecordType::erase_user) erased_after_model.push_back(r.event.user);
+    if (r.type == LogRecordType::erase_digest) digests_after_model.insert(r.actor_digest);
   });
+  if (!digests_after_model.empty() && snap->parts) {
+    // A compacted log names erased actors by digest: find them among the model's actors.
+    for (const IdMap* ids : {&snap->parts->users, &snap->parts->history_users}) {
+      for (std::size_t i = 0; i < ids->size(); ++i) {
+        const std::string& id = ids->id(static_cast<Index>(i));
+        if (digests_after_model.count(actor_digest(id)) != 0) erased_after_model.push_back(id);
+      }
+    }
+  }
   log->replay_surviving([&](const LogRecord& r) {
     events.push_back(r.event);
     sequences.push_back(r.sequence);

@@ -3,13 +3,14 @@
 // The Recommender appends every ingested event here before applying it, so a restart rebuilds
 // its real-time state from the last model file plus the log, and a retrain reads the history.
 //
-// File layout (little-endian; log format version 1):
+// File layout (little-endian; log format version 2, which also reads version 1 files):
 //   header   16 bytes: magic 89 'T' 'L' 'R' 'L' 0D 0A 1A, u32 version, u32 CRC-32C of the 12
 //            bytes before it
 //   records  u32 L (payload bytes), u32 CRC-32C of those 4 length bytes,
-//            L payload bytes: u8 type (1 event, 2 erase_user), u64 sequence number, then the
-//            body (an event as encode(Event) in src/persistence/encoding.hpp; for erase_user the
-//            actor as a u32-length string and an i64 timestamp),
+//            L payload bytes: u8 type (1 event, 2 erase_user, 3 erase_digest), u64 sequence
+//            number, then the body: an event (docs/formats.md); for erase_user the erased actor
+//            as a u32-length string and an i64 timestamp; for erase_digest the actor's 32-byte
+//            SHA-256 and an i64 timestamp,
 //            u32 CRC-32C of the payload.
 // Sequence numbers start at 1 and increase by one per record (compaction leaves gaps).
 //
@@ -37,7 +38,8 @@
 //
 // Erasure: erase_user(actor) appends a tombstone. surviving_events() / replay_surviving() drop
 // every event of that actor that precedes the tombstone (events after it are a new history);
-// compact() rewrites the file without them.
+// compact() rewrites the file without them, and may turn the tombstones into digests so no raw
+// ID remains (TombstonePolicy::digest).
 //
 // One process at a time: open takes an exclusive flock(2) on the file.
 //
@@ -82,11 +84,22 @@ enum class CorruptionPolicy {
   truncate,  ///< EventLog: cut the log at the bad record; read_event_log: stop there. Reported.
 };
 
-/// Whether compact() keeps erase_user records.
+/// What compact() does with erase_user records (tombstones).
 enum class TombstonePolicy {
-  keep,  ///< keep them, so a model file older than the erasure can still be cleaned on replay
-  drop,  ///< drop them too: no trace of the erased actors remains in the log
+  keep,    ///< keep them, so a model file older than the erasure can still be cleaned on replay
+  drop,    ///< drop them too: no trace of the erased actors remains in the log
+  /// replace each by a digest tombstone (SHA-256 of the actor): the ID's bytes leave the log,
+  /// and a model file older than the erasure is still cleaned on replay (its users are matched by
+  /// digest). An ID that can be guessed can be confirmed against the digest; with pseudonymized
+  /// IDs (RecommenderOptions::pseudonymize) what is hashed is already a keyed pseudonym.
+  digest,
 };
+
+/// Bytes of an actor digest (SHA-256).
+inline constexpr std::size_t kActorDigestBytes = 32;
+
+/// The digest a digest tombstone stores for `actor`: the raw SHA-256 of its bytes.
+std::string actor_digest(std::string_view actor);
 
 /// Options of EventLog.
 struct EventLogOptions {
@@ -107,8 +120,9 @@ struct EventLogOptions {
 
 /// Kinds of records in the log.
 enum class LogRecordType : std::uint8_t {
-  event = 1,       ///< a shopper event
-  erase_user = 2,  ///< a tombstone: forget this actor's earlier events
+  event = 1,         ///< a shopper event
+  erase_user = 2,    ///< a tombstone: forget this actor's earlier events
+  erase_digest = 3,  ///< the same, naming the actor by actor_digest() only (log version 2)
 };
 
 /// One record read back from the log.
@@ -116,8 +130,11 @@ struct LogRecord {
   std::uint64_t sequence = 0;
   LogRecordType type = LogRecordType::event;
   /// The event. For erase_user records only `user` (the erased actor, as Event::actor() gives
-  /// it) and `timestamp` (when erasure was requested) are set.
+  /// it) and `timestamp` (when erasure was requested) are set; for erase_digest records only
+  /// `timestamp`.
   Event event;
+  /// erase_digest records: actor_digest() of the erased actor (kActorDigestBytes bytes).
+  std::string actor_digest;
 };
 
 /// State of the end of a log when it was opened or read.

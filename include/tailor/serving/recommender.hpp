@@ -111,6 +111,11 @@ struct RecommenderOptions {
   /// replayed history and live traffic share one clock.
   bool monitor_drift = true;
   DriftOptions drift;
+  /// With an event log open, erase_user rewrites the log without the erased shopper's events and
+  /// with its tombstone as a digest (EventLog::compact, TombstonePolicy::digest), so no trace of
+  /// the ID stays on disk once it returns. O(log size) per erasure; hosts that erase in bulk may
+  /// turn this off and call compact_event_log() after the batch.
+  bool compact_log_on_erase = true;
 
   /// Throws Error(invalid_argument) naming the first bad field (including nested options).
   void validate() const;
@@ -314,9 +319,14 @@ class Recommender {
   // ---- privacy
 
   /// Forgets a user or session ("session:<key>" for anonymous ones): profile, vector and cached
-  /// responses at once; their kept events are dropped so the next retrain excludes them. Returns
-  /// the number of kept events dropped.
+  /// responses at once; their kept events are dropped so the next retrain excludes them, and a
+  /// model saved afterwards holds neither the ID nor its factors. With an event log, a tombstone
+  /// is appended and (compact_log_on_erase) the log is compacted before this returns, leaving no
+  /// trace of the ID in it. Returns the number of kept events dropped.
   std::size_t erase_user(const std::string& actor);
+  /// Compacts the event log: drops the events of erased shoppers and turns tombstones into
+  /// digests (see compact_log_on_erase). Returns the records removed; 0 without a log.
+  std::uint64_t compact_event_log();
 
   RecommenderStats stats() const;
   /// The drift monitor's report (current window against the window at the last retrain). Throws
