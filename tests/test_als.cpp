@@ -154,7 +154,7 @@ ALSOptions tuned_ml100k_options() {
   return o;
 }
 
-TEST_CASE("ALS reaches nDCG@10 >= 0.40 on ML-100K (per-item 25% holdout); CG within 1% of Cholesky",
+TEST_CASE("ALS reaches nDCG@10 >= 0.40 on ML-100K (per-item 25% holdout), and CG within 1% of Cholesky",
           "[als][ml100k]") {
   const Split split = stratified_by_item(load_ml100k(), 42);
   REQUIRE(split.test.size() > 20000);
@@ -462,7 +462,7 @@ TEST_CASE("ALS reports non-finite values as numerical_error naming the iteration
   }
 }
 
-TEST_CASE("ALS progress callback can stop; early stopping keeps the best factors", "[als]") {
+TEST_CASE("ALS progress callback can stop, and early stopping keeps the best factors", "[als]") {
   const SparseMatrix m = random_confidences(200, 90, 10, 21);
   ALSOptions o;
   o.factors = 8;

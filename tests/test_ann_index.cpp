@@ -385,7 +385,7 @@ TEST_CASE("AnnIndex add, update and remove are visible to the next search", "[an
   CHECK(only_new[1].item == 4000);
 }
 
-TEST_CASE("AnnIndex rebuild folds the side buffer and keeps results; catch_up replays",
+TEST_CASE("AnnIndex rebuild folds the side buffer and keeps results, and catch_up replays",
           "[ann_index]") {
   const RowMatrix m = clustered(5000, 16, 50, 4);
   AnnIndexOptions o;

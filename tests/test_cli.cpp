@@ -290,7 +290,7 @@ TEST_CASE("tailor similar lists neighbours with catalog titles", "[cli]") {
   CHECK(parse_csv(als.out).size() == 6);
 }
 
-TEST_CASE("tailor split partitions events; evaluate and tune write JSON", "[cli]") {
+TEST_CASE("tailor split partitions events, and evaluate and tune write JSON", "[cli]") {
   const std::string train = quoted(scratch("split_train.csv"));
   const std::string test = quoted(scratch("split_test.csv"));
   const Run s = tailor_run("split --quiet --in " + quoted(data("events.csv")) + " --train-out " + train +

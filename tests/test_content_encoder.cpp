@@ -230,7 +230,7 @@ TEST_CASE("Text: idf, sublinear tf, n-grams and field weights", "[content_encode
   CHECK(titles.encode(item("z", "", {}, "", std::nullopt, "rare filler")).norm() == 0.0f);
 }
 
-TEST_CASE("Categories: every prefix level counts; brand and attributes", "[content_encoder]") {
+TEST_CASE("Categories: every prefix level counts, and brand and attributes", "[content_encoder]") {
   ContentEncoderOptions o;
   o.text_weight = 0.0f;
   o.brand_weight = 0.0f;
@@ -317,7 +317,7 @@ TEST_CASE("Price: log buckets with a little overlap", "[content_encoder]") {
   CHECK(encoder.encode(catalog.at("unpriced")).norm() == 0.0f);
 }
 
-TEST_CASE("Field weights combine as documented; empty items are zero", "[content_encoder]") {
+TEST_CASE("Field weights combine as documented, and empty items are zero", "[content_encoder]") {
   ContentEncoderOptions o;
   o.tokenizer.max_ngram = 1;
   o.brand_weight = 0.0f;

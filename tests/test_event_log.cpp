@@ -555,7 +555,7 @@ TEST_CASE("EventLog under I/O faults: failed writes leave no trace, failed fsync
   }
 }
 
-TEST_CASE("Erasure: tombstones drop a user's earlier events; compaction removes them",
+TEST_CASE("Erasure: tombstones drop a user's earlier events, and compaction removes them",
           "[event_log][erasure]") {
   const std::string path = fresh_path("erase.log");
   auto ev = [](const std::string& user, const std::string& item) {

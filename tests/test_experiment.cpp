@@ -145,7 +145,7 @@ TEST_CASE("Assignment is deterministic across instances, JSON round trips and re
   CHECK(std::fabs(same / 20000.0 - 0.5) < 0.02);  // 0.5 +- 5.7 sd
 }
 
-TEST_CASE("Experiments of one layer are mutually exclusive; layers are independent", "[experiment]") {
+TEST_CASE("Experiments of one layer are mutually exclusive, and layers are independent", "[experiment]") {
   const json config = json::parse(R"({
     "layers": [{"name": "ranking", "buckets": 100}, {"name": "ui", "buckets": 1000}],
     "experiments": [

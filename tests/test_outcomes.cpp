@@ -495,7 +495,7 @@ TEST_CASE("Report: fixed-horizon mode withholds a verdict until the planned samp
   CHECK(r.results[0].reason.find("not enough data") != std::string::npos);
 }
 
-TEST_CASE("Report: three variants are corrected with Holm; revenue uses Welch", "[outcomes][report]") {
+TEST_CASE("Report: three variants are corrected with Holm, and revenue uses Welch", "[outcomes][report]") {
   const ExperimentSet set = ExperimentSet::from_json(json::parse(R"({"experiments": [{"name": "three",
       "variants": [{"name": "A", "share": 0.34}, {"name": "B", "share": 0.33}, {"name": "C", "share": 0.33}],
       "analysis": {"primary_metric": "revenue_per_user", "minimum_detectable_effect": 0.2,

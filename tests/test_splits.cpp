@@ -138,7 +138,7 @@ TEST_CASE("stratified random split per user and per item", "[splits]") {
   CHECK(tailor::split_stratified({}, 0.5, 1, tailor::StratifyBy::user).train.empty());
 }
 
-TEST_CASE("stratified split by hand: 4 pairs at 75% keep 3 in train; a lone pair stays in train", "[splits]") {
+TEST_CASE("stratified split by hand: 4 pairs at 75% keep 3 in train, and a lone pair stays in train", "[splits]") {
   std::vector<Interaction> xs = {{0, 0, 1, 0, 0, 1}, {0, 1, 1, 0, 0, 1}, {0, 2, 1, 0, 0, 1}, {0, 3, 1, 0, 0, 1}, {1, 0, 1, 0, 0, 1}};
   const Split s = tailor::split_stratified(xs, 0.75, 7, tailor::StratifyBy::user);
   check_partition(xs, s);

@@ -221,7 +221,7 @@ TEST_CASE("Boosts are bounded and saturate: no infinite scores", "[untrusted][re
   for (const auto& r : rec->recommend(req).items) CHECK(std::isfinite(r.score));
 }
 
-TEST_CASE("User IDs cannot collide with anonymous sessions; oversized IDs are refused",
+TEST_CASE("User IDs cannot collide with anonymous sessions, and oversized IDs are refused",
           "[untrusted][regression]") {
   // Before: a user "session:abc" shared a profile with the anonymous session "abc".
   const auto rec = trained();
