@@ -362,6 +362,10 @@ TEST_CASE("Recommender: concurrent serving, ingest and retrain", "[recommender][
 // ---- persistence -------------------------------------------------------------------------------
 
 using tailor::test::read_bytes;
+using tailor::Error;
+using tailor::ErrorCode;
+using tailor::Pseudonymizer;
+using tailor::PseudonymizerOptions;
 
 TEST_CASE("Recommender: save and load give the same recommendations", "[recommender][persistence]") {
   const auto rec = trained();
@@ -454,6 +458,102 @@ TEST_CASE("Recommender: erase_user leaves no trace in the log, and an older mode
   rec.retrain();
   rec.save(cleaned);
   CHECK(read_bytes(cleaned).find(user) == std::string::npos);
+}
+
+TEST_CASE("Recommender: pseudonymization at the door keeps raw user IDs out of the log and "
+          "the model, and serves the same lists",
+          "[recommender][persistence][privacy]") {
+  const std::string dir = tailor::test::scratch_dir();
+  const std::string model = dir + "/pseudonymized.tlm", log = dir + "/pseudonymized.log";
+  const std::string raw_model = dir + "/raw-ids.tlm", raw_log = dir + "/raw-ids.log";
+  std::remove(log.c_str());
+  std::remove(raw_log.c_str());
+  PseudonymizerOptions key;
+  key.key = std::string(32, 'k');
+  key.key_version = "k1";
+  RecommenderOptions with_key = small_options();
+  with_key.pseudonymize = key;
+  const std::string user = busiest_customer(retail().train);
+  const std::string pseudonym = Pseudonymizer(key).pseudonymize(user);
+
+  Recommender plain(small_options()), keyed(with_key);
+  plain.open_event_log(raw_log);
+  keyed.open_event_log(log);
+  for (Recommender* rec : {&plain, &keyed}) {
+    rec->upsert_items(retail().items);
+    rec->ingest(retail().train);
+    rec->retrain();
+  }
+  // The pseudonym is a bijection on the IDs seen, in the same order: the same lists and scores.
+  RecommendRequest req;
+  req.user = user;
+  req.k = 20;
+  const auto a = plain.recommend(req), b = keyed.recommend(req);
+  REQUIRE(a.items.size() == b.items.size());
+  for (std::size_t i = 0; i < a.items.size(); ++i) {
+    CHECK(a.items[i].item == b.items[i].item);
+    CHECK(a.items[i].score == Approx(b.items[i].score).margin(1e-5));
+  }
+  REQUIRE(keyed.user_vector(user));
+  plain.save(raw_model);
+  keyed.save(model);
+  for (const std::string& path : {model, log}) {
+    const std::string bytes = read_bytes(path);
+    INFO(path);
+    CHECK(bytes.find(user) == std::string::npos);
+    CHECK(bytes.find(pseudonym) != std::string::npos);
+  }
+  CHECK(read_bytes(raw_model).find(user) != std::string::npos);  // the scan can see an ID
+
+  // A model or log of raw IDs, or of another key version, is refused (the model) or reported
+  // event by event (the log), never mixed in.
+  {
+    Recommender fresh(with_key);
+    try {
+      fresh.load(raw_model);
+      FAIL("a model of raw IDs was loaded into a pseudonymizing Recommender");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::invalid_argument);
+      CHECK_THAT(e.what(), Catch::Contains("section 'users'") && Catch::Contains("k1"));
+      CHECK(std::string(e.what()).find(user) == std::string::npos);
+    }
+    const std::string raw_copy = dir + "/raw-ids-copy.log";  // `plain` holds raw_log's lock
+    tailor::test::write_bytes(raw_copy, read_bytes(raw_log));
+    const auto recovery = fresh.open_event_log(raw_copy);
+    CHECK(recovery.skipped_events == retail().train.size() -
+                                         static_cast<std::size_t>(std::count_if(
+                                             retail().train.begin(), retail().train.end(),
+                                             [](const Event& e) { return e.user.empty(); })));
+    CHECK_THAT(recovery.skipped_detail, Catch::Contains("not a pseudonym of key version 'k1'"));
+  }
+  {
+    RecommenderOptions other = with_key;
+    other.pseudonymize->key_version = "k2";
+    Recommender fresh(other);
+    CHECK_THROWS_AS(fresh.load(model), Error);
+  }
+  // The same key restores the model and the log; erasure takes the raw ID.
+  Recommender restored(with_key);
+  restored.load(model);
+  const std::string log_copy = dir + "/pseudonymized-copy.log";  // `keyed` holds log's lock
+  tailor::test::write_bytes(log_copy, read_bytes(log));
+  CHECK(restored.open_event_log(log_copy).skipped_events == 0);
+  CHECK(restored.recommend(req).items.front().item == b.items.front().item);
+  CHECK(keyed.erase_user(user) > 0);
+  CHECK_FALSE(keyed.user_vector(user));
+  CHECK(read_bytes(log).find(pseudonym) == std::string::npos);
+
+  // Bad key options are refused at construction, naming the option and never the key.
+  RecommenderOptions short_key = small_options();
+  short_key.pseudonymize = PseudonymizerOptions{};
+  short_key.pseudonymize->key = "secret-but-short";
+  try {
+    Recommender bad(short_key);
+    FAIL("a 16-byte key was accepted");
+  } catch (const Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("RecommenderOptions::pseudonymize"));
+    CHECK(std::string(e.what()).find("secret-but-short") == std::string::npos);
+  }
 }
 
 TEST_CASE("Recommender: damaged model files are refused with a typed error",

@@ -23,7 +23,7 @@ namespace {
 
 const char* kDetails =
     "Inputs:\n"
-    "  --config     the experiments JSON (see include/tailor/experiment.hpp): hash_key, layers,\n"
+    "  --config     the experiments JSON (see include/tailor/experiments/experiment.hpp): hash_key, layers,\n"
     "               experiments with variants, shares, holdout and an analysis plan.\n"
     "  --exposures  the recommendation lists shown, one per record, CSV or JSON Lines (gzip ok):\n"
     "               JSON Lines: {\"recommendation_id\": \"r1\", \"user\": \"u1\", \"session\": \"s1\",\n"

@@ -1,4 +1,4 @@
-// tailor: Evaluator (see include/tailor/evaluation.hpp).
+// tailor: Evaluator (see include/tailor/evaluation/evaluator.hpp).
 #include "tailor/evaluation/evaluator.hpp"
 
 #include <algorithm>

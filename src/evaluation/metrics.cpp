@@ -1,4 +1,4 @@
-// tailor: ranking metrics (definitions in include/tailor/metrics.hpp).
+// tailor: ranking metrics (definitions in include/tailor/evaluation/metrics.hpp).
 #include "tailor/evaluation/metrics.hpp"
 
 #include <algorithm>

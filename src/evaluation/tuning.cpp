@@ -1,4 +1,4 @@
-// tailor: hyperparameter search and temporal folds (see include/tailor/tuning.hpp).
+// tailor: hyperparameter search and temporal folds (see include/tailor/evaluation/tuning.hpp).
 #include "tailor/evaluation/tuning.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// tailor: baseline recommenders (see include/tailor/baselines.hpp).
+// tailor: baseline recommenders (see include/tailor/models/scorers.hpp).
 #include "tailor/models/scorers.hpp"
 
 #include <algorithm>

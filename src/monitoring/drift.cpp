@@ -1,4 +1,4 @@
-// tailor: drift detection (see include/tailor/drift.hpp).
+// tailor: drift detection (see include/tailor/monitoring/drift.hpp).
 #include "tailor/monitoring/drift.hpp"
 
 #include <algorithm>

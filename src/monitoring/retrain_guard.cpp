@@ -1,5 +1,5 @@
 // tailor: retrain policy, candidate guard, incremental-versus-full study
-// (see include/tailor/retrain_policy.hpp).
+// (see include/tailor/monitoring/retrain_policy.hpp).
 #include "tailor/monitoring/retrain_guard.hpp"
 
 #include "tailor/evaluation/evaluator.hpp"

@@ -1,4 +1,4 @@
-// tailor: business rules (see include/tailor/rules.hpp).
+// tailor: business rules (see include/tailor/ranking/rules.hpp).
 #include "tailor/ranking/rules.hpp"
 
 #include <algorithm>

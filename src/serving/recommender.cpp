@@ -41,6 +41,13 @@ void RecommenderOptions::validate() const {
                  "RecommenderOptions::guard_holdout must be in [0, 0.5], got " << guard_holdout);
   guard.validate();
   if (monitor_drift) drift.validate();
+  if (pseudonymize) {
+    try {
+      pseudonymize->validate();
+    } catch (const Error& e) {
+      TAILOR_THROW(invalid_argument, "RecommenderOptions::pseudonymize: " << e.what());
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -60,6 +67,7 @@ using detail::request_actor;
 Recommender::Recommender(RecommenderOptions options)
     : options_(std::move(options)), core_(std::make_unique<Core>()) {
   options_.validate();
+  if (options_.pseudonymize) pseudonymizer_.emplace(*options_.pseudonymize);
   core_->shards.reserve(options_.profile_shards);
   for (std::size_t i = 0; i < options_.profile_shards; ++i) {
     core_->shards.push_back(std::make_unique<Shard>());
@@ -145,16 +153,30 @@ void detail::check_event(const Event& e, const EventWeights& weights, const char
   if (!weights.weight(e)) fail("field 'value': missing or not finite for this event type");
 }
 
+std::string Recommender::inside_id(const std::string& id) const {
+  if (!pseudonymizer_ || id.empty() ||
+      id.compare(0, kSessionActorPrefix.size(), kSessionActorPrefix) == 0) {
+    return id;
+  }
+  return pseudonymizer_->pseudonymize(id);
+}
+
 void Recommender::ingest(const Event& event) {
   detail::check_event(event, options_.matrix.weights, "Recommender::ingest", 0, false);
-  ingest_checked(&event, 1);
+  if (!pseudonymizer_) return ingest_checked(&event, 1);
+  const Event inside = pseudonymizer_->pseudonymize(event);
+  ingest_checked(&inside, 1);
 }
 
 void Recommender::ingest(const std::vector<Event>& events) {
   for (std::size_t i = 0; i < events.size(); ++i) {
     detail::check_event(events[i], options_.matrix.weights, "Recommender::ingest", i, events.size() > 1);
   }
-  ingest_checked(events.data(), events.size());
+  if (!pseudonymizer_) return ingest_checked(events.data(), events.size());
+  std::vector<Event> inside;
+  inside.reserve(events.size());
+  for (const Event& e : events) inside.push_back(pseudonymizer_->pseudonymize(e));
+  ingest_checked(inside.data(), inside.size());
 }
 
 void Recommender::ingest_checked(const Event* events, std::size_t n) {
@@ -333,7 +355,8 @@ RetrainReport Recommender::retrain() {
 // ---------------------------------------------------------------------------------------------
 // Privacy and monitoring
 
-std::size_t Recommender::erase_user(const std::string& actor) {
+std::size_t Recommender::erase_user(const std::string& id) {
+  const std::string actor = inside_id(id);
   Shard& shard = core_->shard_of(actor);
   std::size_t dropped = 0;
   {

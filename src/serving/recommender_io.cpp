@@ -29,6 +29,8 @@
 namespace tailor {
 
 namespace {
+// Erased actors still in a snapshot are saved under this prefix and a number (save()).
+constexpr std::string_view kErasedActorPrefix = "erased:";
 
 constexpr int kLayoutVersion = 1;
 
@@ -39,7 +41,7 @@ IdMap scrub_ids(const IdMap& ids, const std::unordered_set<std::string>& erased,
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const std::string& id = ids.id(static_cast<Index>(i));
     if (erased.count(id)) {
-      out.insert("erased:" + std::to_string(scrubbed.size()));
+      out.insert(std::string(kErasedActorPrefix) + std::to_string(scrubbed.size()));
       scrubbed.push_back(static_cast<Index>(i));
     } else {
       out.insert(id);
@@ -195,6 +197,25 @@ void Recommender::load(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     TAILOR_THROW(corrupt_file, path << ": section 'recommender': " << e.what());
   }
+  if (pseudonymizer_) {  // a model of raw IDs (or another key's) would mix with pseudonyms
+    for (const char* section : {"users", "history_users"}) {
+      const IdMap& ids = section[0] == 'u' ? parts->users : parts->history_users;
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        const std::string& id = ids.id(static_cast<Index>(i));
+        if (id.compare(0, kSessionActorPrefix.size(), kSessionActorPrefix) == 0 ||
+            id.compare(0, kErasedActorPrefix.size(), kErasedActorPrefix) == 0 ||
+            pseudonymizer_->looks_pseudonymized(id)) {
+          continue;
+        }
+        TAILOR_THROW(invalid_argument,
+                     path << ": section '" << section << "', entry " << i
+                          << ": not a pseudonym of key version '"
+                          << options_.pseudonymize->key_version
+                          << "' (RecommenderOptions::pseudonymize); this model was trained "
+                             "without that key and cannot be served with it");
+      }
+    }
+  }
   std::shared_ptr<const RowMatrix> content, cold;
   if (reader.has("content.vectors")) {
     content = std::make_shared<RowMatrix>(read_or_corrupt<RowMatrix>(reader, "content.vectors"));
@@ -292,6 +313,11 @@ LogRecovery Recommender::open_event_log(const std::string& path, const EventLogO
       try {
         detail::check_event(events[i], options_.matrix.weights, "Recommender::open_event_log",
                             i, false);
+        TAILOR_REQUIRE(!pseudonymizer_ || events[i].user.empty() ||
+                           pseudonymizer_->looks_pseudonymized(events[i].user),
+                       "field 'user': not a pseudonym of key version '"
+                           << options_.pseudonymize->key_version
+                           << "' (RecommenderOptions::pseudonymize)");
       } catch (const Error& e) {
         if (recovery.skipped_events++ < 5) {
           if (!recovery.skipped_detail.empty()) recovery.skipped_detail += "; ";

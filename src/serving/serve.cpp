@@ -90,7 +90,8 @@ void require_model(const ModelSnapshot& snap, const char* what) {
 
 }  // namespace
 
-std::optional<Vector> Recommender::user_vector(const std::string& actor) const {
+std::optional<Vector> Recommender::user_vector(const std::string& id) const {
+  const std::string actor = inside_id(id);
   const auto snap = core_->load_snapshot();
   require_model(*snap, "user_vector");
   bool erased = false;
@@ -184,7 +185,7 @@ RecommendResponse Recommender::recommend(const RecommendRequest& request) const 
   if (const auto tracker = std::atomic_load(&core_->tracker)) {
     Exposure exposure;
     exposure.recommendation_id = response.recommendation_id;
-    exposure.user = request.user;
+    exposure.user = inside_id(request.user);  // as its events reach the tracker
     exposure.session = request.session;
     for (const auto& r : response.items) exposure.items.push_back(r.item);
     exposure.variants = response.assignments;
@@ -205,7 +206,7 @@ RecommendResponse Recommender::serve(const RecommendRequest& request) const {
   });
   const auto snap = core_->load_snapshot();  // this request's one snapshot
   require_model(*snap, "recommend");
-  const std::string actor = request_actor(request.user, request.session);
+  const std::string actor = request_actor(inside_id(request.user), request.session);
   Shard& shard = core_->shard_of(actor);
   const bool use_cache = options_.cache_entries > 0 && !request.cache_key.empty();
 

@@ -72,6 +72,7 @@
 #include "tailor/experiments/experiment.hpp"
 #include "tailor/ranking/hybrid_ranker.hpp"
 #include "tailor/data/interaction_matrix.hpp"
+#include "tailor/data/pseudonymize.hpp"
 #include "tailor/experiments/outcomes.hpp"
 #include "tailor/monitoring/retrain_policy.hpp"
 #include "tailor/ranking/rules.hpp"
@@ -116,6 +117,16 @@ struct RecommenderOptions {
   /// the ID stays on disk once it returns. O(log size) per erasure; hosts that erase in bulk may
   /// turn this off and call compact_event_log() after the batch.
   bool compact_log_on_erase = true;
+  /// Pseudonymization at the door (off when unset): every user ID is replaced by its keyed
+  /// pseudonym (Pseudonymizer: key_version + ":" + truncated HMAC-SHA256) where it enters, in
+  /// ingest(), recommend(), user_vector() and erase_user(), so profiles, the event log and saved
+  /// models hold only pseudonyms, as does the outcome tracker (exposures and events alike).
+  /// Session keys and item IDs are unchanged; experiment assignment hashes the ID the host
+  /// passed, as `tailor experiment --assign` does. The key never leaves memory (options
+  /// are not written to model files); load() refuses a model, and open_event_log() skips (and
+  /// reports) events, whose user IDs do not carry this key version's pseudonym form. Rotating
+  /// the key starts a new model: a pseudonym cannot be mapped to another key's.
+  std::optional<PseudonymizerOptions> pseudonymize;
 
   /// Throws Error(invalid_argument) naming the first bad field (including nested options).
   void validate() const;
@@ -342,8 +353,12 @@ class Recommender {
   void ingest_checked(const Event* events, std::size_t n);
   RecommendResponse serve(const RecommendRequest& request) const;
   void apply_event(const Event& event, const Catalog& catalog, std::uint64_t log_sequence);
+  /// The ID a user or actor has inside this Recommender: its pseudonym when pseudonymization is
+  /// on (a "session:" actor and an empty ID stay as they are), else itself.
+  std::string inside_id(const std::string& id) const;
 
   RecommenderOptions options_;
+  std::optional<Pseudonymizer> pseudonymizer_;
   std::unique_ptr<Core> core_;
 };
 
