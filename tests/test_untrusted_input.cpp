@@ -102,6 +102,45 @@ TEST_CASE("Non-finite stored vectors are refused at load as corrupt files",
   }
 }
 
+TEST_CASE("Huge finite factors are refused at load, and a fold-in that fails is still served",
+          "[untrusted][regression]") {
+  // Before (found by fuzz_recommender_load with a re-sealed file): item factors of 1e34 loaded,
+  // their Gram matrix overflowed, and every recommend() that folded a shopper in threw
+  // numerical_error.
+  for (const std::string tag : {"als.item_factors", "als.user_factors"}) {
+    const std::string bad = tailor::test::reseal_as<RowMatrix>(
+        saved_model(), tag, [](RowMatrix& m) { m(0, 0) = 3e34f; });
+    const tailor::Error e = load_error(bad, "huge");
+    INFO(tag << ": " << e.what());
+    CHECK(e.code() == ErrorCode::corrupt_file);
+    CHECK(contains(e.what(), "kMaxFactorMagnitude"));
+    CHECK(contains(e.what(), tag.substr(4) + "(0, 0)"));
+  }
+  // Within the bound, factors that float arithmetic still cannot fold in (every item the same
+  // vector at the bound, and almost no regularization) degrade one request, not the service.
+  const std::string degenerate = tailor::test::reseal_as<RowMatrix>(
+      saved_model(), "als.item_factors",
+      [](RowMatrix& m) { m.setConstant(tailor::ALSFactorizer::kMaxFactorMagnitude); });
+  const std::string path = tailor::test::scratch_dir() + "/degenerate.tlm";
+  tailor::test::write_bytes(path, degenerate);
+  Recommender rec(small_options());
+  rec.load(path);
+  Event e;
+  e.user = "a shopper with one view";
+  e.item = retail().items[0].id;
+  e.type = EventType::view;
+  e.timestamp = 1301700000000;
+  rec.ingest(e);
+  RecommendRequest req;
+  req.user = e.user;
+  const auto response = rec.recommend(req);
+  CHECK(response.items.size() == req.k);
+  for (const auto& r : response.items) CHECK(std::isfinite(r.score));
+  INFO("fold-ins " << rec.stats().fold_ins << ", failures " << rec.stats().fold_in_failures);
+  CHECK(rec.stats().fold_ins == 1);
+  CHECK(rec.stats().fold_in_failures == 1);
+}
+
 TEST_CASE("An absurd event value is refused at ingest and cannot poison training or restarts",
           "[untrusted][regression]") {
   // Before: a rating of 1e12 was accepted; every later retrain threw numerical_error, and the

@@ -532,7 +532,9 @@ Assignments ExperimentSet::assign(const ExperimentContext& context) const {
   const auto& experiments = im.config.experiments;
   // Forced variants first: validated whatever else happens.
   std::vector<const std::string*> forced(experiments.size(), nullptr);
-  for (const auto& [name, variant] : context.forced_variants) {
+  for (const auto& forced_pair : context.forced_variants) {
+    const std::string& name = forced_pair.first;
+    const std::string& variant = forced_pair.second;  // (a lambda cannot capture a binding in C++17)
     const auto it = im.by_name.find(name);
     TAILOR_REQUIRE(it != im.by_name.end(), "forced variant for unknown experiment '" << name << "'");
     const ExperimentConfig& e = experiments[it->second];

@@ -494,9 +494,19 @@ ALSFactorizer ALSFactorizer::from_state(ALSState state) {
                                                << ", " << c << ") is not finite: " << (*m)(r, c));
     }
   }
+  for (const auto& [name, m] : sides) {
+    Eigen::Index r = 0, c = 0;
+    const float largest = m->size() == 0 ? 0.0f : m->cwiseAbs().maxCoeff(&r, &c);
+    TAILOR_REQUIRE(largest <= kMaxFactorMagnitude,
+                   "ALSFactorizer::from_state: " << name << "(" << r << ", " << c << ") is "
+                       << (*m)(r, c) << ", beyond +-" << kMaxFactorMagnitude
+                       << " (kMaxFactorMagnitude)");
+  }
   als.user_factors_ = std::move(user_factors);
   als.item_factors_ = std::move(item_factors);
   als.refresh_caches();
+  TAILOR_REQUIRE(als.user_gram_.allFinite() && als.item_gram_.allFinite(),
+                 "ALSFactorizer::from_state: the factors' Gram matrix overflows");
   als.fitted_ = true;
   return als;
 }

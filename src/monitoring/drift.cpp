@@ -16,9 +16,6 @@
 namespace tailor {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kPi = 3.14159265358979323846;
-
 using detail::json_number;
 
 // Uniform in [0, n) for n >= 1 from the SplitMix64 stream kept in `state`.

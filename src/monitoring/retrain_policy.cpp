@@ -20,8 +20,6 @@
 namespace tailor {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 using detail::json_number;
 
 std::string fmt(double v, int digits = 4) { return detail::short_number(v, digits); }

@@ -492,6 +492,7 @@ RecommenderStats Recommender::stats() const {
     s.model_users = static_cast<std::uint64_t>(snap->parts->als.users());
   }
   s.fold_ins = core_->fold_ins.load();
+  s.fold_in_failures = core_->fold_in_failures.load();
   s.cache_hits = core_->cache_hits.load();
   s.cache_misses = core_->cache_misses.load();
   s.retrains = core_->retrains.load();

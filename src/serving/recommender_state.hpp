@@ -139,6 +139,7 @@ struct Recommender::Core {
   std::atomic<std::uint64_t> kept_count{0};
   std::atomic<std::uint64_t> version{0};
   mutable std::atomic<std::uint64_t> fold_ins{0};
+  mutable std::atomic<std::uint64_t> fold_in_failures{0};
   mutable std::atomic<std::uint64_t> cache_hits{0};
   mutable std::atomic<std::uint64_t> cache_misses{0};
   std::atomic<std::uint64_t> retrains{0};

@@ -34,7 +34,8 @@ namespace {
 std::optional<Vector> compute_vector(const ModelSnapshot& snap, const RecommenderOptions& options,
                                      const std::string& actor, bool erased,
                                      const std::deque<ProfileEvent>& events,
-                                     std::atomic<std::uint64_t>& fold_ins) {
+                                     std::atomic<std::uint64_t>& fold_ins,
+                                     std::atomic<std::uint64_t>& fold_in_failures) {
   const ModelParts& parts = *snap.parts;
   const ALSFactorizer& als = parts.als;
   const auto n_model_items = static_cast<Index>(als.items());
@@ -63,7 +64,16 @@ std::optional<Vector> compute_vector(const ModelSnapshot& snap, const Recommende
   }
   if (items.empty()) return std::nullopt;
   fold_ins.fetch_add(1, std::memory_order_relaxed);
-  return als.fold_in_user(items, conf);
+  try {
+    return als.fold_in_user(items, conf);
+  } catch (const Error& e) {
+    // Normal equations that float arithmetic cannot solve (a degenerate model): the request is
+    // still answered, from the trained row or as a shopper without a vector, and counted.
+    if (e.code() != ErrorCode::numerical_error) throw;
+    fold_in_failures.fetch_add(1, std::memory_order_relaxed);
+    if (row) return Vector(als.user_factors().row(static_cast<Eigen::Index>(*row)).transpose());
+    return std::nullopt;
+  }
 }
 
 RecommendResponse to_response(const ModelSnapshot& snap, const RankResult& ranked) {
@@ -106,7 +116,7 @@ std::optional<Vector> Recommender::user_vector(const std::string& id) const {
     auto it = shard.profiles.find(actor);
     if (it != shard.profiles.end()) events = it->second.events;
   }
-  return compute_vector(*snap, options_, actor, erased, events, core_->fold_ins);
+  return compute_vector(*snap, options_, actor, erased, events, core_->fold_ins, core_->fold_in_failures);
 }
 
 namespace {
@@ -126,7 +136,9 @@ void apply_variant(const nlohmann::json& config, RecommendRequest& r) {
   if (!config.contains("rules")) return;
   const auto& rules = config.at("rules");
   if (!rules.is_object()) fail("rules", "an object");
-  for (const auto& [key, value] : rules.items()) {
+  for (const auto& entry : rules.items()) {
+    const std::string& key = entry.key();
+    const nlohmann::json& value = entry.value();  // (a lambda cannot capture a binding in C++17)
     const std::string name = "rules." + key;
     auto flag = [&](bool& out) {
       if (!value.is_boolean()) fail(name, "true or false");
@@ -248,7 +260,7 @@ RecommendResponse Recommender::serve(const RecommendRequest& request) const {
     erased = !core_->erased.empty() && core_->erased.count(actor) != 0;
   }
   if (!vector_valid) {
-    vector = compute_vector(*snap, options_, actor, erased, events, core_->fold_ins);
+    vector = compute_vector(*snap, options_, actor, erased, events, core_->fold_ins, core_->fold_in_failures);
     std::unique_lock<std::shared_mutex> lock(shard.mutex);
     auto it = shard.profiles.find(actor);
     if (it != shard.profiles.end() && it->second.version == profile_version) {

@@ -123,8 +123,14 @@ class ALSFactorizer {
   /// without training: users x k and items x k, k = options.factors. Fold-in and scoring caches
   /// are rebuilt; iterations_run() and best_iteration() are 0. Throws Error(invalid_argument) if
   /// options.validate() does, if a matrix does not have options.factors columns, or if a value
-  /// is not finite (naming the matrix, row and column).
+  /// is not finite or beyond +-kMaxFactorMagnitude (naming the matrix, row and column), or if
+  /// the factors' Gram matrix overflows.
   static ALSFactorizer from_state(ALSState state);
+  /// The largest factor magnitude from_state accepts. Trained factors are of the order of the
+  /// square root of the largest target (1 for implicit feedback, the rating scale for explicit);
+  /// far larger values can only come from a damaged or crafted file, and would overflow the
+  /// fold-in's normal equations.
+  static constexpr float kMaxFactorMagnitude = 1e4f;
   /// The fitted model as plain data; throws Error(not_fitted) before fit.
   ALSState export_state() const;
 

@@ -182,6 +182,9 @@ struct RecommenderStats {
   std::uint64_t model_items = 0;       ///< items with ALS factors in the serving snapshot
   std::uint64_t model_users = 0;
   std::uint64_t fold_ins = 0;          ///< user vectors recomputed by recommend()
+  /// Fold-ins whose normal equations could not be solved in float arithmetic (a degenerate
+  /// model); those requests were served from the trained row, or without a vector. Alert on > 0.
+  std::uint64_t fold_in_failures = 0;
   std::uint64_t cache_hits = 0;
   std::uint64_t cache_misses = 0;
   std::uint64_t retrains = 0;
