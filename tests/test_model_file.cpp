@@ -447,6 +447,28 @@ TEST_CASE("Every length is checked against the file and the caps before allocati
       CHECK(contains(e.what(), "huge.tlm: section 'm', offset "));
     }
   }
+  SECTION("sparse row offsets that overshoot the entries before they decrease") {
+    // Before (found by fuzz_recommender_load): offsets were checked row by row, so row 0 of
+    // {0, 5, 1, 2} read entries 2 to 4 of a 2-entry matrix before row 1 was found decreasing.
+    ByteWriter p;
+    p.u64(3);  // rows
+    p.u64(3);  // cols
+    p.u64(2);  // entries
+    for (std::uint32_t o : {0u, 5u, 1u, 2u}) p.u32(o);
+    for (std::uint32_t c : {0u, 1u}) p.u32(c);
+    p.f32(1.f);
+    p.f32(2.f);
+    ModelWriter w;
+    w.add_section("m", p.release());
+    ModelReader r = ModelReader::from_bytes(w.to_bytes(), "offsets.tlm");
+    try {
+      read_section<SparseMatrix>(r, "m");
+      FAIL("decoded a matrix whose row 0 runs past its entries");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::corrupt_file);
+      CHECK(contains(e.what(), "row offsets decrease at row 1"));
+    }
+  }
   SECTION("counts of strings, IDs and catalog items") {
     for (const char* which : {"ids", "strings", "catalog", "u32", "f32", "vector"}) {
       ByteWriter p;

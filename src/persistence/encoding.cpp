@@ -407,10 +407,13 @@ void decode(ByteReader& r, SparseMatrix& out) {
   if (outer.front() != 0 || static_cast<std::uint64_t>(outer.back()) != nnz) {
     TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row offsets do not span the entries");
   }
+  // Every offset first: a later one below an earlier one would let a row run past the entries.
   for (std::uint64_t row = 0; row < rows; ++row) {
     if (outer[row] > outer[row + 1] || outer[row] < 0) {
       TAILOR_THROW(corrupt_file, r.context() << ": " << what << ": row offsets decrease at row " << row);
     }
+  }
+  for (std::uint64_t row = 0; row < rows; ++row) {
     for (auto e = outer[row]; e < outer[row + 1]; ++e) {
       const auto c = inner[static_cast<std::size_t>(e)];
       if (c < 0 || static_cast<std::uint64_t>(c) >= cols ||
