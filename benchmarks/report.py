@@ -621,6 +621,28 @@ def section_incremental(runs):
     return out
 
 
+@section("Fuzzing", "fuzz.", "the fuzz runs (`benchmarks/fuzz.sh TARGET`)")
+def section_fuzzing(runs):
+    out = ["libFuzzer runs of the targets in `tests/fuzz/` (build: the `fuzz` preset, clang with "
+           "ASan and UBSan over the library and the target). `fuzz_recommender_load` loads "
+           "model files into a `Recommender` and serves what it accepts; its mutator re-seals "
+           "edited sections with valid checksums ([development](development.md)). A finding "
+           "stops a run; each one fixed is kept in the corpus under a descriptive name, and the "
+           "corpora replay in every ctest run.", ""]
+    rows = []
+    for run in runs:
+        for r in run.of("fuzz"):
+            rows.append([f"`{r['target']}`", run.meta.get("date", "")[:10],
+                         run.meta.get("commit", "")[:10], num(r.get("seconds")),
+                         num(r.get("executions")), num(r.get("exec_per_sec")),
+                         num(r.get("coverage")), num(r.get("new_units")),
+                         num(r.get("peak_rss_mb")), num(r.get("findings"))])
+    out += [table(["target", "date", "commit", "seconds", "executions", "executions/s",
+                   "coverage (edges)", "new inputs", "peak RSS (MB)", "findings"], rows), "",
+            provenance(runs), ""]
+    return out
+
+
 def quality_page(res):
     parts = [GENERATED, "", "# Offline quality", "",
              "How well tailor's models rank on public data, measured by the CLI (`benchmarks/quality.sh`), "
@@ -629,7 +651,8 @@ def quality_page(res):
              "(`tests/support/results.hpp`), and `benchmarks/run.sh` collects those lines in "
              "`benchmarks/results/` for this page. Speed is in [benchmarks.md](benchmarks.md).", "",
              machine_section(res), ""]
-    for render in (section_ml100k, section_demo, section_hybrid, section_cold_start, section_incremental):
+    for render in (section_ml100k, section_demo, section_hybrid, section_cold_start, section_incremental,
+                   section_fuzzing):
         parts.append(render(res))
     return "\n".join(parts).rstrip() + "\n"
 
