@@ -617,6 +617,10 @@ TEST_CASE("HybridRanker: reasons name the item, category or promotion behind eac
     REQUIRE(res.items.size() == 6);
     CHECK(res.items[0].item == 0);
     CHECK(res.items[0].reason == "popular in Kitchen");
+    CHECK(res.items[0].reason_kind == ReasonKind::popular_in);
+    CHECK(res.items[0].reason_category == "Kitchen");
+    CHECK(res.items[0].reason_item == tailor::kNoItem);
+    CHECK(std::string(tailor::reason_kind_name(res.items[0].reason_kind)) == "popular_in");
     const RankedItem* teddy = find(res, 5);
     REQUIRE(teddy != nullptr);
     CHECK(teddy->reason == "promoted");

@@ -94,7 +94,19 @@ TEST_CASE("Recommender: events are visible to the very next request", "[recommen
   bool personal = false;
   for (const auto& r : after.items) {
     CHECK(std::find(viewed.begin(), viewed.end(), r.item) == viewed.end());  // seen: excluded
-    if (r.reason.rfind("because you viewed", 0) == 0) personal = true;
+    if (r.reason.rfind("because you viewed", 0) == 0) {
+      personal = true;
+      // The same reason as data: the kind and the external ID of the viewed item it names.
+      CHECK(r.reason_kind == tailor::ReasonKind::because_viewed);
+      CHECK(std::find(viewed.begin(), viewed.end(), r.reason_item) != viewed.end());
+      const auto* named = rec->catalog()->find(r.reason_item);
+      REQUIRE(named != nullptr);
+      CHECK(r.reason == "because you viewed " + (named->title.empty() ? r.reason_item : named->title));
+    } else if (r.reason_kind == tailor::ReasonKind::recommended_for_you ||
+               r.reason_kind == tailor::ReasonKind::popular ||
+               r.reason_kind == tailor::ReasonKind::trending) {
+      CHECK(r.reason_item.empty());
+    }
   }
   CHECK(personal);
   // The session's vector is a fold-in of the three views.
@@ -207,6 +219,8 @@ TEST_CASE("Recommender: frequently bought together and trending", "[recommender]
     }
     CHECK(shared);
     CHECK(r.item != item);
+    CHECK(r.reason_kind == tailor::ReasonKind::bought_together);
+    CHECK(r.reason_item == item);
   }
   const auto trend = rec->trending(10);
   CHECK(!trend.items.empty());

@@ -233,13 +233,7 @@ int cmd_tune(int argc, char** argv) {
   else throw UsageError("option '--val-method': unknown method '" + val_method + "'");
   const TrainTest tt = make_train_test(data.matrix, split);
 
-  EvaluationOptions eo;
-  eo.ks = {k};
-  eo.compute_auc = false;
-  eo.compute_diversity = false;
-  eo.segment_bounds.clear();
-  eo.new_item_breakdown = false;
-  eo.threads = defaults.threads;
+  const EvaluationOptions eo = EvaluationOptions::accuracy_at(k, defaults.threads);
   const Evaluator evaluator(tt.train, tt.test, eo);
   if (evaluator.test_users().empty())
     TAILOR_THROW(invalid_argument, args.get("train") << ": the validation split has no users with held-out items");

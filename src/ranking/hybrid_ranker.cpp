@@ -581,8 +581,10 @@ void HybridRanker::explain(const Context& ctx, const RankRequest& request, Ranke
         }
         break;
     }
-    if (out.reason_kind == ReasonKind::popular_in)
-      out.reason = "popular in " + index_.category_name(node);
+    if (out.reason_kind == ReasonKind::popular_in) {
+      out.reason_category = index_.category_name(node);
+      out.reason = "popular in " + out.reason_category;
+    }
   }
   switch (out.reason_kind) {
     case ReasonKind::recommended_for_you:
@@ -614,7 +616,27 @@ void HybridRanker::explain(const Context& ctx, const RankRequest& request, Ranke
     case ReasonKind::promoted:
       out.reason = "promoted";
       break;
+    case ReasonKind::bought_together:
+      out.reason = "often bought with " + title(out.reason_item);
+      break;
   }
+}
+
+const char* reason_kind_name(ReasonKind kind) noexcept {
+  switch (kind) {
+    case ReasonKind::recommended_for_you: return "recommended_for_you";
+    case ReasonKind::because_viewed: return "because_viewed";
+    case ReasonKind::because_bought: return "because_bought";
+    case ReasonKind::because_carted: return "because_carted";
+    case ReasonKind::because_rated: return "because_rated";
+    case ReasonKind::new_arrival_similar: return "new_arrival_similar";
+    case ReasonKind::popular_in: return "popular_in";
+    case ReasonKind::popular: return "popular";
+    case ReasonKind::trending: return "trending";
+    case ReasonKind::promoted: return "promoted";
+    case ReasonKind::bought_together: return "bought_together";
+  }
+  return "unknown";
 }
 
 RankResult HybridRanker::rank(const RankRequest& request) const {

@@ -86,6 +86,9 @@ RecommendResponse to_response(const ModelSnapshot& snap, const RankResult& ranke
     rec.index = r.item;
     rec.score = r.score;
     rec.sources = r.sources;
+    rec.reason_kind = r.reason_kind;
+    if (r.reason_item != kNoItem) rec.reason_item = snap.catalog->ids().id(r.reason_item);
+    rec.reason_category = r.reason_category;
     rec.reason = r.reason;
     out.items.push_back(std::move(rec));
   }
@@ -357,6 +360,8 @@ RecommendResponse Recommender::frequently_bought_together(const std::string& ite
     r.item = item.id;
     r.index = n.item;
     r.score = n.similarity;
+    r.reason_kind = ReasonKind::bought_together;
+    r.reason_item = item_id;
     r.reason = "often bought with " + (snap->catalog->at(*idx).title.empty()
                                            ? item_id
                                            : snap->catalog->at(*idx).title);
@@ -395,6 +400,7 @@ RecommendResponse Recommender::trending(std::size_t k,
     r.index = s.item;
     r.score = s.score;
     r.sources = source_bit(Source::trending);
+    r.reason_kind = ReasonKind::trending;
     r.reason = "trending";
     out.items.push_back(std::move(r));
   }

@@ -164,7 +164,11 @@ enum class ReasonKind {
   popular,              ///< "popular"
   trending,             ///< "trending"
   promoted,             ///< "promoted"
+  bought_together,      ///< "often bought with X" (Recommender::frequently_bought_together)
 };
+
+/// Stable lower-case name of a ReasonKind, e.g. "because_viewed": the key a shop translates.
+const char* reason_kind_name(ReasonKind kind) noexcept;
 
 /// No item (RankedItem::reason_item when the reason names none).
 inline constexpr Index kNoItem = std::numeric_limits<Index>::max();
@@ -175,7 +179,8 @@ struct RankedItem {
   float score = 0.0f;      ///< blended score after boosts and buries
   SourceMask sources = 0;  ///< every source that proposed it
   ReasonKind reason_kind = ReasonKind::recommended_for_you;
-  Index reason_item = kNoItem;  ///< X or Z of the reason
+  Index reason_item = kNoItem;  ///< X of the reason
+  std::string reason_category;  ///< Y of "popular in Y" (the category name), else empty
   std::string reason;           ///< human-readable, e.g. "because you viewed WHITE METAL LANTERN"
 };
 

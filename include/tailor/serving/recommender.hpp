@@ -156,7 +156,13 @@ struct Recommendation {
   Index index = 0;           ///< dense item index
   float score = 0.0f;
   SourceMask sources = 0;    ///< see hybrid_ranker.hpp
-  std::string reason;        ///< e.g. "because you viewed WHITE METAL LANTERN"
+  /// Why it is shown, as data a shop can translate: the kind (reason_kind_name() gives its
+  /// stable name), the external ID of the item it names ("because you viewed X"; empty when
+  /// the kind names none) and the category of "popular in Y".
+  ReasonKind reason_kind = ReasonKind::recommended_for_you;
+  std::string reason_item;
+  std::string reason_category;
+  std::string reason;        ///< the same in English, e.g. "because you viewed WHITE METAL LANTERN"
 };
 
 /// What recommend() and friends return.
