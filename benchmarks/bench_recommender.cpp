@@ -1,5 +1,6 @@
 // Recommender facade benchmark: recommend() latency (p50/p99) and queries/s on 1 and 2 threads,
-// with and without filters; ingest throughput into profiles; event-to-visible latency (from
+// with and without filters; recommend_batch users/s against a loop of recommend() calls; ingest
+// throughput into profiles; event-to-visible latency (from
 // ingest() returning to the next recommend() that reflects the event). Baseline in the same run:
 // ALSFactorizer::recommend, an exact scan of every item's score (what a bare matrix-factorisation
 // library does per request). Reference from the issue: implicit 0.7.3 on a 50k-item catalog,
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -86,6 +88,34 @@ void report_serving(const std::string& dataset, const Recommender& rec,
                    {"p50_us", l.p50_us},
                    {"p99_us", l.p99_us},
                    {"queries_per_s", l.qps}});
+    }
+  }
+  // Batch scoring: the same requests as one loop of recommend() calls on one thread (the
+  // baseline) and as recommend_batch on 1 and 2 threads; median users/s over 5 repetitions.
+  {
+    std::vector<RecommendRequest> batch(requests.begin(), requests.end());
+    for (auto& r : batch) r.rules = tailor::Rules{};
+    auto users_per_s = [&](const std::function<void()>& run) {
+      std::vector<double> rates;
+      for (int rep = 0; rep < 5; ++rep) {
+        const auto s = bench::Clock::now();
+        run();
+        rates.push_back(static_cast<double>(batch.size()) / bench::seconds_since(s));
+      }
+      return bench::quantile(rates, 0.5);
+    };
+    const double loop = users_per_s([&] {
+      for (const auto& r : batch) (void)rec.recommend(r);
+    });
+    for (std::size_t threads : {1, 2}) {
+      const double batched = users_per_s([&] { (void)rec.recommend_batch(batch, threads); });
+      bench::emit({{"bench", "recommend_batch"},
+                   {"dataset", dataset},
+                   {"requests", batch.size()},
+                   {"threads", threads},
+                   {"users_per_s", batched},
+                   {"baseline_loop_users_per_s", loop},
+                   {"ratio_vs_loop", batched / loop}});
     }
   }
   // Baseline: a full exact scan of the ALS scores (ALSFactorizer::recommend), same users.

@@ -397,6 +397,11 @@ def section_serving(res):
         other = []
         for (threads,), rs in keyed(runs, "ingest", "threads").items():
             other.append([f"ingest into profiles, {threads} thread(s)", col(rs, "events_per_s", 3, 1e-6, " M events/s")])
+        for (threads,), rs in keyed(runs, "recommend_batch", "threads").items():
+            other.append([f"recommend_batch of {num(rs[0]['requests'])} shoppers, {threads} thread(s)",
+                          f"{col(rs, 'users_per_s', 3)} users/s; a loop of recommend() calls in the "
+                          f"same run {col(rs, 'baseline_loop_users_per_s', 3)} users/s; ratio "
+                          f"{col(rs, 'ratio_vs_loop', 2)}"])
         for _, rs in keyed(runs, "event_to_visible", "dataset").items():
             other.append(["ingest() to the next recommend() reflecting it",
                           f"p50 {mic(rs, 'p50_us')}, p99 {mic(rs, 'p99_us')}; share of "

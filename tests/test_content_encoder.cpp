@@ -683,7 +683,9 @@ ColdStart cold_start(const tailor::Dataset& data, const tailor::InteractionMatri
   r.held_out = candidates.size();
   r.training_items = bridge.training_items();
   std::vector<float> by_bridge(candidates.size()), by_profile(candidates.size());
-  for (const auto& [user, items] : relevant) {
+  for (const auto& relevant_pair : relevant) {
+    const auto& user = relevant_pair.first;
+    const auto& items = relevant_pair.second;  // (a lambda cannot capture a binding in C++17)
     if (history[user].empty()) continue;
     ++r.users;
     const Vector x_u = als.user_factors().row(user).transpose();

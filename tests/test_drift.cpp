@@ -338,7 +338,7 @@ TEST_CASE("DriftMonitor is safe to feed from several threads", "[drift][monitor]
   const Timestamp t0 = 2000 * kDay;
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&m, t, t0] {
+    threads.emplace_back([&m, t] {
       for (int i = 0; i < 5000; ++i) {
         Event e;
         e.user = "u" + std::to_string(t);

@@ -116,6 +116,56 @@ TEST_CASE("Recommender: events are visible to the very next request", "[recommen
   CHECK(rec->stats().fold_ins >= 1);
 }
 
+TEST_CASE("Recommender: recommend_batch answers like recommend, on several threads",
+          "[recommender][batch]") {
+  const auto rec = trained();
+  std::set<std::string> seen;
+  std::vector<RecommendRequest> requests;
+  for (const auto& e : retail().train) {
+    if (e.user.empty() || !seen.insert(e.user).second) continue;
+    RecommendRequest r;
+    r.user = e.user;
+    r.k = 5 + requests.size() % 3;
+    requests.push_back(r);
+    if (requests.size() == 60) break;
+  }
+  RecommendRequest anonymous;
+  anonymous.session = "batch-visit";
+  requests.push_back(anonymous);
+  RecommendRequest unknown;
+  unknown.user = "a shopper never seen";
+  requests.push_back(unknown);
+  for (const std::size_t threads : {std::size_t{1}, std::size_t{2}, std::size_t{0}}) {
+    const auto batch = rec->recommend_batch(requests, threads);
+    REQUIRE(batch.size() == requests.size());
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      const auto single = rec->recommend(requests[i]);
+      INFO("threads " << threads << ", request " << i);
+      REQUIRE(batch[i].items.size() == single.items.size());
+      CHECK(batch[i].items.size() == requests[i].k);
+      for (std::size_t j = 0; j < single.items.size(); ++j) {
+        CHECK(batch[i].items[j].item == single.items[j].item);
+        CHECK(batch[i].items[j].score == Approx(single.items[j].score).margin(1e-6));
+      }
+    }
+  }
+  CHECK(rec->recommend_batch({}).empty());
+  // One bad request: named by index and field, and nothing is served.
+  auto bad = requests;
+  bad[3].k = 0;
+  const auto before = rec->stats();
+  try {
+    (void)rec->recommend_batch(bad, 2);
+    FAIL("a request with k = 0 was served");
+  } catch (const tailor::Error& e) {
+    CHECK(e.code() == tailor::ErrorCode::invalid_argument);
+    CHECK_THAT(e.what(), Catch::Contains("request 3") && Catch::Contains("field 'k'"));
+  }
+  CHECK(rec->stats().fold_ins == before.fold_ins);
+  Recommender fresh(small_options());
+  CHECK_THROWS_AS(fresh.recommend_batch(requests), tailor::Error);
+}
+
 TEST_CASE("Recommender: catalog changes take effect without retraining", "[recommender]") {
   const auto rec = trained();
   const std::string user = busiest_customer(retail().train);

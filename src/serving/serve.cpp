@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "tailor/core/error.hpp"
+#include "internal/thread_pool.hpp"
 #include "serving/recommender_state.hpp"
 
 namespace tailor {
@@ -212,13 +213,38 @@ RecommendResponse Recommender::recommend(const RecommendRequest& request) const 
   return response;
 }
 
-RecommendResponse Recommender::serve(const RecommendRequest& request) const {
-  TAILOR_REQUIRE(request.k >= 1, "Recommender::recommend: k must be >= 1");
+namespace {
+
+// What recommend() checks before serving; `where` names the call and the request.
+void check_request(const RecommendRequest& request, const std::string& where) {
+  TAILOR_REQUIRE(request.k >= 1, where << ": field 'k': must be >= 1");
   TAILOR_REQUIRE(!request.user.empty() || !request.session.empty(),
-                 "Recommender::recommend: request has neither user nor session");
-  detail::check_actor_ids(request.user, request.session, [](const std::string& what) {
-    TAILOR_THROW(invalid_argument, "Recommender::recommend: " << what);
+                 where << ": request has neither user nor session");
+  detail::check_actor_ids(request.user, request.session, [&](const std::string& what) {
+    TAILOR_THROW(invalid_argument, where << ": " << what);
   });
+}
+
+}  // namespace
+
+std::vector<RecommendResponse> Recommender::recommend_batch(
+    const std::vector<RecommendRequest>& requests, std::size_t threads) const {
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    check_request(requests[i], "Recommender::recommend_batch: request " + std::to_string(i));
+  }
+  require_model(*core_->load_snapshot(), "recommend_batch");
+  std::vector<RecommendResponse> out(requests.size());
+  if (requests.empty()) return out;
+  const std::size_t wanted = threads == 0 ? detail::ThreadPool::hardware_threads() : threads;
+  detail::ThreadPool pool(std::min(wanted, requests.size()));
+  pool.parallel_for(0, requests.size(), 8, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) out[i] = recommend(requests[i]);
+  });
+  return out;
+}
+
+RecommendResponse Recommender::serve(const RecommendRequest& request) const {
+  check_request(request, "Recommender::recommend");
   const auto snap = core_->load_snapshot();  // this request's one snapshot
   require_model(*snap, "recommend");
   const std::string actor = request_actor(inside_id(request.user), request.session);

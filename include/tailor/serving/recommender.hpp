@@ -288,6 +288,15 @@ class Recommender {
   /// retrain, Error(invalid_argument) for k == 0, no user and no session, or bad rules, and
   /// Error(unknown_id) for an unknown context item.
   RecommendResponse recommend(const RecommendRequest& request) const;
+  /// recommend() for every request, spread over `threads` threads (0 = the hardware's; a pool
+  /// made for this call, so concurrent batches never wait for each other), for batch jobs such
+  /// as e-mail campaigns or precomputed lists. Response i answers request i and equals what
+  /// recommend(requests[i]) would return at that moment. Every request is checked first: a bad
+  /// one throws Error(invalid_argument) naming its index and field, and none is served.
+  /// Throws Error(not_fitted) before the first retrain. Cost: the sum of the requests' costs,
+  /// divided among the threads.
+  std::vector<RecommendResponse> recommend_batch(const std::vector<RecommendRequest>& requests,
+                                                 std::size_t threads = 0) const;
   /// Items similar to `item_id` for its product page (no shopper): neighbours, content and
   /// collaborative similarity through the ranker with the item as context; rules apply.
   RecommendResponse similar_items(const std::string& item_id, std::size_t k,
