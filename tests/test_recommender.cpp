@@ -438,11 +438,31 @@ TEST_CASE("Recommender: save and load give the same recommendations", "[recommen
   Recommender loaded(small_options());
   loaded.load(path);
   CHECK(loaded.catalog()->size() == rec->catalog()->size());
-  // The same trained user vector, and the same answers for a new session with the same events
-  // (the profiles themselves live in the event log, not in the model file).
+  // The same trained user vector, and the same answers for known shoppers: the file keeps each
+  // shopper's trained recent events (section 'profiles'), which the ranker uses as sources.
   const std::string user = busiest_customer(retail().train);
   REQUIRE(loaded.user_vector(user));
   CHECK(loaded.user_vector(user)->isApprox(*rec->user_vector(user)));
+  {
+    std::set<std::string> users;
+    for (const auto& e : retail().train) {
+      if (!e.user.empty() && users.size() < 40) users.insert(e.user);
+    }
+    for (const auto& u : users) {
+      INFO("user " << u);
+      RecommendRequest known;
+      known.user = u;
+      known.k = 10;
+      const auto x = rec->recommend(known);
+      const auto y = loaded.recommend(known);
+      REQUIRE(x.items.size() == y.items.size());
+      for (std::size_t i = 0; i < x.items.size(); ++i) {
+        CHECK(x.items[i].item == y.items[i].item);
+        CHECK(x.items[i].score == Approx(y.items[i].score).epsilon(1e-5));
+        CHECK(x.items[i].reason == y.items[i].reason);
+      }
+    }
+  }
   for (Recommender* r : {rec.get(), &loaded}) {
     for (int i = 0; i < 2; ++i) {
       Event e;

@@ -311,3 +311,39 @@ TEST_CASE("An event the log refuses adds nothing, not even its item to the catal
   CHECK_FALSE(rec.item_index("brand-new-item"));
   CHECK(rec.stats().events_ingested == 0);
 }
+
+TEST_CASE("Crafted shopper profiles in a model file are refused by section and offset",
+          "[untrusted]") {
+  // The 'profiles' payload: u64 shoppers, then per shopper a length-prefixed ID, u32 events and
+  // 18 bytes per event (u32 item, u16 type, i64 time, f32 weight). Patch the first event.
+  const auto patch_first_event = [](std::size_t field_offset, const std::string& bytes) {
+    return [field_offset, bytes](std::string payload) {
+      tailor::ByteReader r(payload);
+      r.u64();
+      const std::string_view id = r.string();
+      (void)id;
+      r.u32();
+      const std::size_t at = static_cast<std::size_t>(r.offset()) + field_offset;
+      payload.replace(at, bytes.size(), bytes);
+      return payload;
+    };
+  };
+  const std::string far_item("\xff\xff\xff\x7f", 4);
+  const std::string bad_type("\x0a\x00", 2);  // 10: between the built-in and custom codes
+  const std::string nan_weight("\x00\x00\xc0\x7f", 4);
+  const std::pair<std::string, std::string> cases[] = {
+      {tailor::test::reseal(saved_model(), "profiles", patch_first_event(0, far_item)), "outside the catalog"},
+      {tailor::test::reseal(saved_model(), "profiles", patch_first_event(4, bad_type)), "unknown event type"},
+      {tailor::test::reseal(saved_model(), "profiles", patch_first_event(14, nan_weight)), "not finite"},
+      {tailor::test::reseal(saved_model(), "profiles",
+                            [](std::string p) { return p.substr(0, p.size() / 2); }),
+       "section 'profiles'"},
+  };
+  for (const auto& [bytes, expected] : cases) {
+    const tailor::Error e = load_error(bytes, "profiles");
+    INFO(e.what());
+    CHECK(e.code() == ErrorCode::corrupt_file);
+    CHECK(contains(e.what(), "section 'profiles'"));
+    CHECK(contains(e.what(), expected));
+  }
+}

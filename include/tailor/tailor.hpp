@@ -59,3 +59,4 @@
 #include "tailor/monitoring/retrain_guard.hpp"
 #include "tailor/monitoring/incremental_study.hpp"
 #include "tailor/data/rfm.hpp"
+#include "tailor/serving/options_json.hpp"

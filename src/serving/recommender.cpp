@@ -228,14 +228,15 @@ void Recommender::ingest_checked(const Event* events, std::size_t n) {
   }
 }
 
-void Recommender::apply_event(const Event& e, const Catalog& catalog, std::uint64_t log_seq) {
+void Recommender::apply_event(const Event& e, const Catalog& catalog, std::uint64_t log_seq,
+                              bool to_profile) {
   const std::string actor = e.actor();
   Shard& shard = core_->shard_of(actor);
   const auto weight = static_cast<float>(*options_.matrix.weights.weight(e));
   auto kept = std::make_shared<const Event>(e);
   std::unique_lock<std::shared_mutex> lock(shard.mutex);
   const std::uint64_t seq = core_->next_seq.fetch_add(1, std::memory_order_relaxed);
-  if (counts_for_profile(e)) {
+  if (to_profile && counts_for_profile(e)) {
     Profile& p = shard.profiles[actor];
     if (p.events.size() >= options_.profile_events) p.events.pop_front();
     p.events.push_back({*catalog.index_of(e.item), e.type, e.timestamp, weight, seq});
@@ -480,7 +481,7 @@ RecommenderStats Recommender::stats() const {
   RecommenderStats s;
   const auto snap = core_->load_snapshot();
   s.model_version = snap->version;
-  s.events_ingested = core_->next_seq.load();
+  s.events_ingested = core_->next_seq.load() - (core_->restored_profiles ? 1 : 0);
   s.events_kept = core_->kept_count.load();
   for (const auto& shard : core_->shards) {
     std::shared_lock<std::shared_mutex> lock(shard->mutex);

@@ -11,6 +11,9 @@
 //   counts, popularity, trending     per-item arrays
 //   neighbors, bought_together       ItemNeighbors
 //   content.vectors, content.cold, content.encoder, content.bridge   (optional, when fitted)
+//   profiles           (optional) every shopper's newest events the models were trained on
+//                      (profile_events per shopper, the ranker's "recent" signal), so a
+//                      restart without an event log serves as the process that saved it
 //   ann                the ANN index state; its hnswlib graph bytes reach hnswlib only after the
 //                      container verified this section's CRC (AnnIndex::from_state checks them
 //                      again against the stored vectors)
@@ -18,10 +21,13 @@
 // factor, weight and history rows, so a file saved after erase_user holds no trace of the ID.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <shared_mutex>
 #include <limits>
 #include <unordered_set>
 
 #include "serving/recommender_state.hpp"
+#include "tailor/serving/options_json.hpp"
 #include "tailor/core/error.hpp"
 #include "persistence/model_container.hpp"
 #include "persistence/encoding.hpp"
@@ -107,6 +113,61 @@ void check_agreement(const ModelParts& parts, const RowMatrix* content, const Ro
             ", the ALS factors " + std::to_string(factors));
   check(parts.ann->id_bound() <= n_items, "section 'ann' holds items beyond the catalog");
 }
+// One saved profile: the actor and its trained events, oldest first.
+struct SavedProfile {
+  std::string actor;
+  std::vector<detail::ProfileEvent> events;
+};
+
+void encode_profiles(ByteWriter& w, const std::vector<SavedProfile>& profiles) {
+  w.u64(profiles.size());
+  for (const auto& p : profiles) {
+    w.string(p.actor);
+    w.u32(static_cast<std::uint32_t>(p.events.size()));
+    for (const auto& e : p.events) {
+      w.u32(e.item);
+      w.u16(static_cast<std::uint16_t>(e.type));
+      w.i64(e.timestamp);
+      w.f32(e.weight);
+    }
+  }
+}
+
+// Reads the "profiles" section, refusing what the serving path could not use: items outside
+// the catalog, unknown event types, non-finite weights, over-long IDs, more events than the
+// section can hold. Keeps the newest `keep` events of each shopper.
+std::vector<SavedProfile> decode_profiles(ByteReader r, std::size_t n_items, std::size_t keep,
+                                          const std::string& path) {
+  auto bad = [&](const std::string& what) {
+    TAILOR_THROW(corrupt_file, path << ": section 'profiles', offset " << r.offset() << ": " << what);
+  };
+  constexpr std::size_t kEventBytes = 4 + 2 + 8 + 4;
+  const std::uint64_t n = r.u64();
+  if (n > r.remaining() / 8) bad(std::to_string(n) + " profiles cannot fit in the section");
+  std::vector<SavedProfile> out(static_cast<std::size_t>(n));
+  std::unordered_set<std::string> actors;
+  for (auto& p : out) {
+    p.actor = std::string(r.string());
+    if (p.actor.empty() || p.actor.size() > kMaxIdBytes) bad("a shopper ID is empty or too long");
+    if (!actors.insert(p.actor).second) bad("shopper listed twice");
+    const std::uint32_t m = r.u32();
+    if (m > r.remaining() / kEventBytes) bad(std::to_string(m) + " events cannot fit in the section");
+    p.events.resize(m);
+    for (auto& e : p.events) {
+      e.item = r.u32();
+      const std::uint16_t type = r.u16();
+      e.timestamp = r.i64();
+      e.weight = r.f32();
+      if (e.item >= n_items) bad("item index " + std::to_string(e.item) + " is outside the catalog");
+      if (type > static_cast<std::uint16_t>(EventType::return_) && type < kFirstCustomEventType) bad("unknown event type code " + std::to_string(type));
+      if (!std::isfinite(e.weight)) bad("a weight is not finite");
+      e.type = static_cast<EventType>(type);
+    }
+    if (p.events.size() > keep) p.events.erase(p.events.begin(), p.events.end() - static_cast<std::ptrdiff_t>(keep));
+  }
+  r.expect_end();
+  return out;
+}
 
 }  // namespace
 
@@ -121,6 +182,12 @@ void Recommender::save(const std::string& path) const {
   }
   ModelWriter w;
   w.metadata()["model_version"] = snap->version;
+  w.metadata()["options"] = options_to_json(options_);
+  w.metadata()["counts"] = {{"items", snap->catalog->size()},
+                            {"users", parts.users.size()},
+                            {"model_items", static_cast<std::size_t>(parts.als.item_factors().rows())},
+                            {"trained_events", snap->trained_events}};
+  if (options_.pseudonymize) w.metadata()["pseudonym_key_version"] = options_.pseudonymize->key_version;
   nlohmann::json state = {{"layout", kLayoutVersion},
                           {"trained_log_sequence", snap->trained_log_sequence},
                           {"newest_event", parts.newest_event},
@@ -155,6 +222,23 @@ void Recommender::save(const std::string& path) const {
   if (snap->cold_factors && parts.bridge.fitted()) {
     write_section(w, "content.cold", *snap->cold_factors);
     write_section(w, "content.bridge", parts.bridge.export_state());
+  }
+  {
+    std::vector<SavedProfile> profiles;
+    for (const auto& shard : core_->shards) {
+      std::shared_lock<std::shared_mutex> lock(shard->mutex);
+      for (const auto& [actor, profile] : shard->profiles) {
+        if (erased.count(actor) != 0) continue;
+        SavedProfile saved{actor, {}};
+        for (const auto& e : profile.events) {
+          if (e.seq < snap->trained_through && e.item < snap->catalog->size()) saved.events.push_back(e);
+        }
+        if (!saved.events.empty()) profiles.push_back(std::move(saved));
+      }
+    }
+    std::sort(profiles.begin(), profiles.end(),
+              [](const SavedProfile& a, const SavedProfile& b) { return a.actor < b.actor; });
+    encode_profiles(w.add_section("profiles", SectionPolicy::optional), profiles);
   }
   write_section(w, "ann", parts.ann->export_state(true));
   w.save(path);
@@ -248,6 +332,19 @@ void Recommender::load(const std::string& path) {
     }
   }
   check_agreement(*parts, content.get(), cold.get(), n_items, path);
+  std::vector<SavedProfile> profiles;
+  if (reader.has("profiles")) {
+    profiles = decode_profiles(reader.section("profiles"), n_items, options_.profile_events, path);
+    for (const auto& p : profiles) {
+      if (!pseudonymizer_ || p.actor.compare(0, kSessionActorPrefix.size(), kSessionActorPrefix) == 0 ||
+          pseudonymizer_->looks_pseudonymized(p.actor)) {
+        continue;
+      }
+      TAILOR_THROW(invalid_argument, path << ": section 'profiles': a shopper ID is not a pseudonym of key version '"
+                                          << options_.pseudonymize->key_version
+                                          << "' (RecommenderOptions::pseudonymize)");
+    }
+  }
   reader.finish();
   if (content) parts->content_ann = std::make_shared<AnnIndex>(content, options_.ann);
 
@@ -267,13 +364,25 @@ void Recommender::load(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     TAILOR_THROW(corrupt_file, path << ": section 'recommender': " << e.what());
   }
+  // Restored profile events carry sequence 0 and the snapshot counts them as trained on
+  // (trained_through 1); the next ingested event gets sequence 1.
+  for (auto& p : profiles) {
+    Profile& profile = core_->shard_of(p.actor).profiles[p.actor];
+    profile.events.assign(p.events.begin(), p.events.end());
+    profile.version = 1;
+  }
+  if (!profiles.empty()) {
+    snap->trained_through = 1;
+    core_->next_seq.store(1);
+    core_->restored_profiles = true;
+  }
   snap->version = ++core_->version;
   std::atomic_store(&core_->catalog, published);
   std::atomic_store(&core_->snapshot, std::shared_ptr<const ModelSnapshot>(std::move(snap)));
 }
 
 LogRecovery Recommender::open_event_log(const std::string& path, const EventLogOptions& options) {
-  TAILOR_REQUIRE(!core_->log && core_->next_seq.load() == 0,
+  TAILOR_REQUIRE(!core_->log && core_->next_seq.load() == (core_->restored_profiles ? 1u : 0u),
                  "Recommender::open_event_log: '" << path
                      << "': open the log once, before any event is ingested");
   auto log = std::make_unique<EventLog>(path, options);
@@ -348,14 +457,21 @@ LogRecovery Recommender::open_event_log(const std::string& path, const EventLogO
     std::atomic_store(&core_->catalog, std::shared_ptr<const Catalog>(std::move(next)));
   }
   const auto catalog = core_->load_catalog();
-  std::uint64_t trained_through = 0;
+  std::uint64_t trained_through = core_->restored_profiles ? 1 : 0;
   for (std::size_t i = 0; i < events.size(); ++i) {
-    apply_event(events[i], *catalog, sequences[i]);
-    if (sequences[i] <= trained_log) trained_through = core_->next_seq.load();
+    // Events the model was trained on are already in the restored profiles.
+    const bool trained = sequences[i] <= trained_log;
+    apply_event(events[i], *catalog, sequences[i], !(trained && core_->restored_profiles));
+    if (trained) trained_through = core_->next_seq.load();
   }
   {
     std::lock_guard<std::mutex> lock(core_->erased_mutex);
     for (const auto& actor : erased_after_model) core_->erased[actor] = 0;
+  }
+  for (const auto& actor : erased_after_model) {  // their restored profiles go too
+    Shard& shard = core_->shard_of(actor);
+    std::unique_lock<std::shared_mutex> lock(shard.mutex);
+    shard.profiles.erase(actor);
   }
   core_->log = std::move(log);
   if (snap->parts) {  // the model now knows which replayed events it was trained on

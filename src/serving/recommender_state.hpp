@@ -135,6 +135,7 @@ struct Recommender::Core {
   std::unordered_map<std::string, std::uint64_t> erased;
 
   std::atomic<std::uint64_t> next_seq{0};
+  std::atomic<bool> restored_profiles{false};  // load() restored profiles (before any ingest)
   std::atomic<std::uint64_t> collections{0};  // retrains that have collected their events
   std::atomic<std::uint64_t> kept_count{0};
   std::atomic<std::uint64_t> version{0};

@@ -370,7 +370,8 @@ class Recommender {
 
   void ingest_checked(const Event* events, std::size_t n);
   RecommendResponse serve(const RecommendRequest& request) const;
-  void apply_event(const Event& event, const Catalog& catalog, std::uint64_t log_sequence);
+  void apply_event(const Event& event, const Catalog& catalog, std::uint64_t log_sequence,
+                   bool to_profile = true);
   /// The ID a user or actor has inside this Recommender: its pseudonym when pseudonymization is
   /// on (a "session:" actor and an empty ID stay as they are), else itself.
   std::string inside_id(const std::string& id) const;
