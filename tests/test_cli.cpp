@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "recommender_fixtures.hpp"
 #include "tailor/io/csv.hpp"
 #include "test_data.hpp"
 
@@ -55,6 +56,14 @@ std::string data(const std::string& name) {
 }
 
 std::string scratch(const std::string& name) { return tailor::test::scratch_dir() + "/cli_" + name; }
+
+// RFC 4180 quoting for the files the tests write.
+std::string csv_quote(const std::string& v) {
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
 
 // Runs `tailor <args>` (args already shell-quoted where needed), capturing stdout and stderr.
 Run tailor_run(const std::string& args) {
@@ -257,7 +266,8 @@ TEST_CASE("tailor reads JSON Lines, gzip and tab-separated files", "[cli]") {
 }
 
 TEST_CASE("tailor fit prints every iteration's loss", "[cli]") {
-  const Run r = tailor_run("fit --quiet --iterations 4 --factors 3 --train " + quoted(data("events.csv")));
+  const Run r = tailor_run("fit --quiet --algorithm als --iterations 4 --factors 3 --train " +
+                           quoted(data("events.csv")));
   REQUIRE(r.code == 0);
   CHECK(r.out.find("factors 3, iterations 4") != std::string::npos);
   CHECK(r.out.find("trained 4 iterations") != std::string::npos);
@@ -274,7 +284,7 @@ TEST_CASE("tailor fit prints every iteration's loss", "[cli]") {
 }
 
 TEST_CASE("tailor similar lists neighbours with catalog titles", "[cli]") {
-  const Run r = tailor_run("similar --quiet --item A --k 2 --train " + quoted(data("events.csv")) +
+  const Run r = tailor_run("similar --quiet --method knn --item A --k 2 --train " + quoted(data("events.csv")) +
                            " --catalog " + quoted(data("items.csv")));
   REQUIRE(r.code == 0);
   const auto rows = parse_csv(r.out);
@@ -288,6 +298,17 @@ TEST_CASE("tailor similar lists neighbours with catalog titles", "[cli]") {
   const Run als = tailor_run("similar --quiet --method als --item A --k 5 --train " + quoted(data("events.csv")));
   REQUIRE(als.code == 0);
   CHECK(parse_csv(als.out).size() == 6);
+  // The Recommender's product-page answer (default): never the out-of-stock candle.
+  const Run hybrid = tailor_run("similar --quiet --item A --k 5 --train " + quoted(data("events.csv")) +
+                                " --catalog " + quoted(data("items.csv")));
+  REQUIRE(hybrid.code == 0);
+  const auto hrows = parse_csv(hybrid.out);
+  REQUIRE(hrows.size() >= 2);
+  CHECK(hrows[0] == std::vector<std::string>{"rank", "item_id", "score", "title"});
+  for (std::size_t i = 1; i < hrows.size(); ++i) {
+    CHECK(hrows[i][1] != "C");
+    CHECK(hrows[i][1] != "A");
+  }
 }
 
 TEST_CASE("tailor split partitions events, and evaluate and tune write JSON", "[cli]") {
@@ -321,6 +342,168 @@ TEST_CASE("tailor split partitions events, and evaluate and tune write JSON", "[
   CHECK(tune.at("search").at("trials").size() == 2);
   CHECK(tune.at("default").contains("score"));
   CHECK(tune.contains("best"));
+}
+
+
+namespace {
+
+// The first 15,000 events of the bundled Online Retail data and its catalog, as the CSV files a
+// shop would export (written once per run).
+struct RetailFiles {
+  std::string events, catalog;
+};
+
+const RetailFiles& retail_files() {
+  static const RetailFiles files = [] {
+    RetailFiles f{scratch("retail_events.csv"), scratch("retail_items.csv")};
+    const auto& r = tailor::test::retail();
+    std::ofstream ev(f.events, std::ios::binary | std::ios::trunc);
+    ev << "user_id,item_id,timestamp,event_type,value\n";
+    for (std::size_t i = 0, n = 0; n < 15000 && i < r.train.size(); ++i) {
+      const tailor::Event& e = r.train[i];
+      if (e.user.empty()) continue;  // the shop's anonymous purchases
+      ++n;
+      ev << csv_quote(e.user) << ',' << csv_quote(e.item) << ',' << e.timestamp << ','
+         << tailor::builtin_event_type_name(e.type) << ',' << (e.value ? std::to_string(*e.value) : "")
+         << '\n';
+    }
+    std::ofstream it(f.catalog, std::ios::binary | std::ios::trunc);
+    it << "item_id,title,price\n";
+    for (const auto& c : r.items)
+      it << csv_quote(c.id) << ',' << csv_quote(c.title) << ','
+         << (c.price ? std::to_string(*c.price) : "") << '\n';
+    return f;
+  }();
+  return files;
+}
+
+std::string train_args() {
+  return " --train " + quoted(retail_files().events) + " --catalog " + quoted(retail_files().catalog);
+}
+
+// One line on stderr, "tailor: error: ..." (progress notes may come first).
+std::string error_line(const Run& r) {
+  const auto at = r.err.find("tailor: error: ");
+  REQUIRE(at != std::string::npos);
+  const std::string line = r.err.substr(at);
+  CHECK(std::count(line.begin(), line.end(), '\n') == 1);
+  return line;
+}
+
+}  // namespace
+
+TEST_CASE("tailor fit --out, then recommend --model answers as recommend --train", "[cli][online-retail]") {
+  const std::string model = scratch("retail.tlm");
+  const Run fit = tailor_run("fit --quiet --out " + quoted(model) + train_args());
+  REQUIRE(fit.code == 0);
+  CHECK(fit.out.find("saved " + model) != std::string::npos);
+
+  const Run served = tailor_run("recommend --quiet --k 10 --reasons --model " + quoted(model));
+  const Run trained = tailor_run("recommend --quiet --k 10 --reasons" + train_args());
+  REQUIRE(served.code == 0);
+  REQUIRE(trained.code == 0);
+  CHECK(served.out == trained.out);  // same seed, same lists, scores and reasons
+  const auto rows = parse_csv(served.out);
+  REQUIRE(rows.size() > 1000);
+  CHECK(rows[0] == std::vector<std::string>{"user_id", "rank", "item_id", "score", "reason_kind",
+                                            "reason_item", "reason"});
+  std::set<std::string> kinds;
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    REQUIRE(rows[i].size() == 7);
+    kinds.insert(rows[i][4]);
+    CHECK_FALSE(rows[i][6].empty());
+  }
+  CHECK(kinds.count("because_bought") + kinds.count("recommended_for_you") > 0);
+
+  const std::string item = rows[1][2];
+  const Run sim_model = tailor_run("similar --quiet --k 5 --item " + quoted(item) + " --model " + quoted(model));
+  const Run sim_train = tailor_run("similar --quiet --k 5 --item " + quoted(item) + train_args());
+  REQUIRE(sim_model.code == 0);
+  CHECK(sim_model.out == sim_train.out);
+  CHECK(parse_csv(sim_model.out)[0] == std::vector<std::string>{"rank", "item_id", "score", "title"});
+
+  const Run together = tailor_run("bought-together --quiet --k 5 --reasons --item " + quoted(item) +
+                                  " --model " + quoted(model));
+  REQUIRE(together.code == 0);
+  CHECK(parse_csv(together.out).size() <= 6);
+  const Run trending = tailor_run("trending --quiet --k 7 --model " + quoted(model));
+  REQUIRE(trending.code == 0);
+  CHECK(parse_csv(trending.out).size() == 8);
+
+  // --users: a header line is skipped; unknown users get the cold-start answer and are counted.
+  write_text(scratch("retail_users.csv"), "user_id\n" + rows[1][0] + "\nnobody-at-all\n");
+  const Run some = tailor_run("recommend --k 3 --model " + quoted(model) + " --users " +
+                              quoted(scratch("retail_users.csv")));
+  REQUIRE(some.code == 0);
+  const auto lists = check_recommendations(some.out);
+  CHECK(lists.size() == 2);
+  CHECK(lists.at("nobody-at-all").size() == 3);
+  CHECK(some.err.find("1 of 2 users are not in the model") != std::string::npos);
+}
+
+TEST_CASE("tailor inspect lists sections, counts and the options; --config sets them", "[cli][online-retail]") {
+  write_text(scratch("options.json"), R"({"als": {"factors": 8, "iterations": 3}, "ranker": {"weight_trending": 0.5}})");
+  const std::string model = scratch("configured.tlm");
+  // --config first, then model options on the command line override it.
+  const Run fit = tailor_run("fit --quiet --iterations 2 --config " + quoted(scratch("options.json")) +
+                             " --out " + quoted(model) + train_args());
+  REQUIRE(fit.code == 0);
+  const Run text = tailor_run("inspect " + quoted(model));
+  REQUIRE(text.code == 0);
+  CHECK(text.out.find("format version: 1") != std::string::npos);
+  CHECK(text.out.find("checksums verified") != std::string::npos);
+  CHECK(text.out.find("profiles") != std::string::npos);
+  const Run js = tailor_run("inspect --json --model " + quoted(model));
+  REQUIRE(js.code == 0);
+  const auto j = nlohmann::json::parse(js.out);
+  const auto& options = j.at("header").at("metadata").at("options");
+  CHECK(options.at("als").at("factors") == 8);
+  CHECK(options.at("als").at("iterations") == 2);
+  CHECK(options.at("ranker").at("weight_trending") == 0.5);
+  CHECK(j.at("sections").size() > 10);
+  CHECK(j.at("header").at("metadata").at("counts").at("users").get<int>() > 100);
+}
+
+TEST_CASE("tailor refuses a bad --config or model file in one line, exit 1", "[cli][online-retail]") {
+  const std::string config = scratch("bad_options.json");
+  write_text(config, R"({"als": {"factor": 3}})");
+  Run r = tailor_run("fit --quiet --config " + quoted(config) + train_args());
+  CHECK(r.code == 1);
+  CHECK(error_line(r).find(config + ": als.factor: unknown key") != std::string::npos);
+  write_text(config, R"({"als": {"factors": )");
+  r = tailor_run("recommend --quiet --config " + quoted(config) + train_args());
+  CHECK(r.code == 1);
+  CHECK(error_line(r).find(config + ": not valid JSON") != std::string::npos);
+
+  const std::string model = scratch("retail.tlm");
+  const Run fit = tailor_run("fit --quiet --iterations 2 --out " + quoted(model) + train_args());
+  REQUIRE(fit.code == 0);
+  const std::string bytes = read_text(model);
+  const std::string cut = scratch("truncated.tlm");
+  write_text(cut, bytes.substr(0, bytes.size() / 2));
+  for (const std::string command : {"recommend", "inspect", "trending"}) {
+    INFO(command);
+    r = tailor_run(command + " --quiet --model " + quoted(cut));
+    if (command == "inspect") r = tailor_run("inspect " + quoted(cut));
+    CHECK(r.code == 1);
+    CHECK(error_line(r).find(cut) != std::string::npos);
+  }
+  std::string flipped = bytes;
+  flipped[bytes.size() / 3] = static_cast<char>(flipped[bytes.size() / 3] ^ 0x10);
+  write_text(cut, flipped);
+  r = tailor_run("recommend --quiet --model " + quoted(cut));
+  CHECK(r.code == 1);
+  CHECK(error_line(r).find("section") != std::string::npos);
+
+  // Usage mistakes are exit 2.
+  for (const std::string& args : {"recommend --model " + quoted(model) + train_args(),
+                                  "recommend --model " + quoted(model) + " --config " + quoted(config),
+                                  "recommend --model " + quoted(model) + " --factors 3",
+                                  std::string("recommend --k 3"),
+                                  "recommend --algorithm knn --model " + quoted(model)}) {
+    INFO(args);
+    CHECK(tailor_run(args).code == 2);
+  }
 }
 
 #else

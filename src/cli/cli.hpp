@@ -19,6 +19,7 @@
 #include "tailor/data/event.hpp"
 #include "tailor/data/interaction_matrix.hpp"
 #include "tailor/io/input.hpp"
+#include "tailor/serving/recommender.hpp"
 
 namespace tailor::cli {
 
@@ -157,12 +158,30 @@ class Progress {
 ALSFactorizer train_als(const SparseMatrix& confidences, const ALSOptions& options,
                         const Progress& progress, std::vector<ALSProgress>* log = nullptr);
 
+/// load_events() with a progress note, and a note on the rows --lenient skipped.
+LoadedEvents read_events_noted(const std::string& path, const Args& args, const Progress& progress);
+
 /// Loads --train and builds its matrix with the model options, with progress notes.
 struct TrainingData {
   LoadedEvents loaded;
   InteractionMatrix matrix;
 };
 TrainingData load_training(const std::string& path, const Args& args, const Progress& progress);
+
+// ---- the Recommender (recommender_commands.cpp) ---------------------------------------------------
+
+/// --model, --train, --catalog, --config: where a command's Recommender comes from.
+std::vector<OptionSpec> recommender_source_options();
+
+/// The Recommender of --model (loaded with the options stored in the file) or of --train (events,
+/// --catalog, options from --config, then the model options given on the command line; trained
+/// once). Exactly one of --model and --train must be given.
+std::unique_ptr<Recommender> open_recommender(const Args& args, const Progress& progress);
+
+/// The hybrid paths of fit, recommend and similar (their specs are in commands.cpp).
+int hybrid_fit(const Args& args);
+int hybrid_recommend(const Args& args);
+int hybrid_similar(const Args& args);
 
 /// Seconds since an arbitrary start (steady clock).
 double now_seconds();

@@ -101,15 +101,28 @@ int cmd_stats(int argc, char** argv) {
 
 int cmd_fit(int argc, char** argv) {
   CommandSpec spec{"fit",
-                   "Trains the default model (implicit ALS, conjugate-gradient solver) on an events\n"
-                   "file and prints the options used and each iteration's loss and time. Saving the\n"
-                   "model comes with model files (a later release).",
-                   "",
-                   {train_option()}};
+                   "Trains the Recommender (ALS, item neighbours, content and cold-start bridge,\n"
+                   "popularity, trending, co-purchases, the retrieval index) on --train and saves it\n"
+                   "with --out; `recommend`, `similar`, `bought-together` and `trending` serve the\n"
+                   "saved file with --model, without training again.",
+                   "Options come from --config (RecommenderOptions as JSON, docs/configuration.md;\n"
+                   "absent keys keep their defaults); model options given on the command line\n"
+                   "(--factors, --alpha...) override them. --algorithm als trains bare ALS instead\n"
+                   "and prints each iteration's loss and time (nothing is saved).",
+                   recommender_source_options()};
+  spec.options.push_back({"out", "FILE", "write the model file here (atomic: old or new file)", "", false});
+  spec.options.push_back({"algorithm", "hybrid|als", "what to train", "hybrid", false});
   add_options(spec, input_options());
   add_options(spec, model_options());
   spec.options.push_back(quiet_option());
   const Args args = Args::parse(spec, argc, argv, 2);
+  const std::string algorithm = args.get("algorithm");
+  if (algorithm == "hybrid") return hybrid_fit(args);
+  if (algorithm != "als") throw UsageError("option '--algorithm': expected hybrid or als, got '" + algorithm + "'");
+  for (const char* name : {"out", "model", "config", "catalog"})
+    if (args.has(name))
+      throw UsageError(std::string("option '--") + name + "' needs --algorithm hybrid (bare ALS is not saved)");
+  if (!args.has("train")) throw UsageError("missing required option '--train FILE'");
   const Progress progress(args.flag("quiet"));
   const ALSOptions options = als_options(args);
   TrainingData data = load_training(args.get("train"), args, progress);
@@ -143,32 +156,37 @@ int cmd_fit(int argc, char** argv) {
 int cmd_recommend(int argc, char** argv) {
   CommandSpec spec{
       "recommend",
-      "Fits a model on --train and writes the top-k items of every user (or of the users listed\n"
-      "in --users) as CSV: user_id,rank,item_id,score (header; rank from 1; IDs quoted per\n"
-      "RFC 4180 when needed; best first, ties by first appearance of the item in --train).",
-      "Items the user already has in --train are excluded unless --include-seen. With --catalog,\n"
-      "items marked in_stock=false are never recommended. Users in --users that are not in\n"
-      "--train get the most popular items (popularity fallback) and are counted on stderr. A\n"
-      "user may get fewer than k rows when fewer items are eligible.",
-      {train_option(),
-       {"k", "N", "recommendations per user", "10", false},
-       {"out", "FILE", "output CSV ('-' = stdout)", "-", false},
-       {"users", "FILE", "one user ID per line (default: every user in --train)", "", false},
-       {"catalog", "FILE", "catalog (item_id[,title,description,category,brand,price,in_stock])", "",
-        false},
-       {"include-seen", "", "also recommend items the user already has", "", false},
-       {"algorithm", "als|knn|pop", "model to fit (--model is reserved for model files)", "als",
-        false}}};
+      "Writes the top-k items of every user (or of the users listed in --users) as CSV:\n"
+      "user_id,rank,item_id,score[,reason_kind,reason_item,reason] (header; rank from 1; IDs\n"
+      "quoted per RFC 4180 when needed; best first). The Recommender answers: from a saved\n"
+      "--model, or trained once on --train (with --catalog and --config, as `tailor fit`).",
+      "Items the user already has are excluded unless --include-seen; items marked\n"
+      "in_stock=false in the catalog are never recommended. Users the model does not know get\n"
+      "the cold-start answer (popular and trending items) and are counted on stderr. A user may\n"
+      "get fewer than k rows when fewer items are eligible. --users: one ID per line (or the\n"
+      "first CSV field); a first line 'user_id' is a header. --algorithm als|knn|pop ranks with\n"
+      "one bare model on --train instead (baselines; --reasons needs the Recommender).",
+      recommender_source_options()};
+  add_options(spec, {{"k", "N", "recommendations per user", "10", false},
+                     {"out", "FILE", "output CSV ('-' = stdout)", "-", false},
+                     {"users", "FILE", "user IDs to answer (default: every user of the model)", "", false},
+                     {"include-seen", "", "also recommend items the user already has", "", false},
+                     {"reasons", "", "add reason_kind,reason_item,reason columns", "", false},
+                     {"algorithm", "hybrid|als|knn|pop", "who ranks", "hybrid", false}});
   add_options(spec, input_options());
   add_options(spec, model_options());
   spec.options.push_back(quiet_option());
   const Args args = Args::parse(spec, argc, argv, 2);
+  const std::string model = args.get("algorithm");
+  if (model == "hybrid") return hybrid_recommend(args);
+  if (model != "als" && model != "knn" && model != "pop")
+    throw UsageError("option '--algorithm': expected hybrid, als, knn or pop, got '" + model + "'");
+  for (const char* name : {"model", "config", "reasons"})
+    if (args.has(name)) throw UsageError(std::string("option '--") + name + "' needs --algorithm hybrid");
+  if (!args.has("train")) throw UsageError("missing required option '--train FILE'");
   const Progress progress(args.flag("quiet"));
   const std::size_t k = args.get_size("k");
   if (k == 0) throw UsageError("option '--k': must be >= 1");
-  const std::string model = args.get("algorithm");
-  if (model != "als" && model != "knn" && model != "pop")
-    throw UsageError("option '--algorithm': expected als, knn or pop, got '" + model + "'");
   const ALSOptions options = als_options(args);
 
   TrainingData data = load_training(args.get("train"), args, progress);
@@ -245,26 +263,33 @@ int cmd_recommend(int argc, char** argv) {
 int cmd_similar(int argc, char** argv) {
   CommandSpec spec{
       "similar",
-      "Prints the items most similar to --item as CSV: rank,item_id,score[,title].",
-      "--method knn (default): cosine of the items' user columns, the 100 nearest kept per item\n"
-      "(\"customers who bought this also bought\"). --method als: cosine of the ALS item factors\n"
-      "(smoother for rare items). Titles come from --catalog when given.",
-      {train_option(),
-       {"item", "ID", "the item to find neighbours of", "", true},
-       {"k", "N", "number of similar items", "10", false},
-       {"method", "knn|als", "similarity model", "knn", false},
-       {"catalog", "FILE", "catalog with titles", "", false},
-       {"out", "FILE", "output CSV ('-' = stdout)", "-", false}}};
+      "Prints the items most similar to --item as CSV: rank,item_id,score[,title]\n"
+      "[,reason_kind,reason_item,reason].",
+      "--method hybrid (default): the Recommender's product-page answer (item neighbours,\n"
+      "content and collaborative similarity, with rules: out-of-stock items are skipped), from\n"
+      "--model or trained on --train. Baselines on --train: --method knn, the cosine of the\n"
+      "items' user columns, 100 nearest kept per item; --method als, the cosine of the ALS item\n"
+      "factors (smoother for rare items). Titles come from the catalog when it has them.",
+      recommender_source_options()};
+  add_options(spec, {{"item", "ID", "the item to find neighbours of", "", true},
+                     {"k", "N", "number of similar items", "10", false},
+                     {"method", "hybrid|knn|als", "similarity model", "hybrid", false},
+                     {"reasons", "", "add reason_kind,reason_item,reason columns (hybrid)", "", false},
+                     {"out", "FILE", "output CSV ('-' = stdout)", "-", false}});
   add_options(spec, input_options());
   add_options(spec, model_options());
   spec.options.push_back(quiet_option());
   const Args args = Args::parse(spec, argc, argv, 2);
+  const std::string method = args.get("method");
+  if (method == "hybrid") return hybrid_similar(args);
+  if (method != "knn" && method != "als")
+    throw UsageError("option '--method': expected hybrid, knn or als, got '" + method + "'");
+  for (const char* name : {"model", "config", "reasons"})
+    if (args.has(name)) throw UsageError(std::string("option '--") + name + "' needs --method hybrid");
+  if (!args.has("train")) throw UsageError("missing required option '--train FILE'");
   const Progress progress(args.flag("quiet"));
   const std::size_t k = args.get_size("k");
   if (k == 0) throw UsageError("option '--k': must be >= 1");
-  const std::string method = args.get("method");
-  if (method != "knn" && method != "als")
-    throw UsageError("option '--method': expected knn or als, got '" + method + "'");
   const ALSOptions options = als_options(args);
 
   TrainingData data = load_training(args.get("train"), args, progress);

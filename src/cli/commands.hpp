@@ -12,5 +12,8 @@ int cmd_split(int argc, char** argv);
 int cmd_evaluate(int argc, char** argv);
 int cmd_tune(int argc, char** argv);
 int cmd_experiment(int argc, char** argv);
+int cmd_bought_together(int argc, char** argv);
+int cmd_trending(int argc, char** argv);
+int cmd_inspect(int argc, char** argv);
 
 }  // namespace tailor::cli

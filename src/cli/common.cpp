@@ -403,14 +403,19 @@ ALSFactorizer train_als(const SparseMatrix& confidences, const ALSOptions& optio
   return als;
 }
 
-TrainingData load_training(const std::string& path, const Args& args, const Progress& progress) {
-  TrainingData data;
+LoadedEvents read_events_noted(const std::string& path, const Args& args, const Progress& progress) {
   progress.note("reading " + path);
-  data.loaded = load_events(path, args);
-  const ReadReport& report = data.loaded.report;
+  LoadedEvents loaded = load_events(path, args);
+  const ReadReport& report = loaded.report;
   if (report.rejected > 0)
     progress.note(path + ": skipped " + std::to_string(report.rejected) + " bad rows (--lenient)" +
                   (report.samples.empty() ? "" : "; first: " + report.samples.front().message()));
+  return loaded;
+}
+
+TrainingData load_training(const std::string& path, const Args& args, const Progress& progress) {
+  TrainingData data;
+  data.loaded = read_events_noted(path, args, progress);
   InteractionMatrixBuilder builder(matrix_options(args, data.loaded.events));
   for (const auto& e : data.loaded.events) builder.add(e);
   data.matrix = builder.build();

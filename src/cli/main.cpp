@@ -23,11 +23,16 @@ struct Command {
 const Command kCommands[] = {
     {"stats", "interaction matrix statistics and rejected-row report of an events file",
      tailor::cli::cmd_stats},
-    {"fit", "train the default ALS model and print per-iteration loss and timing",
+    {"fit", "train the Recommender on an events file and save it as a model file (--out)",
      tailor::cli::cmd_fit},
     {"recommend", "top-k recommendations for every user (or a list of users) as CSV",
      tailor::cli::cmd_recommend},
-    {"similar", "items most similar to one item (item-kNN or ALS cosine)", tailor::cli::cmd_similar},
+    {"similar", "items similar to one item, for its product page", tailor::cli::cmd_similar},
+    {"bought-together", "items most often bought in the same basket as one item",
+     tailor::cli::cmd_bought_together},
+    {"trending", "items trending now, optionally within a category", tailor::cli::cmd_trending},
+    {"inspect", "check a model file and print its sections, counts and options",
+     tailor::cli::cmd_inspect},
     {"split", "split an events file into train and test files (stratified, temporal, leave-last-k)",
      tailor::cli::cmd_split},
     {"evaluate", "compare ALS, item-kNN and popularity on a train/test pair; JSON report",
@@ -42,7 +47,7 @@ void print_usage(std::ostream& out) {
   out << "usage: tailor <command> [options]\n\ncommands:\n";
   for (const auto& c : kCommands) {
     std::string name = c.name;
-    name.resize(12, ' ');
+    name.resize(16, ' ');
     out << "  " << name << c.summary << "\n";
   }
   out << "\n`tailor <command> --help` lists a command's options. Exit codes: 0 ok, 1 data error,\n"

@@ -477,6 +477,27 @@ DriftReport Recommender::drift_report() const {
   return core_->drift->report();
 }
 
+std::vector<std::string> Recommender::model_users() const {
+  const auto snap = core_->load_snapshot();
+  if (!snap->parts) TAILOR_THROW(not_fitted, "Recommender::model_users: no model yet");
+  std::unordered_map<std::string, std::uint64_t> erased;
+  {
+    std::lock_guard<std::mutex> lock(core_->erased_mutex);
+    erased = core_->erased;
+  }
+  std::vector<std::string> out;
+  const IdMap& users = snap->parts->users;
+  out.reserve(users.size());
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    const std::string& id = users.id(static_cast<Index>(i));
+    if (id.compare(0, kSessionActorPrefix.size(), kSessionActorPrefix) == 0) continue;
+    if (id.compare(0, detail::kErasedActorPrefix.size(), detail::kErasedActorPrefix) == 0) continue;
+    if (erased.count(id) != 0) continue;
+    out.push_back(id);
+  }
+  return out;
+}
+
 RecommenderStats Recommender::stats() const {
   RecommenderStats s;
   const auto snap = core_->load_snapshot();

@@ -35,8 +35,7 @@
 namespace tailor {
 
 namespace {
-// Erased actors still in a snapshot are saved under this prefix and a number (save()).
-constexpr std::string_view kErasedActorPrefix = "erased:";
+using detail::kErasedActorPrefix;
 
 constexpr int kLayoutVersion = 1;
 

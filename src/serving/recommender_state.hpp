@@ -58,6 +58,9 @@ void check_actor_ids(const std::string& user, const std::string& session, const 
 }
 
 // Shared by the facade's sources.
+// Erased actors still in a snapshot are saved under this prefix and a number (save()).
+inline constexpr std::string_view kErasedActorPrefix = "erased:";
+
 inline bool counts_for_profile(const Event& e) { return !e.item.empty(); }
 
 inline std::string request_actor(const std::string& user, const std::string& session) {

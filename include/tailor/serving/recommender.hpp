@@ -307,6 +307,11 @@ class Recommender {
   /// The k items trending now (see trending_scores), optionally within a category path prefix.
   RecommendResponse trending(std::size_t k, const std::vector<std::string>& category_prefix = {}) const;
 
+  /// The users (not anonymous sessions) the serving model was trained on, in training order;
+  /// erased users are left out, and with `pseudonymize` these are pseudonyms. For batch jobs
+  /// that score every known user. Throws Error(not_fitted) before the first retrain or load.
+  std::vector<std::string> model_users() const;
+
   /// The shopper's current ALS vector (folded in if needed), or nullopt if the shopper has no
   /// usable history. Throws Error(not_fitted) before the first retrain.
   std::optional<Vector> user_vector(const std::string& actor) const;
