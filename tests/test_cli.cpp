@@ -333,7 +333,9 @@ TEST_CASE("tailor split partitions events, and evaluate and tune write JSON", "[
   REQUIRE(e.code == 0);
   CHECK(e.out.find("nDCG@2") != std::string::npos);
   const auto report = nlohmann::json::parse(read_text(scratch("report.json")));
-  for (const char* model : {"als", "knn", "pop"}) CHECK(report.at("models").contains(model));
+  for (const char* model : {"hybrid", "als", "knn", "pop"}) CHECK(report.at("models").contains(model));
+  CHECK(report.at("models").at("hybrid").at("auc").is_null());  // ranked lists carry no AUC
+  CHECK(report.at("models").at("hybrid").at("model_options").at("als").at("factors") == 64);
 
   const Run t = tailor_run("tune --quiet --method random --trials 2 --iterations 3 --train " +
                            quoted(data("events.csv")));
@@ -441,7 +443,7 @@ TEST_CASE("tailor fit --out, then recommend --model answers as recommend --train
   CHECK(some.err.find("1 of 2 users are not in the model") != std::string::npos);
 }
 
-TEST_CASE("tailor inspect lists sections, counts and the options; --config sets them", "[cli][online-retail]") {
+TEST_CASE("tailor inspect lists sections, counts and the options, and --config sets them", "[cli][online-retail]") {
   write_text(scratch("options.json"), R"({"als": {"factors": 8, "iterations": 3}, "ranker": {"weight_trending": 0.5}})");
   const std::string model = scratch("configured.tlm");
   // --config first, then model options on the command line override it.
@@ -462,6 +464,42 @@ TEST_CASE("tailor inspect lists sections, counts and the options; --config sets 
   CHECK(options.at("ranker").at("weight_trending") == 0.5);
   CHECK(j.at("sections").size() > 10);
   CHECK(j.at("header").at("metadata").at("counts").at("users").get<int>() > 100);
+}
+
+TEST_CASE("tailor config prints every option and checks a file", "[cli]") {
+  const Run defaults = tailor_run("config");
+  REQUIRE(defaults.code == 0);
+  const auto j = nlohmann::json::parse(defaults.out);
+  CHECK(j.at("als").at("factors") == 64);
+  CHECK(j.at("ranker").contains("weight_knn"));
+  write_text(scratch("partial.json"), R"({"ann": {"ef_search": 99}})");
+  const Run partial = tailor_run("config --config " + quoted(scratch("partial.json")));
+  REQUIRE(partial.code == 0);
+  auto expected = j;
+  expected["ann"]["ef_search"] = 99;
+  CHECK(nlohmann::json::parse(partial.out) == expected);
+  write_text(scratch("partial.json"), R"({"ann": {"ef_search": -1}})");
+  const Run bad = tailor_run("config --config " + quoted(scratch("partial.json")));
+  CHECK(bad.code == 1);
+  CHECK(bad.err.find("ann.ef_search: must not be negative") != std::string::npos);
+}
+
+TEST_CASE("tailor evaluate --relevant new counts only items new to their user", "[cli]") {
+  // u1 buys A again and D for the first time: with --relevant new only D is relevant.
+  write_text(scratch("eval_train.csv"), "user_id,item_id\nu1,A\nu1,B\nu2,A\nu2,D\nu3,B\nu3,D\n");
+  write_text(scratch("eval_test.csv"), "user_id,item_id\nu1,A\nu1,D\n");
+  const std::string files = " --train " + quoted(scratch("eval_train.csv")) + " --test " +
+                            quoted(scratch("eval_test.csv")) + " --models pop --k 1 --report ";
+  const Run all = tailor_run("evaluate --quiet" + files + quoted(scratch("eval_all.json")));
+  const Run fresh = tailor_run("evaluate --quiet --relevant new" + files + quoted(scratch("eval_new.json")));
+  REQUIRE(all.code == 0);
+  REQUIRE(fresh.code == 0);
+  const auto metrics = [](const std::string& path) {
+    return nlohmann::json::parse(read_text(path)).at("models").at("pop").at("metrics").at("@1");
+  };
+  // pop ranks D first for u1 (A and B are seen): a hit either way, recall 1/2 against 1/1.
+  CHECK(metrics(scratch("eval_all.json")).at("recall") == Approx(0.5));
+  CHECK(metrics(scratch("eval_new.json")).at("recall") == Approx(1.0));
 }
 
 TEST_CASE("tailor refuses a bad --config or model file in one line, exit 1", "[cli][online-retail]") {

@@ -173,6 +173,11 @@ TrainingData load_training(const std::string& path, const Args& args, const Prog
 /// --model, --train, --catalog, --config: where a command's Recommender comes from.
 std::vector<OptionSpec> recommender_source_options();
 
+/// Applies the model options given on the command line (--factors, --alpha, --half-life...; not
+/// their defaults) to `options`, then validates them (UsageError naming the problem). --half-life
+/// takes the newest of `events` as its reference time.
+void apply_model_flags(const Args& args, const std::vector<Event>& events, RecommenderOptions& options);
+
 /// The Recommender of --model (loaded with the options stored in the file) or of --train (events,
 /// --catalog, options from --config, then the model options given on the command line; trained
 /// once). Exactly one of --model and --train must be given.

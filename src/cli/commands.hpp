@@ -15,5 +15,6 @@ int cmd_experiment(int argc, char** argv);
 int cmd_bought_together(int argc, char** argv);
 int cmd_trending(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
+int cmd_config(int argc, char** argv);
 
 }  // namespace tailor::cli

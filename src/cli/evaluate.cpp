@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -18,6 +19,7 @@
 #include "tailor/evaluation/evaluator.hpp"
 #include "tailor/data/splits.hpp"
 #include "tailor/evaluation/tuning.hpp"
+#include "tailor/serving/options_json.hpp"
 
 namespace tailor::cli {
 
@@ -41,8 +43,8 @@ std::vector<std::string> parse_models(const std::string& text) {
   std::stringstream in(text);
   std::string part;
   while (std::getline(in, part, ',')) {
-    if (part != "als" && part != "knn" && part != "pop")
-      throw UsageError("option '--models': unknown model '" + part + "' (als, knn, pop)");
+    if (part != "hybrid" && part != "als" && part != "knn" && part != "pop")
+      throw UsageError("option '--models': unknown model '" + part + "' (hybrid, als, knn, pop)");
     models.push_back(part);
   }
   if (models.empty()) throw UsageError("option '--models': empty");
@@ -81,6 +83,48 @@ SparseMatrix reweighted(const InteractionMatrix& matrix, const InteractionMatrix
   return c;
 }
 
+// `test` without the (user, item) pairs `train` has: what a user bought again is not a discovery.
+SparseMatrix without_training_pairs(const SparseMatrix& test, const SparseMatrix& train) {
+  std::vector<Eigen::Triplet<float>> kept;
+  for (Eigen::Index u = 0; u < test.outerSize(); ++u) {
+    for (SparseMatrix::InnerIterator it(test, u); it; ++it) {
+      if (train.coeff(u, it.index()) == 0.0f) kept.emplace_back(static_cast<int>(u), static_cast<int>(it.index()), it.value());
+    }
+  }
+  SparseMatrix out(test.rows(), test.cols());
+  out.setFromTriplets(kept.begin(), kept.end());
+  out.makeCompressed();
+  return out;
+}
+
+// The Recommender as a Scorer in the evaluation matrix's index space: the items of its top-k
+// list score k, k-1, ..., 1 in rank order, every other item the lowest float, so the evaluator's
+// top-k is the Recommender's list. Thread-safe, as Recommender::recommend.
+class RecommenderScorer : public Scorer {
+ public:
+  RecommenderScorer(const Recommender& rec, const InteractionMatrix& matrix, std::size_t k)
+      : rec_(rec), matrix_(matrix), k_(k) {}
+  using Scorer::score;
+  std::size_t n_items() const override { return matrix_.n_items(); }
+  void score(Index user, float* out, std::size_t out_size) const override {
+    std::fill(out, out + out_size, std::numeric_limits<float>::lowest());
+    RecommendRequest request;
+    request.user = matrix_.users().id(user);
+    request.k = k_;
+    const RecommendResponse response = rec_.recommend(request);
+    float s = static_cast<float>(response.items.size());
+    for (const Recommendation& r : response.items) {
+      if (const auto i = matrix_.items().find(r.item); i && *i < out_size) out[*i] = s;
+      s -= 1.0f;
+    }
+  }
+
+ private:
+  const Recommender& rec_;
+  const InteractionMatrix& matrix_;
+  std::size_t k_;
+};
+
 }  // namespace
 
 // ---- evaluate -------------------------------------------------------------------------------------
@@ -93,11 +137,15 @@ int cmd_evaluate(int argc, char** argv) {
       "catalog coverage at k; --report writes the full JSON report (segments, novelty, AUC...).",
       "Test events of users or items absent from --train are dropped (counted on stderr). MAP\n"
       "uses the min(|R|, k) denominator; the report also has map_recsys (|R|, as Microsoft\n"
-      "Recommenders). knn = item-kNN cosine, 100 neighbours; pop = most popular items.",
+      "Recommenders). hybrid = the Recommender (as `tailor fit` trains it: --config, then the model\n"
+      "options given; its lists are ranked, so it has no AUC); als = bare ALS with the model\n"
+      "options; knn = item-kNN cosine, 100 neighbours; pop = most popular items.",
       {{"train", "FILE", "training events", "", true},
        {"test", "FILE", "test events", "", true},
        {"k", "N[,N...]", "cut-offs", "10", false},
-       {"models", "LIST", "comma-separated among als,knn,pop", "als,knn,pop", false},
+       {"models", "LIST", "comma-separated among hybrid,als,knn,pop", "hybrid,als,knn,pop", false},
+       {"config", "FILE", "RecommenderOptions as JSON for hybrid (docs/configuration.md)", "", false},
+       {"relevant", "all|new", "test items that count: all, or only those new to the user", "all", false},
        {"report", "FILE", "write the JSON report here", "", false}}};
   add_options(spec, input_options());
   add_options(spec, model_options());
@@ -112,15 +160,25 @@ int cmd_evaluate(int argc, char** argv) {
   progress.note("reading " + args.get("test"));
   const LoadedEvents test_events = load_events(args.get("test"), args);
   std::size_t dropped = 0;
-  const InteractionMatrix test = matrix_in_index_space(test_events.events, train.matrix, &dropped);
+  SparseMatrix test = matrix_in_index_space(test_events.events, train.matrix, &dropped).confidence();
   if (dropped > 0)
     progress.note(args.get("test") + ": " + std::to_string(dropped) +
                   " test pairs dropped (user or item not in --train)");
 
+  const std::string relevant = args.get("relevant");
+  if (relevant != "all" && relevant != "new")
+    throw UsageError("option '--relevant': expected all or new, got '" + relevant + "'");
+  if (relevant == "new") {
+    test = without_training_pairs(test, train.matrix.confidence());
+    progress.note("relevant: test items new to their user only");
+  }
   EvaluationOptions eo;
   eo.ks = ks;
   eo.threads = options.threads;
-  const Evaluator evaluator(train.matrix, test, eo);
+  const Evaluator evaluator(train.matrix.confidence(), test, eo);
+  EvaluationOptions ranked = eo;  // the hybrid's lists carry ranks, not scores over every item
+  ranked.compute_auc = false;
+  const Evaluator ranked_evaluator(train.matrix.confidence(), test, ranked);
   if (evaluator.test_users().empty())
     TAILOR_THROW(invalid_argument, args.get("test") << ": no test user of --train has a relevant item");
 
@@ -132,20 +190,34 @@ int cmd_evaluate(int argc, char** argv) {
   const std::size_t k0 = ks.front();
   std::cout << "users evaluated: " << evaluator.test_users().size() << " of "
             << train.matrix.n_users() << ", items: " << train.matrix.n_items() << "\n";
-  std::cout << "model " << pad("nDCG@" + std::to_string(k0), 9) << pad("P@" + std::to_string(k0), 9)
+  std::cout << "model  " << pad("nDCG@" + std::to_string(k0), 9) << pad("P@" + std::to_string(k0), 9)
             << pad("R@" + std::to_string(k0), 9) << pad("MAP@" + std::to_string(k0), 9)
             << pad("MRR", 9) << pad("HR", 9) << pad("cov", 9) << pad("AUC", 9) << pad("fit_s", 9)
             << "\n";
   for (const auto& name : models) {
     const double start = now_seconds();
     std::unique_ptr<Scorer> scorer;
+    std::unique_ptr<Recommender> rec;
     ALSFactorizer als(options);
     ReportInfo info;
     info.dataset = args.get("train");
     info.split = "train " + args.get("train") + ", test " + args.get("test");
     info.seed = options.seed;
     info.model = name;
-    if (name == "als") {
+    if (name == "hybrid") {
+      RecommenderOptions ro = args.has("config") ? read_options_file(args.get("config")) : RecommenderOptions{};
+      apply_model_flags(args, train.loaded.events, ro);
+      rec = std::make_unique<Recommender>(ro);
+      try {
+        rec->ingest(train.loaded.events);
+      } catch (const Error& e) {
+        TAILOR_THROW(invalid_argument, args.get("train") << ": " << e.what());
+      }
+      progress.note("training the Recommender");
+      rec->retrain();
+      scorer = std::make_unique<RecommenderScorer>(*rec, train.matrix, *std::max_element(ks.begin(), ks.end()));
+      info.model_options = options_to_json(ro);
+    } else if (name == "als") {
       als = train_als(train.matrix.confidence(), options, progress);
       scorer = std::make_unique<ALSScorer>(als);
       info.model_options = als_json(options, train.matrix.options());
@@ -163,12 +235,13 @@ int cmd_evaluate(int argc, char** argv) {
     }
     const double fit_seconds = now_seconds() - start;
     progress.note("evaluating " + name);
-    const EvaluationResult r = evaluator.evaluate(*scorer);
+    const bool is_hybrid = name == "hybrid";
+    const EvaluationResult r = (is_hybrid ? ranked_evaluator : evaluator).evaluate(*scorer);
     info.timings["fit"] = fit_seconds;
-    report["models"][name] = evaluation_report(r, eo, info);
+    report["models"][name] = evaluation_report(r, is_hybrid ? ranked : eo, info);
     const AccuracyMetrics& a = r.at(k0).accuracy;
     std::string label = name;
-    label.resize(5, ' ');
+    label.resize(6, ' ');
     std::cout << label << " " << pad(fixed(a.ndcg), 9) << pad(fixed(a.precision), 9)
               << pad(fixed(a.recall), 9) << pad(fixed(a.map), 9) << pad(fixed(a.mrr), 9)
               << pad(fixed(a.hit_rate), 9) << pad(fixed(r.at(k0).beyond.coverage), 9)

@@ -22,55 +22,6 @@ namespace tailor::cli {
 
 namespace {
 
-// The model options (model_options()) a --train run may set on top of --config, and where each
-// lands in RecommenderOptions. Only options given on the command line are applied.
-void apply_model_flags(const Args& args, const std::vector<Event>& events, RecommenderOptions& o) {
-  if (args.has("factors")) o.als.factors = args.get_size("factors");
-  if (args.has("iterations")) {
-    const auto n = args.get_int("iterations");
-    if (n < 1 || n > 100000) throw UsageError("option '--iterations': must be in [1, 100000]");
-    o.als.iterations = static_cast<int>(n);
-  }
-  if (args.has("regularization")) o.als.regularization = static_cast<float>(args.get_double("regularization"));
-  if (args.has("seed")) {
-    o.als.seed = args.get_u64("seed");
-    o.content.seed = o.als.seed;
-    o.ann.seed = o.als.seed;
-  }
-  if (args.has("threads")) {
-    const std::size_t t = args.get_size("threads");
-    o.als.threads = t;
-    o.neighbors.threads = t;
-    o.ann.build_threads = t;
-    o.guard.threads = t;
-  }
-  if (args.has("alpha")) {
-    o.matrix.alpha = args.get_double("alpha");
-    if (!(o.matrix.alpha > 0)) throw UsageError("option '--alpha': must be > 0");
-  }
-  if (args.has("transform")) {
-    const std::string t = args.get("transform");
-    if (t == "linear") o.matrix.transform = ConfidenceTransform::linear;
-    else if (t == "log" || t == "logarithmic") o.matrix.transform = ConfidenceTransform::logarithmic;
-    else throw UsageError("option '--transform': expected linear or log, got '" + t + "'");
-  }
-  if (args.has("half-life")) {
-    const double days = args.get_double("half-life");
-    if (days < 0) throw UsageError("option '--half-life': must be >= 0");
-    o.matrix.weights.half_life_days = days;
-    if (days > 0) {
-      Timestamp latest = 0;
-      for (const auto& e : events) latest = std::max(latest, e.timestamp);
-      o.matrix.weights.reference_time = latest;
-    }
-  }
-  try {
-    o.validate();
-  } catch (const Error& e) {
-    throw UsageError(std::string("the model options: ") + e.what());
-  }
-}
-
 const char* const kModelFlags[] = {"factors", "iterations", "regularization", "alpha",
                                    "transform", "half-life", "seed"};
 
@@ -129,6 +80,55 @@ std::size_t k_of(const Args& args) {
 }
 
 }  // namespace
+
+// The model options (model_options()) a --train run may set on top of --config, and where each
+// lands in RecommenderOptions. Only options given on the command line are applied.
+void apply_model_flags(const Args& args, const std::vector<Event>& events, RecommenderOptions& o) {
+  if (args.has("factors")) o.als.factors = args.get_size("factors");
+  if (args.has("iterations")) {
+    const auto n = args.get_int("iterations");
+    if (n < 1 || n > 100000) throw UsageError("option '--iterations': must be in [1, 100000]");
+    o.als.iterations = static_cast<int>(n);
+  }
+  if (args.has("regularization")) o.als.regularization = static_cast<float>(args.get_double("regularization"));
+  if (args.has("seed")) {
+    o.als.seed = args.get_u64("seed");
+    o.content.seed = o.als.seed;
+    o.ann.seed = o.als.seed;
+  }
+  if (args.has("threads")) {
+    const std::size_t t = args.get_size("threads");
+    o.als.threads = t;
+    o.neighbors.threads = t;
+    o.ann.build_threads = t;
+    o.guard.threads = t;
+  }
+  if (args.has("alpha")) {
+    o.matrix.alpha = args.get_double("alpha");
+    if (!(o.matrix.alpha > 0)) throw UsageError("option '--alpha': must be > 0");
+  }
+  if (args.has("transform")) {
+    const std::string t = args.get("transform");
+    if (t == "linear") o.matrix.transform = ConfidenceTransform::linear;
+    else if (t == "log" || t == "logarithmic") o.matrix.transform = ConfidenceTransform::logarithmic;
+    else throw UsageError("option '--transform': expected linear or log, got '" + t + "'");
+  }
+  if (args.has("half-life")) {
+    const double days = args.get_double("half-life");
+    if (days < 0) throw UsageError("option '--half-life': must be >= 0");
+    o.matrix.weights.half_life_days = days;
+    if (days > 0) {
+      Timestamp latest = 0;
+      for (const auto& e : events) latest = std::max(latest, e.timestamp);
+      o.matrix.weights.reference_time = latest;
+    }
+  }
+  try {
+    o.validate();
+  } catch (const Error& e) {
+    throw UsageError(std::string("the model options: ") + e.what());
+  }
+}
 
 std::vector<OptionSpec> recommender_source_options() {
   return {
@@ -339,6 +339,22 @@ int cmd_trending(int argc, char** argv) {
   out.stream() << header("", columns);
   write_items(out.stream(), "", rec->trending(k, category), *catalog, columns);
   out.close();
+  return 0;
+}
+
+// ---- config ---------------------------------------------------------------------------------------
+
+int cmd_config(int argc, char** argv) {
+  CommandSpec spec{"config",
+                   "Prints every RecommenderOptions field as JSON: the defaults, or with --config the\n"
+                   "file's options completed with the defaults after checking them (a starting point\n"
+                   "for a --config file, and a way to validate one).",
+                   "",
+                   {{"config", "FILE", "an options file to check and complete", "", false}}};
+  const Args args = Args::parse(spec, argc, argv, 2);
+  const RecommenderOptions options =
+      args.has("config") ? read_options_file(args.get("config")) : RecommenderOptions{};
+  std::cout << options_to_json(options).dump(2) << "\n";
   return 0;
 }
 
