@@ -26,7 +26,7 @@
 #
 # Data: bench_csv reads online-retail/by-day (else a synthetic file of the same shape), bench_als
 # reads ml-1m-partial/ratings_pairs.tsv for its MovieLens rows, bench_content reads
-# ml-latest-small, quality.sh needs ml-100k, and the quality tests need ml-latest-small and
+# ml-latest-small, quality.sh needs ml-100k (its Online Retail part reads the bundled file), and the quality tests need ml-latest-small and
 # ml-100k for their MovieLens cases; all from $TAILOR_DATA_DIR (default ../shared/data). A
 # missing data set skips those rows; everything else uses the bundled Online Retail file or
 # synthetic data.
@@ -189,7 +189,7 @@ else
     benchmarks/bench_recommender synthetic 1000000
   if want quality-cli; then
     echo "== quality-cli: benchmarks/quality.sh" >&2
-    file=$results/quality.ml100k$tag.jsonl
+    file=$results/quality.cli$tag.jsonl
     meta "$file" benchmarks/quality.sh "$build"
     start=$(date +%s.%N); status=0
     benchmarks/quality.sh "$build" "$TAILOR_DATA_DIR" "$file" > "${file%.jsonl}.log" 2>&1 || status=$?

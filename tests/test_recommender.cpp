@@ -919,3 +919,58 @@ TEST_CASE("Recommender: drift monitoring fires when the traffic changes", "[reco
   off.monitor_drift = false;
   CHECK_THROWS_AS(Recommender(off).drift_report(), tailor::Error);
 }
+
+TEST_CASE("Recommender: EASE joins the blend, is saved and loaded, and is skipped above max_items",
+          "[recommender][ease]") {
+  RecommenderOptions o = small_options();
+  o.ease.enabled = true;
+  Recommender rec(o);
+  rec.upsert_items(retail().items);
+  rec.ingest(retail().train);
+  const auto report = rec.retrain();
+  CHECK(report.ease);
+  CHECK(std::any_of(report.phases.begin(), report.phases.end(),
+                    [](const auto& p) { return p.first == "ease"; }));
+  const auto parts = tailor::RecommenderTestAccess::parts(rec);
+  REQUIRE(parts->ease.fitted());
+  CHECK(parts->ease.n_items() == rec.catalog()->size());
+
+  // Known shoppers get EASE candidates, explained by one of their own items.
+  std::set<std::string> users;
+  for (const auto& e : retail().train) {
+    if (!e.user.empty() && users.size() < 30) users.insert(e.user);
+  }
+  std::size_t from_ease = 0;
+  for (const auto& u : users) {
+    RecommendRequest req;
+    req.user = u;
+    req.k = 10;
+    for (const auto& r : rec.recommend(req).items) {
+      if (!tailor::has_source(r.sources, tailor::Source::ease)) continue;
+      ++from_ease;
+      if (!r.reason_item.empty()) CHECK(rec.item_index(r.reason_item));
+    }
+  }
+  CHECK(from_ease > 30);
+
+  const std::string path = tailor::test::scratch_dir() + "/ease.tlm";
+  rec.save(path);
+  Recommender loaded(o);
+  loaded.load(path);
+  CHECK(tailor::RecommenderTestAccess::parts(loaded)->ease.weights() == parts->ease.weights());
+  for (const auto& u : users) {
+    RecommendRequest req;
+    req.user = u;
+    const auto a = rec.recommend(req), b = loaded.recommend(req);
+    REQUIRE(a.items.size() == b.items.size());
+    for (std::size_t i = 0; i < a.items.size(); ++i) CHECK(a.items[i].item == b.items[i].item);
+  }
+
+  // Above max_items the fit is skipped, not attempted.
+  o.ease.max_items = 100;
+  Recommender big(o);
+  big.upsert_items(retail().items);
+  big.ingest(std::vector<Event>(retail().train.begin(), retail().train.begin() + 5000));
+  CHECK_FALSE(big.retrain().ease);
+  CHECK_FALSE(tailor::RecommenderTestAccess::parts(big)->ease.fitted());
+}

@@ -3,6 +3,7 @@
 // never a crash, a read past a buffer, a NaN score or memory that grows with a request parameter.
 // Every case here is a regression test of a defect found by adversarial runs.
 #include <cmath>
+#include <functional>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -24,7 +25,9 @@ using tailor::EventType;
 using tailor::RecommendRequest;
 using tailor::Recommender;
 using tailor::RowMatrix;
+using tailor::RecommenderOptions;
 using tailor::test::read_bytes;
+using tailor::test::write_bytes;
 using tailor::test::retail;
 using tailor::test::small_options;
 using tailor::test::trained;
@@ -345,5 +348,38 @@ TEST_CASE("Crafted shopper profiles in a model file are refused by section and o
     CHECK(e.code() == ErrorCode::corrupt_file);
     CHECK(contains(e.what(), "section 'profiles'"));
     CHECK(contains(e.what(), expected));
+  }
+}
+
+TEST_CASE("Crafted EASE weights are refused at load", "[untrusted]") {
+  RecommenderOptions o = tailor::test::small_options();
+  o.ease.enabled = true;
+  Recommender rec(o);
+  rec.upsert_items(retail().items);
+  rec.ingest(std::vector<tailor::Event>(retail().train.begin(), retail().train.begin() + 20000));
+  rec.retrain();
+  const std::string path = tailor::test::scratch_dir() + "/ease-base.tlm";
+  rec.save(path);
+  const std::string bytes = read_bytes(path);
+  const std::pair<std::function<void(RowMatrix&)>, std::string> cases[] = {
+      {[](RowMatrix& b) { b(2, 2) = 1.0f; }, "diagonal entry 2"},
+      {[](RowMatrix& b) { b(0, 1) = std::numeric_limits<float>::infinity(); }, "not finite"},
+      {[](RowMatrix& b) { b = RowMatrix::Zero(b.rows() + 5, b.cols() + 5); }, "the catalog has"},
+      {[](RowMatrix& b) { b = RowMatrix::Zero(b.rows(), b.cols() - 1); }, "not square"},
+  };
+  for (const auto& [edit, expected] : cases) {
+    const std::string bad = tailor::test::reseal_as<RowMatrix>(bytes, "ease", edit);
+    const std::string file = tailor::test::scratch_dir() + "/ease-bad.tlm";
+    write_bytes(file, bad);
+    Recommender fresh(o);
+    try {
+      fresh.load(file);
+      FAIL("loaded: " << expected);
+    } catch (const tailor::Error& e) {
+      INFO(e.what());
+      CHECK(e.code() == ErrorCode::corrupt_file);
+      CHECK(contains(e.what(), "section 'ease'"));
+      CHECK(contains(e.what(), expected));
+    }
   }
 }

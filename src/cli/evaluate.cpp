@@ -14,6 +14,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "tailor/models/ease.hpp"
 #include "tailor/models/scorers.hpp"
 #include "tailor/core/error.hpp"
 #include "tailor/evaluation/evaluator.hpp"
@@ -43,8 +44,8 @@ std::vector<std::string> parse_models(const std::string& text) {
   std::stringstream in(text);
   std::string part;
   while (std::getline(in, part, ',')) {
-    if (part != "hybrid" && part != "als" && part != "knn" && part != "pop")
-      throw UsageError("option '--models': unknown model '" + part + "' (hybrid, als, knn, pop)");
+    if (part != "hybrid" && part != "als" && part != "ease" && part != "knn" && part != "pop")
+      throw UsageError("option '--models': unknown model '" + part + "' (hybrid, als, ease, knn, pop)");
     models.push_back(part);
   }
   if (models.empty()) throw UsageError("option '--models': empty");
@@ -139,11 +140,13 @@ int cmd_evaluate(int argc, char** argv) {
       "uses the min(|R|, k) denominator; the report also has map_recsys (|R|, as Microsoft\n"
       "Recommenders). hybrid = the Recommender (as `tailor fit` trains it: --config, then the model\n"
       "options given; its lists are ranked, so it has no AUC); als = bare ALS with the model\n"
-      "options; knn = item-kNN cosine, 100 neighbours; pop = most popular items.",
+      "options; ease = EASE (Steck 2019) with --ease-lambda, skipped above 20,000 items;\n"
+      "knn = item-kNN cosine, 100 neighbours; pop = most popular items.",
       {{"train", "FILE", "training events", "", true},
        {"test", "FILE", "test events", "", true},
        {"k", "N[,N...]", "cut-offs", "10", false},
-       {"models", "LIST", "comma-separated among hybrid,als,knn,pop", "hybrid,als,knn,pop", false},
+       {"models", "LIST", "comma-separated among hybrid,als,ease,knn,pop", "hybrid,als,ease,knn,pop", false},
+       {"ease-lambda", "X", "EASE L2 penalty", "300", false},
        {"config", "FILE", "RecommenderOptions as JSON for hybrid (docs/configuration.md)", "", false},
        {"relevant", "all|new", "test items that count: all, or only those new to the user", "all", false},
        {"report", "FILE", "write the JSON report here", "", false}}};
@@ -221,6 +224,19 @@ int cmd_evaluate(int argc, char** argv) {
       als = train_als(train.matrix.confidence(), options, progress);
       scorer = std::make_unique<ALSScorer>(als);
       info.model_options = als_json(options, train.matrix.options());
+    } else if (name == "ease") {
+      EaseOptions eo_ease;
+      eo_ease.lambda = args.get_double("ease-lambda");
+      eo_ease.threads = options.threads;
+      if (train.matrix.n_items() > eo_ease.max_items) {
+        progress.note("ease skipped: " + std::to_string(train.matrix.n_items()) + " items, more than " +
+                      std::to_string(eo_ease.max_items));
+        continue;
+      }
+      auto ease = std::make_unique<EaseScorer>(eo_ease);
+      ease->fit(train.matrix.confidence());
+      scorer = std::move(ease);
+      info.model_options = {{"lambda", eo_ease.lambda}};
     } else if (name == "knn") {
       ItemKnnOptions ko;
       ko.threads = options.threads;

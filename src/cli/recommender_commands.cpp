@@ -37,7 +37,7 @@ std::string report_text(const RetrainReport& r) {
                      " interactions; trained in " + seconds_text(r.seconds) + " (";
   for (std::size_t i = 0; i < r.phases.size(); ++i)
     text += (i ? ", " : "") + r.phases[i].first + " " + seconds_text(r.phases[i].second);
-  text += "); content " + std::string(r.content ? "on" : "off") + ", cold-start bridge " +
+  text += "); EASE " + std::string(r.ease ? "on" : "off") + ", content " + std::string(r.content ? "on" : "off") + ", cold-start bridge " +
           (r.bridge ? "on" : "off") + ", retrieval " + r.ann_backend;
   return text;
 }

@@ -82,6 +82,8 @@ BlendSearchResult learn_blend(const RankerModel& model,
   }
   if (model.neighbors != nullptr)
     params.push_back({&HybridRankerOptions::weight_knn, &search.knn_grid});
+  if (model.ease != nullptr && model.ease->fitted())
+    params.push_back({&HybridRankerOptions::weight_ease, &search.ease_grid});
   if (model.content != nullptr) {
     params.push_back({&HybridRankerOptions::weight_content, &search.content_grid});
   }

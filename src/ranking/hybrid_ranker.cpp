@@ -52,7 +52,7 @@ std::string source_names(SourceMask mask) {
   static const std::pair<Source, const char*> kNames[] = {
       {Source::als, "als"},         {Source::item_knn, "item_knn"}, {Source::content, "content"},
       {Source::popular, "popular"}, {Source::trending, "trending"}, {Source::promoted, "promoted"},
-      {Source::pinned, "pinned"},   {Source::fallback, "fallback"}};
+      {Source::pinned, "pinned"},   {Source::fallback, "fallback"}, {Source::ease, "ease"}};
   std::string out;
   for (const auto& [bit, name] : kNames) {
     if (!has_source(mask, bit)) continue;
@@ -71,6 +71,7 @@ void HybridRankerOptions::validate() const {
                                                   {"bridge_pseudo_count", bridge_pseudo_count},
                                                   {"weight_als", weight_als},
                                                   {"weight_knn", weight_knn},
+                                                  {"weight_ease", weight_ease},
                                                   {"weight_content", weight_content},
                                                   {"weight_popular", weight_popular},
                                                   {"weight_trending", weight_trending},
@@ -87,6 +88,8 @@ void HybridRankerOptions::validate() const {
   }
   if (max_recent == 0)
     TAILOR_THROW(invalid_argument, "HybridRankerOptions.max_recent = 0, expected >= 1");
+  if (ease_history == 0)
+    TAILOR_THROW(invalid_argument, "HybridRankerOptions.ease_history = 0, expected >= 1");
   if (!std::isfinite(recency_half_life_hours) || recency_half_life_hours < 0.0) {
     TAILOR_THROW(invalid_argument, "HybridRankerOptions.recency_half_life_hours = "
                                        << recency_half_life_hours << ", expected finite and >= 0");
@@ -107,6 +110,8 @@ struct SourceItem {
   bool context;
 };
 
+constexpr int kParts = 6;  // blended()'s contributions
+
 struct KnnEntry {
   Index item;
   float score;
@@ -126,6 +131,10 @@ struct HybridRanker::Context {
   std::vector<KnnEntry> knn;  // sorted by item
   bool has_knn = false;
   float knn_max = 0.0f;
+  std::vector<Index> history;   // the items EASE scores from
+  std::vector<float> ease_all;  // EASE score of every item it covers
+  bool has_ease = false;
+  float ease_max = 0.0f;
   bool has_pop = false;
   bool has_trend = false;
   float a_u = 0.0f;
@@ -418,12 +427,39 @@ void HybridRanker::build_context(const RankRequest& request, Context& ctx) const
     }
   }
 
+  // EASE: the user's history (newest events first, then the other seen and bought items),
+  // distinct, at most ease_history items.
+  if (model_.ease != nullptr && model_.ease->fitted()) {
+    std::vector<Index> candidates;
+    for (const auto& e : recent) candidates.push_back(e.item);
+    std::vector<RecentEvent> older = request.recent;  // beyond max_recent, newest first
+    std::stable_sort(older.begin(), older.end(), [](const RecentEvent& a, const RecentEvent& b) {
+      return a.timestamp > b.timestamp;
+    });
+    for (const auto& e : older) candidates.push_back(e.item);
+    candidates.insert(candidates.end(), request.purchased_items.begin(), request.purchased_items.end());
+    candidates.insert(candidates.end(), request.seen_items.begin(), request.seen_items.end());
+    std::vector<char> taken(model_.ease->n_items(), 0);
+    for (Index i : candidates) {
+      if (ctx.history.size() >= o.ease_history) break;
+      if (i < taken.size() && !taken[i]) {
+        taken[i] = 1;
+        ctx.history.push_back(i);
+      }
+    }
+    if (!ctx.history.empty()) {
+      ctx.ease_all.resize(model_.ease->n_items());
+      model_.ease->score(Span<const Index>(ctx.history.data(), ctx.history.size()), ctx.ease_all.data(),
+                         ctx.ease_all.size());
+    }
+  }
+
   if (!request.user_vector.empty() && cf_vectors_ != nullptr) ctx.user = request.user_vector.data();
   ctx.has_pop = !by_popularity_.empty();
   ctx.has_trend = !by_trending_.empty();
 }
 
-// parts: als, knn, content, pop, trend contributions to the blended score.
+// parts: als, knn, content, pop, trend, ease contributions to the blended score (kParts).
 float HybridRanker::blended(const Context& ctx, Index item, float* parts) const {
   const HybridRankerOptions& o = options_;
   float als = 0.0f, knn = 0.0f, content = 0.0f;
@@ -443,6 +479,8 @@ float HybridRanker::blended(const Context& ctx, Index item, float* parts) const 
                         : (item < ctx.content_all.size() ? ctx.content_all[item] : 0.0f);
     content = std::clamp(s / ctx.content_max, 0.0f, 1.0f);
   }
+  float ease = 0.0f;
+  if (ctx.has_ease && item < ctx.ease_all.size()) ease = std::clamp(ctx.ease_all[item] / ctx.ease_max, 0.0f, 1.0f);
   const float pop = ctx.has_pop ? pop_norm_[item] : 0.0f;
   const float trend = ctx.has_trend ? trend_norm_[item] : 0.0f;
 
@@ -467,7 +505,8 @@ float HybridRanker::blended(const Context& ctx, Index item, float* parts) const 
   parts[2] = side_scale * o.weight_content * content;
   parts[3] = side_scale * o.weight_popular * pop;
   parts[4] = side_scale * o.weight_trending * trend;
-  return parts[0] + parts[1] + parts[2] + parts[3] + parts[4];
+  parts[5] = cf_scale * o.weight_ease * ease;
+  return parts[0] + parts[1] + parts[2] + parts[3] + parts[4] + parts[5];
 }
 
 void HybridRanker::explain(const Context& ctx, const RankRequest& request, RankedItem& out,
@@ -510,11 +549,11 @@ void HybridRanker::explain(const Context& ctx, const RankRequest& request, Ranke
   if (promoted) {
     out.reason_kind = ReasonKind::promoted;
   } else {
-    float parts[5];
+    float parts[kParts];
     blended(ctx, out.item, parts);
     int best = -1;
     float best_value = 0.0f;
-    for (int p = 0; p < 5; ++p) {
+    for (int p = 0; p < kParts; ++p) {
       if (parts[p] > best_value) {
         best = p;
         best_value = parts[p];
@@ -573,6 +612,26 @@ void HybridRanker::explain(const Context& ctx, const RankRequest& request, Ranke
       case 4:
         out.reason_kind = ReasonKind::trending;
         break;
+      case 5: {
+        // The recent or context item with the largest EASE weight on this one.
+        const RowMatrix& b = model_.ease->weights();
+        const SourceItem* best_source = nullptr;
+        float best_weight = 0.0f;
+        for (const auto& src : ctx.sources) {
+          if (src.item >= model_.ease->n_items() || out.item >= model_.ease->n_items()) continue;
+          const float w = b(static_cast<Eigen::Index>(src.item), static_cast<Eigen::Index>(out.item));
+          if (w > best_weight) {
+            best_weight = w;
+            best_source = &src;
+          }
+        }
+        if (best_source == nullptr) {
+          out.reason_kind = ReasonKind::recommended_for_you;
+        } else {
+          because(best_source->item, best_source->context, best_source->type);
+        }
+        break;
+      }
       default:
         if (ctx.user != nullptr) {
           out.reason_kind = ReasonKind::recommended_for_you;
@@ -785,6 +844,18 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
   }
   ctx.has_knn = ctx.knn_max > 0.0f;
   for (const auto& e : ctx.knn) cands.emplace_back(e.item, source_bit(Source::item_knn));
+  if (!ctx.ease_all.empty()) {
+    // EASE scores every item it covers: its candidates are its best eligible items, its
+    // normaliser the best eligible score (within the universe when an allow list is given).
+    auto eligible_here = [&](Index i) { return in_universe(i) && eligible(i); };
+    const auto top = top_k_where(ctx.ease_all.data(), ctx.ease_all.size(),
+                                 std::max<std::size_t>(o.ease_candidates, 1), eligible_here);
+    for (const auto& h : top) {
+      ctx.ease_max = std::max(ctx.ease_max, h.score);
+      if (o.ease_candidates > 0 && h.score > 0.0f) cands.emplace_back(h.item, source_bit(Source::ease));
+    }
+    ctx.has_ease = ctx.ease_max > 0.0f;
+  }
   for (Index i : by_popularity_) cands.emplace_back(i, source_bit(Source::popular));
   if (!popular_in_category_.empty()) {
     std::vector<std::uint32_t> nodes;
@@ -820,13 +891,14 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
     }
     cands.resize(w);
   }
-  ctx.den_cf = (ctx.has_als ? o.weight_als : 0.0f) + (ctx.has_knn ? o.weight_knn : 0.0f);
+  ctx.den_cf = (ctx.has_als ? o.weight_als : 0.0f) + (ctx.has_knn ? o.weight_knn : 0.0f) +
+               (ctx.has_ease ? o.weight_ease : 0.0f);
   ctx.den_side = (ctx.has_content ? o.weight_content : 0.0f) +
                  (ctx.has_pop ? o.weight_popular : 0.0f) +
                  (ctx.has_trend ? o.weight_trending : 0.0f);
 
   // Score, filter, boost/bury, order.
-  float parts[5];
+  float parts[kParts];
   std::vector<PlacementCandidate> pool;
   pool.reserve(cands.size());
   for (const auto& [item, mask] : cands) {

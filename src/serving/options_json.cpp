@@ -126,11 +126,14 @@ void fields(V& v, HybridRankerOptions& o) {
   v("bridge_pseudo_count", o.bridge_pseudo_count);
   v("weight_als", o.weight_als);
   v("weight_knn", o.weight_knn);
+  v("weight_ease", o.weight_ease);
   v("weight_content", o.weight_content);
   v("weight_popular", o.weight_popular);
   v("weight_trending", o.weight_trending);
   v("als_candidates", o.als_candidates);
   v("knn_neighbors_per_item", o.knn_neighbors_per_item);
+  v("ease_candidates", o.ease_candidates);
+  v("ease_history", o.ease_history);
   v("content_candidates", o.content_candidates);
   v("popular_candidates", o.popular_candidates);
   v("category_popular_candidates", o.category_popular_candidates);
@@ -156,6 +159,14 @@ void fields(V& v, ItemKnnOptions& o) {
   v("shrinkage", o.shrinkage);
   v("bm25_k1", o.bm25_k1);
   v("bm25_b", o.bm25_b);
+  v("threads", o.threads);
+}
+
+template <class V>
+void fields(V& v, EaseOptions& o) {
+  v("enabled", o.enabled);
+  v("lambda", o.lambda);
+  v("max_items", o.max_items);
   v("threads", o.threads);
 }
 
@@ -261,6 +272,7 @@ void fields(V& v, RecommenderOptions& o) {
   v("als", o.als);
   v("ranker", o.ranker);
   v("neighbors", o.neighbors);
+  v("ease", o.ease);
   v("use_content", o.use_content);
   v("content", o.content);
   v("bridge", o.bridge);

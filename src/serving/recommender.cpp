@@ -26,6 +26,7 @@ void RecommenderOptions::validate() const {
   als.validate();
   ranker.validate();
   neighbors.validate();
+  if (ease.enabled) ease.validate();
   if (use_content) {
     content.validate();
     bridge.validate();

@@ -10,6 +10,7 @@
 //   als.*              ALSFactorizer (encoding.hpp write_als)
 //   counts, popularity, trending     per-item arrays
 //   neighbors, bought_together       ItemNeighbors
+//   ease               EASE weights, items x items (when fitted)
 //   content.vectors, content.cold, content.encoder, content.bridge   (optional, when fitted)
 //   profiles           (optional) every shopper's newest events the models were trained on
 //                      (profile_events per shopper, the ranker's "recent" signal), so a
@@ -214,6 +215,7 @@ void Recommender::save(const std::string& path) const {
   write_section(w, "trending", parts.trending);
   write_section(w, "neighbors", parts.neighbors);
   write_section(w, "bought_together", parts.bought_together);
+  if (parts.ease.fitted()) write_section(w, "ease", parts.ease.weights());
   if (snap->content && parts.encoder.fitted()) {
     write_section(w, "content.vectors", *snap->content);
     write_section(w, "content.encoder", parts.encoder.export_state());
@@ -297,6 +299,17 @@ void Recommender::load(const std::string& path) {
                           << "' (RecommenderOptions::pseudonymize); this model was trained "
                              "without that key and cannot be served with it");
       }
+    }
+  }
+  if (reader.has("ease")) {
+    RowMatrix weights = read_or_corrupt<RowMatrix>(reader, "ease");
+    if (static_cast<std::size_t>(weights.rows()) > n_items)
+      TAILOR_THROW(corrupt_file, path << ": section 'ease' covers " << weights.rows() << " items, the catalog has "
+                                      << n_items);
+    try {
+      parts->ease = EaseModel::from_weights(std::move(weights));
+    } catch (const Error& err) {
+      TAILOR_THROW(corrupt_file, path << ": section 'ease': " << err.what());
     }
   }
   std::shared_ptr<const RowMatrix> content, cold;

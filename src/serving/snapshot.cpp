@@ -19,6 +19,7 @@ RankerModel ranker_model(const ModelParts& parts, const Catalog& catalog, const 
   m.cold_item_factors = cold;
   m.content = content;
   m.neighbors = &parts.neighbors;
+  if (parts.ease.fitted()) m.ease = &parts.ease;
   m.interaction_counts = &parts.counts;
   m.popularity = &parts.popularity;
   m.trending = &parts.trending;

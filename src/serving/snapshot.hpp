@@ -25,6 +25,7 @@ struct ModelParts {
   ContentEncoder encoder;      ///< fitted when the catalog had content at training
   ContentBridge bridge;   ///< fitted when enough items qualify
   ItemNeighbors neighbors;
+  EaseModel ease;              ///< fitted when enabled and the catalog has at most ease.max_items
   ItemNeighbors bought_together;
   std::vector<std::uint32_t> counts;
   std::vector<float> popularity;

@@ -161,6 +161,11 @@ TrainedModels train_models(const std::vector<const Event*>& events, const Catalo
   }
   parts->neighbors = build_item_neighbors(matrix.confidence(), options.neighbors);
   phase("neighbors");
+  if (options.ease.enabled && catalog.size() <= options.ease.max_items) {
+    parts->ease = EaseModel::fit(matrix.confidence(), options.ease);
+    report.ease = true;
+  }
+  phase("ease");
   std::vector<const Event*> purchases;
   for (const Event* e : events) {
     if (e->type == EventType::purchase && !e->item.empty()) purchases.push_back(e);

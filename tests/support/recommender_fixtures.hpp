@@ -42,6 +42,9 @@ inline RecommenderOptions small_options() {
   o.als.iterations = 4;
   o.als.threads = 2;
   o.cache_entries = 16;
+  // EASE costs an O(items^3) fit per retrain, slow under the sanitizers; the tests of the EASE
+  // source turn it on (test_recommender "EASE", test_ease).
+  o.ease.enabled = false;
   return o;
 }
 

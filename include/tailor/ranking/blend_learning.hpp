@@ -28,6 +28,7 @@ struct BlendSearchOptions {
   std::vector<float> item_half_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f, 100.0f};
   std::vector<float> bridge_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f};    ///< only with a bridge
   std::vector<float> knn_grid = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f};  ///< only with neighbours
+  std::vector<float> ease_grid = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f}; ///< only with EASE
   std::vector<float> content_grid = {0.0f, 0.5f, 1.0f, 2.0f, 4.0f};     ///< only with content
   std::vector<float> popular_grid = {0.0f, 0.1f, 0.25f, 0.5f, 1.0f, 2.0f};  ///< with popularity
   std::vector<float> trending_grid = {0.0f, 0.1f, 0.25f, 0.5f, 1.0f};       ///< only with trending

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "tailor/models/ease.hpp"
 #include "tailor/models/item_neighbors.hpp"
 #include "tailor/retrieval/vector_search.hpp"
 #include "tailor/data/catalog.hpp"
@@ -54,6 +55,9 @@ struct RankerModel {
   /// L2-normalised content vectors (rows of norm 1, or 0 for items without content).
   const RowMatrix* content = nullptr;
   const ItemNeighbors* neighbors = nullptr;
+  /// EASE item-to-item weights (fitted on the catalog's index space, may cover fewer items): the
+  /// request's history items score every item (EaseModel::score).
+  const EaseModel* ease = nullptr;
   /// Interactions per item (n_i), e.g. item_interaction_counts() of the training matrix. Null:
   /// every item counts as fully known (b_i = 1).
   const std::vector<std::uint32_t>* interaction_counts = nullptr;
@@ -77,6 +81,7 @@ struct HybridRankerOptions {
   float bridge_pseudo_count = 5.0f;  ///< m_b >= 0
   float weight_als = 1.0f;           ///< beta_als >= 0
   float weight_knn = 1.0f;           ///< beta_knn >= 0
+  float weight_ease = 4.0f;          ///< beta_ease >= 0 (with RankerModel::ease; docs/quality.md)
   float weight_content = 1.0f;       ///< beta_content >= 0
   float weight_popular = 0.5f;       ///< beta_pop >= 0
   float weight_trending = 0.25f;     ///< beta_trend >= 0
@@ -84,6 +89,8 @@ struct HybridRankerOptions {
   // ---- candidates
   std::size_t als_candidates = 50;
   std::size_t knn_neighbors_per_item = 20;
+  std::size_t ease_candidates = 50;
+  std::size_t ease_history = 200;    ///< history items EASE scores from (newest events first), >= 1
   std::size_t content_candidates = 50;
   std::size_t popular_candidates = 50;
   std::size_t category_popular_candidates = 20;
@@ -143,6 +150,7 @@ enum class Source : std::uint32_t {
   promoted = 1u << 5,  ///< listed as promoted by the rules
   pinned = 1u << 6,    ///< placed by a pin
   fallback = 1u << 7,  ///< found only when the ranker widened to every eligible item
+  ease = 1u << 8,      ///< EASE item-to-item weights over the request's history
 };
 using SourceMask = std::uint32_t;
 constexpr SourceMask source_bit(Source s) noexcept { return static_cast<SourceMask>(s); }

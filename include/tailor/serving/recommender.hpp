@@ -66,6 +66,7 @@
 #include "tailor/models/scorers.hpp"
 #include "tailor/data/catalog.hpp"
 #include "tailor/models/content_encoder.hpp"
+#include "tailor/models/ease.hpp"
 #include "tailor/monitoring/drift.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/persistence/event_log.hpp"
@@ -89,6 +90,9 @@ struct RecommenderOptions {
   ALSOptions als;                   ///< collaborative model (als.threads: training threads)
   HybridRankerOptions ranker;
   ItemKnnOptions neighbors;         ///< item-to-item neighbour lists
+  /// EASE item-to-item weights, fitted when enabled and the catalog has at most ease.max_items
+  /// items (models/ease.hpp gives the time and memory rule); ranker.weight_ease blends them.
+  EaseOptions ease;
   bool use_content = true;          ///< content encoder and cold-start bridge
   ContentEncoderOptions content;
   ContentBridgeOptions bridge;
@@ -204,13 +208,14 @@ struct RetrainReport {
   std::size_t items = 0;
   std::size_t interactions = 0;
   double seconds = 0.0;
-  /// Wall seconds per phase, in order: "collect", "matrix", "als", "neighbors",
+  /// Wall seconds per phase, in order: "collect", "matrix", "als", "neighbors", "ease",
   /// "bought_together", "content", "ann", "publish".
   std::vector<std::pair<std::string, double>> phases;
   bool published = true;      ///< false when the guard kept the serving model
   std::optional<GuardDecision> guard;  ///< the guard's verdict, when it ran
   bool content = false;       ///< the content encoder was fitted
   bool bridge = false;        ///< the cold-start bridge was fitted
+  bool ease = false;          ///< EASE was fitted
   std::string ann_backend;    ///< "exact" or "hnsw"
 };
 
