@@ -228,6 +228,24 @@ void bench_retail(bool ingest_only) {
   report_serving("online-retail", rec, requests_for(d.events, 2000), 20000);
   report_visibility("online-retail", rec, d.events, 5000);
   report_ingest("online-retail", rec, d.events, 1000000);
+  // The same requests without the EASE source, in the same run: what EASE costs per request.
+  o.ease.enabled = false;
+  Recommender no_ease(o);
+  no_ease.upsert_items(items);
+  no_ease.ingest(d.events);
+  no_ease.retrain();
+  const auto requests = requests_for(d.events, 2000);
+  for (const auto& r : requests) (void)no_ease.recommend(r);
+  for (std::size_t threads : {1, 2}) {
+    const Latency l = serve(no_ease, requests, threads, 20000);
+    bench::emit({{"bench", "recommend"},
+                 {"dataset", "online-retail, EASE off"},
+                 {"filters", "none"},
+                 {"threads", threads},
+                 {"p50_us", l.p50_us},
+                 {"p99_us", l.p99_us},
+                 {"queries_per_s", l.qps}});
+  }
 }
 
 void bench_synthetic(std::int32_t n_items) {
