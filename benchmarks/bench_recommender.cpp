@@ -277,6 +277,7 @@ void bench_synthetic(std::int32_t n_items) {
   o.als.iterations = 5;  // latency does not depend on convergence
   o.use_content = false;  // synthetic items have no text
   o.neighbors.neighbors = 20;
+  o.blend.validation_days = 0.0;  // serving figures; a second training per retrain adds nothing
   Recommender rec(o);
   const std::string name = "synthetic-" + std::to_string(n_items) + "-items";
   // TAILOR_BENCH_MODEL names a model file: loaded when it exists (the 1M-item retrain takes

@@ -525,9 +525,14 @@ def section_retail_protocol(runs):
            "blended); its lists are rankings, so it has no AUC. The baselines are fitted by the same "
            "CLI on the same split in the same run.", "", tbl, ""]
     out += tune_note(runs, "online-retail", "a temporal validation split of the training events")
-    out += ["The default `ranker.weight_ease` (4) was chosen on validation periods carved from the "
+    out += ["The defaults `ranker.weight_ease` (4), `popularity_half_life_days` (7: popularity "
+            "counts each shopper weighted by how recently they touched the item) and "
+            "`ranker.weight_popular` (2) were chosen on validation periods carved from the "
             "training data only: Online Retail events before 2011-10-01 against the October "
-            "purchases, and a stratified 80/20 split of the MovieLens training file.", ""]
+            "purchases, and a stratified 80/20 split of the MovieLens training file (against "
+            "all-time popularity at weight 0.5, the previous defaults, on both). A seasonal "
+            "popularity (last year's sales in the coming weeks) cannot be validated on this file: "
+            "it starts 2010-12-01, so no validation period has a year-earlier season.", ""]
     out += [provenance(runs), ""]
     return out
 

@@ -974,3 +974,151 @@ TEST_CASE("Recommender: EASE joins the blend, is saved and loaded, and is skippe
   CHECK_FALSE(big.retrain().ease);
   CHECK_FALSE(tailor::RecommenderTestAccess::parts(big)->ease.fitted());
 }
+
+TEST_CASE("Recommender: time decay ages events from each retrain's newest event",
+          "[recommender][recency]") {
+  constexpr tailor::Timestamp kDay = 86400000LL;
+  const tailor::Timestamp t0 = 1700000000000LL;
+  RecommenderOptions o = small_options();
+  o.use_content = false;
+  o.matrix.weights.half_life_days = 30.0;  // no reference_time: the newest event is the reference
+  REQUIRE_NOTHROW(o.validate());
+  Recommender rec(o);
+  std::vector<Event> events;
+  auto buy = [&](const std::string& user, const std::string& item, tailor::Timestamp t) {
+    Event e;
+    e.user = user;
+    e.item = item;
+    e.type = EventType::purchase;
+    e.timestamp = t;
+    events.push_back(e);
+  };
+  for (int u = 0; u < 8; ++u) {
+    for (int i = 0; i < 6; ++i) buy("u" + std::to_string(u), "i" + std::to_string((u + i) % 10), t0 + i * kDay);
+  }
+  buy("probe", "i0", t0);             // 60 days before the newest event: weight 8 / 4
+  buy("probe", "i1", t0 + 60 * kDay);  // the newest event: weight 8
+  rec.ingest(events);
+  rec.retrain();
+  auto weight_of = [&](const Recommender& r, const std::string& item) {
+    const auto parts = tailor::RecommenderTestAccess::parts(r);
+    const auto user = parts->users.find("probe");
+    REQUIRE(user);
+    return parts->weights.coeff(static_cast<Eigen::Index>(*user),
+                                static_cast<Eigen::Index>(*r.item_index(item)));
+  };
+  CHECK(weight_of(rec, "i1") == Approx(8.0f));
+  CHECK(weight_of(rec, "i0") == Approx(2.0f));
+
+  // Thirty days later the reference moves: the old purchase halves again, the newer one halves.
+  events.clear();
+  buy("other", "i5", t0 + 90 * kDay);
+  rec.ingest(events);
+  rec.retrain();
+  CHECK(weight_of(rec, "i1") == Approx(4.0f));
+  CHECK(weight_of(rec, "i0") == Approx(1.0f));
+
+  // A fixed reference stays where the host put it.
+  RecommenderOptions fixed = o;
+  fixed.matrix.weights.reference_time = t0 + 60 * kDay;
+  Recommender pinned(fixed);
+  events.clear();
+  for (int u = 0; u < 8; ++u) {
+    for (int i = 0; i < 6; ++i) buy("u" + std::to_string(u), "i" + std::to_string((u + i) % 10), t0 + i * kDay);
+  }
+  buy("probe", "i0", t0);
+  buy("probe", "i1", t0 + 60 * kDay);
+  buy("other", "i5", t0 + 90 * kDay);
+  pinned.ingest(events);
+  pinned.retrain();
+  CHECK(weight_of(pinned, "i1") == Approx(8.0f));
+  CHECK(weight_of(pinned, "i0") == Approx(2.0f));
+}
+
+TEST_CASE("Recommender: popularity_half_life_days makes popularity follow what sells now",
+          "[recommender][recency]") {
+  constexpr tailor::Timestamp kDay = 86400000LL;
+  const tailor::Timestamp t0 = 1700000000000LL;
+  std::vector<Event> events;
+  auto buy = [&](const std::string& user, const std::string& item, tailor::Timestamp t) {
+    Event e;
+    e.user = user;
+    e.item = item;
+    e.type = EventType::purchase;
+    e.timestamp = t;
+    events.push_back(e);
+  };
+  // "evergreen": 12 shoppers, 200 days ago; "now": 5 shoppers in the last two days (one of them
+  // twice, counted once); fillers bought once each.
+  for (int u = 0; u < 12; ++u) buy("a" + std::to_string(u), "evergreen", t0);
+  for (int u = 0; u < 5; ++u) buy("b" + std::to_string(u), "now", t0 + (199 + u % 2) * kDay);
+  buy("b0", "now", t0 + 200 * kDay);
+  for (int f = 0; f < 20; ++f) buy("c" + std::to_string(f), "filler" + std::to_string(f), t0 + 100 * kDay);
+
+  auto top_for_newcomer = [&](double half_life_days) {
+    RecommenderOptions o = small_options();
+    o.use_content = false;
+    o.ranker.weight_trending = 0.0f;  // popularity alone ranks a newcomer's list
+    o.popularity_half_life_days = half_life_days;
+    Recommender rec(o);
+    rec.ingest(events);
+    rec.retrain();
+    RecommendRequest req;
+    req.user = "newcomer";
+    req.k = 2;
+    const auto out = rec.recommend(req);
+    REQUIRE(!out.items.empty());
+    return out.items.front().item;
+  };
+  CHECK(top_for_newcomer(0.0) == "evergreen");  // shoppers per item over all events
+  CHECK(top_for_newcomer(7.0) == "now");        // 5 recent shoppers outweigh 12 from 200 days ago
+
+  RecommenderOptions bad = small_options();
+  bad.popularity_half_life_days = -1.0;
+  CHECK_THROWS_AS(bad.validate(), tailor::Error);
+}
+
+TEST_CASE("Recommender: blend learning at retrain learns on a validation period and is saved",
+          "[recommender][blend]") {
+  RecommenderOptions o = small_options();
+  o.blend.validation_days = 28.0;
+  o.blend.min_users = 50;
+  o.blend.max_users = 150;
+  o.blend.passes = 1;
+  Recommender rec(o);
+  rec.upsert_items(retail().items);
+  rec.ingest(retail().train);
+  const auto report = rec.retrain();
+  INFO(report.blend_note);
+  REQUIRE(report.blend);
+  CHECK(report.blend_cases >= 50);
+  CHECK(report.blend_cases <= 150);
+  CHECK(report.blend->ndcg >= report.blend->start_ndcg);
+  CHECK(std::any_of(report.phases.begin(), report.phases.end(),
+                    [](const auto& p) { return p.first == "blend"; }));
+  const auto parts = tailor::RecommenderTestAccess::parts(rec);
+  REQUIRE(parts->ranker);
+  CHECK(tailor::RecommenderTestAccess::snapshot(rec)->ranker->options().weight_knn ==
+        report.blend->options.weight_knn);
+
+  // The learned blend travels with the model file.
+  const std::string path = tailor::test::scratch_dir() + "/blend.tlm";
+  rec.save(path);
+  Recommender loaded(o);
+  loaded.load(path);
+  const auto loaded_parts = tailor::RecommenderTestAccess::parts(loaded);
+  REQUIRE(loaded_parts->ranker);
+  CHECK(loaded_parts->ranker->weight_popular == parts->ranker->weight_popular);
+  CHECK(loaded_parts->ranker->user_half == parts->ranker->user_half);
+
+  // Too few returning shoppers: the options' blend is kept, and the report says why.
+  o.blend.min_users = 1000000;
+  o.blend.max_users = 1000000;
+  Recommender few(o);
+  few.upsert_items(retail().items);
+  few.ingest(retail().train);
+  const auto skipped = few.retrain();
+  CHECK_FALSE(skipped.blend);
+  CHECK(skipped.blend_note.find("blend.min_users") != std::string::npos);
+  CHECK_FALSE(tailor::RecommenderTestAccess::parts(few)->ranker);
+}

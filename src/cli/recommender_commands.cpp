@@ -39,6 +39,18 @@ std::string report_text(const RetrainReport& r) {
     text += (i ? ", " : "") + r.phases[i].first + " " + seconds_text(r.phases[i].second);
   text += "); EASE " + std::string(r.ease ? "on" : "off") + ", content " + std::string(r.content ? "on" : "off") + ", cold-start bridge " +
           (r.bridge ? "on" : "off") + ", retrieval " + r.ann_backend;
+  if (r.blend) {
+    char buf[320];
+    const HybridRankerOptions& b = r.blend->options;
+    std::snprintf(buf, sizeof buf,
+                  "; blend learned on %zu validation shoppers (nDCG %.4f -> %.4f): knn %g ease %g "
+                  "content %g popular %g trending %g",
+                  r.blend_cases, r.blend->start_ndcg, r.blend->ndcg, b.weight_knn, b.weight_ease,
+                  b.weight_content, b.weight_popular, b.weight_trending);
+    text += buf;
+  } else if (!r.blend_note.empty()) {
+    text += "; blend not learned: " + r.blend_note;
+  }
   return text;
 }
 

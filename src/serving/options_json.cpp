@@ -267,16 +267,27 @@ void fields(V& v, DriftOptions& o) {
 }
 
 template <class V>
+void fields(V& v, BlendLearningOptions& o) {
+  v("validation_days", o.validation_days);
+  v("k", o.k);
+  v("min_users", o.min_users);
+  v("max_users", o.max_users);
+  v("passes", o.passes);
+}
+
+template <class V>
 void fields(V& v, RecommenderOptions& o) {
   v("matrix", o.matrix);
   v("als", o.als);
   v("ranker", o.ranker);
+  v("blend", o.blend);
   v("neighbors", o.neighbors);
   v("ease", o.ease);
   v("use_content", o.use_content);
   v("content", o.content);
   v("bridge", o.bridge);
   v("trending", o.trending);
+  v("popularity_half_life_days", o.popularity_half_life_days);
   v("ann", o.ann);
   v("profile_events", o.profile_events);
   v("profile_shards", o.profile_shards);
@@ -492,6 +503,18 @@ nlohmann::json options_to_json(const RecommenderOptions& options) {
 
 RecommenderOptions options_from_json(const nlohmann::json& json) {
   RecommenderOptions options;
+  Reader::decode(json, options, "");
+  options.validate();
+  return options;
+}
+
+nlohmann::json ranker_options_to_json(const HybridRankerOptions& options) {
+  HybridRankerOptions copy = options;
+  return Writer::encode(copy);
+}
+
+HybridRankerOptions ranker_options_from_json(const nlohmann::json& json) {
+  HybridRankerOptions options;
   Reader::decode(json, options, "");
   options.validate();
   return options;

@@ -21,10 +21,23 @@ namespace tailor {
 // ---------------------------------------------------------------------------------------------
 // Options
 
+void BlendLearningOptions::validate() const {
+  TAILOR_REQUIRE(validation_days >= 0.0 && std::isfinite(validation_days),
+                 "BlendLearningOptions::validation_days must be finite and >= 0, got " << validation_days);
+  TAILOR_REQUIRE(k >= 1, "BlendLearningOptions::k must be >= 1");
+  TAILOR_REQUIRE(min_users >= 1, "BlendLearningOptions::min_users must be >= 1");
+  TAILOR_REQUIRE(max_users >= min_users, "BlendLearningOptions::max_users must be >= min_users = "
+                                             << min_users << ", got " << max_users);
+  TAILOR_REQUIRE(passes >= 1, "BlendLearningOptions::passes must be >= 1, got " << passes);
+}
+
 void RecommenderOptions::validate() const {
-  matrix.validate();
+  InteractionMatrixOptions matrix_checked = matrix;  // no reference: each retrain's newest event
+  if (!matrix_checked.weights.reference_time) matrix_checked.weights.reference_time = 0;
+  matrix_checked.validate();
   als.validate();
   ranker.validate();
+  blend.validate();
   neighbors.validate();
   if (ease.enabled) ease.validate();
   if (use_content) {
@@ -32,6 +45,9 @@ void RecommenderOptions::validate() const {
     bridge.validate();
   }
   trending.validate();
+  TAILOR_REQUIRE(popularity_half_life_days >= 0.0 && std::isfinite(popularity_half_life_days),
+                 "RecommenderOptions::popularity_half_life_days must be finite and >= 0, got "
+                     << popularity_half_life_days);
   ann.validate();
   TAILOR_REQUIRE(profile_events >= 1, "RecommenderOptions::profile_events must be >= 1");
   TAILOR_REQUIRE(profile_shards >= 1, "RecommenderOptions::profile_shards must be >= 1");
@@ -311,7 +327,15 @@ RetrainReport Recommender::retrain() {
   phase("collect");
 
   const auto catalog = core_->load_catalog();  // has every kept event's item
-  TrainedModels trained = train_models(events, *catalog, options_, phase, report);
+  std::optional<HybridRankerOptions> learned;
+  if (options_.blend.validation_days > 0.0) {
+    learned = learn_blend_on_validation(events, catalog, options_, report);
+    phase("blend");
+  }
+  RecommenderOptions train_options = options_;  // the ANN index follows the learned bridge blend
+  if (learned) train_options.ranker = *learned;
+  TrainedModels trained = train_models(events, *catalog, train_options, phase, report);
+  trained.parts->ranker = learned;
 
   if (!holdout.empty()) {
     report.guard = guard_candidate(*serving->parts, *trained.parts, trained.confidence, holdout,

@@ -3,7 +3,8 @@
 // open_event_log() replays a durable log into profiles and kept events.
 //
 // Sections (format 1 of the "tailor.recommender" layout, inside the container's own versioning):
-//   recommender        JSON: layout version, trained_log_sequence, newest_event, flags
+//   recommender        JSON: layout version, trained_log_sequence, newest_event, flags, and
+//                      "ranker": the blend learned at retrain (RecommenderOptions::blend)
 //   catalog            Catalog
 //   users, weights     training actors and their net event weights (sparse)
 //   history_users, history   every actor's touched items (sparse)
@@ -195,6 +196,7 @@ void Recommender::save(const std::string& path) const {
                           {"trained_events", snap->trained_events},
                           {"content", static_cast<bool>(snap->content)},
                           {"bridge", parts.bridge.fitted()}};
+  if (parts.ranker) state["ranker"] = ranker_options_to_json(*parts.ranker);
   write_section(w, "recommender", state);
   write_section(w, "catalog", *snap->catalog);
 
@@ -299,6 +301,13 @@ void Recommender::load(const std::string& path) {
                           << "' (RecommenderOptions::pseudonymize); this model was trained "
                              "without that key and cannot be served with it");
       }
+    }
+  }
+  if (state.contains("ranker")) {  // a blend learned at retrain
+    try {
+      parts->ranker = ranker_options_from_json(state.at("ranker"));
+    } catch (const Error& err) {
+      TAILOR_THROW(corrupt_file, path << ": section 'recommender': ranker: " << err.what());
     }
   }
   if (reader.has("ease")) {

@@ -87,7 +87,8 @@ std::shared_ptr<ModelSnapshot> make_snapshot(const RecommenderOptions& options,
   if (parts) {
     extend_vectors(*parts, *snap->catalog, content, cold);
     snap->ranker = std::make_unique<HybridRanker>(
-        ranker_model(*parts, *snap->catalog, content.get(), cold.get()), options.ranker);
+        ranker_model(*parts, *snap->catalog, content.get(), cold.get()),
+        parts->ranker ? *parts->ranker : options.ranker);
     // New items (beyond the factor rows) join the ANN index with their CF vectors (bridge images
     // blended as the ranker does), searched exactly from its side buffer until the next retrain.
     const RowMatrix* cf = snap->ranker->cf_item_vectors();

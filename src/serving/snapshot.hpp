@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "tailor/serving/recommender.hpp"
@@ -35,6 +36,8 @@ struct ModelParts {
   /// stored in model files: load() rebuilds it from the content vectors.
   std::shared_ptr<AnnIndex> content_ann;
   Timestamp newest_event = 0;
+  /// The blend learned at retrain (RecommenderOptions::blend); unset: RecommenderOptions::ranker.
+  std::optional<HybridRankerOptions> ranker;
 };
 
 

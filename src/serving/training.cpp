@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "tailor/core/error.hpp"
+#include "internal/random.hpp"
 #include "internal/thread_pool.hpp"
 
 namespace tailor {
@@ -103,12 +104,55 @@ ItemNeighbors bought_together(const std::vector<const Event*>& purchases, const 
   return ItemNeighbors::from_lists(lists);
 }
 
+// Shoppers per item, each weighted 0.5^(age / half_life) by their newest event with the item
+// (age in days before `newest`): popularity that follows what sells now. Searches and returns
+// do not count.
+std::vector<float> recent_popularity(const std::vector<const Event*>& events,
+                                     const Catalog& catalog, Timestamp newest,
+                                     double half_life_days) {
+  struct Touch {
+    std::uint32_t item;
+    std::uint32_t user;
+    Timestamp time;
+  };
+  IdMap users;
+  std::vector<Touch> touches;
+  touches.reserve(events.size());
+  for (const Event* e : events) {
+    if (e->item.empty() || e->type == EventType::search || e->type == EventType::return_) continue;
+    touches.push_back({static_cast<std::uint32_t>(*catalog.index_of(e->item)),
+                       static_cast<std::uint32_t>(users.insert(e->actor())), e->timestamp});
+  }
+  std::sort(touches.begin(), touches.end(), [](const Touch& a, const Touch& b) {
+    if (a.item != b.item) return a.item < b.item;
+    if (a.user != b.user) return a.user < b.user;
+    return a.time > b.time;
+  });
+  std::vector<double> sum(catalog.size(), 0.0);
+  for (std::size_t t = 0; t < touches.size(); ++t) {
+    if (t > 0 && touches[t].item == touches[t - 1].item && touches[t].user == touches[t - 1].user) {
+      continue;  // an older touch of the same pair
+    }
+    const double age_days = static_cast<double>(newest - touches[t].time) / 86400000.0;
+    sum[touches[t].item] += std::exp2(-std::max(0.0, age_days) / half_life_days);
+  }
+  return std::vector<float>(sum.begin(), sum.end());
+}
+
 }  // namespace
 
 TrainedModels train_models(const std::vector<const Event*>& events, const Catalog& catalog,
                            const RecommenderOptions& options,
                            const std::function<void(const char*)>& phase, RetrainReport& report) {
-  InteractionMatrixBuilder builder(options.matrix);
+  Timestamp newest = 0;
+  for (const Event* e : events) newest = std::max(newest, e->timestamp);
+  // Time decay without a fixed reference ages every event from the newest one of this retrain;
+  // events ingested later weigh as of age 0 (EventWeights::decay without a reference is 1).
+  InteractionMatrixOptions matrix_options = options.matrix;
+  if (matrix_options.weights.half_life_days > 0.0 && !matrix_options.weights.reference_time) {
+    matrix_options.weights.reference_time = newest;
+  }
+  InteractionMatrixBuilder builder(matrix_options);
   for (const Event* e : events) builder.add(*e);
   const InteractionMatrix built = builder.build();
   TAILOR_REQUIRE(built.confidence().nonZeros() > 0,
@@ -117,7 +161,7 @@ TrainedModels train_models(const std::vector<const Event*>& events, const Catalo
   std::vector<Interaction> pairs = built.interactions();
   for (auto& p : pairs) p.item = *catalog.index_of(built.items().id(p.item));
   const InteractionMatrix matrix =
-      InteractionMatrix::from_interactions(pairs, built.users(), catalog.ids(), options.matrix);
+      InteractionMatrix::from_interactions(pairs, built.users(), catalog.ids(), matrix_options);
 
   phase("matrix");
   TrainedModels out;
@@ -125,11 +169,10 @@ TrainedModels train_models(const std::vector<const Event*>& events, const Catalo
   ModelParts* parts = out.parts.get();
   parts->users = matrix.users();
   parts->weights = weights_matrix(matrix.interactions(), matrix.users().size(), catalog.size());
-  parts->newest_event = 0;
+  parts->newest_event = newest;
   {
     std::vector<Eigen::Triplet<float, std::int32_t>> touched;
     for (const Event* e : events) {
-      parts->newest_event = std::max(parts->newest_event, e->timestamp);
       if (e->item.empty()) continue;
       const Index u = parts->history_users.insert(e->actor());
       touched.emplace_back(static_cast<std::int32_t>(u),
@@ -145,7 +188,9 @@ TrainedModels train_models(const std::vector<const Event*>& events, const Catalo
   parts->als.fit(matrix.confidence());
   phase("als");
   parts->counts = item_interaction_counts(matrix.confidence());
-  parts->popularity.assign(parts->counts.begin(), parts->counts.end());
+  parts->popularity = options.popularity_half_life_days > 0.0
+                         ? recent_popularity(events, catalog, newest, options.popularity_half_life_days)
+                         : std::vector<float>(parts->counts.begin(), parts->counts.end());
   {
     // Trending reads only the long window before `now`: copy just those events.
     const Timestamp now = options.trending.now != 0 ? options.trending.now : parts->newest_event;
@@ -216,6 +261,108 @@ TrainedModels train_models(const std::vector<const Event*>& events, const Catalo
   report.interactions = static_cast<std::size_t>(matrix.confidence().nonZeros());
   out.confidence = matrix.confidence();
   return out;
+}
+
+std::optional<HybridRankerOptions> learn_blend_on_validation(
+    const std::vector<const Event*>& events, const std::shared_ptr<const Catalog>& catalog,
+    const RecommenderOptions& options, RetrainReport& report) {
+  const BlendLearningOptions& bo = options.blend;
+  Timestamp newest = 0;
+  for (const Event* e : events) newest = std::max(newest, e->timestamp);
+  const auto span = static_cast<Timestamp>(bo.validation_days * 86400000.0);
+  const Timestamp split = newest - span;
+  std::vector<const Event*> before;
+  std::vector<const Event*> after;
+  for (const Event* e : events) (e->timestamp <= split ? before : after).push_back(e);
+  if (before.empty() || after.empty()) {
+    report.blend_note = "no kept event " + std::string(before.empty() ? "before" : "in") +
+                        " the validation period (the newest " +
+                        std::to_string(bo.validation_days) + " days)";
+    return std::nullopt;
+  }
+  RetrainReport inner;
+  TrainedModels trained;
+  try {
+    trained = train_models(before, *catalog, options, [](const char*) {}, inner);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::invalid_argument) throw;
+    report.blend_note = std::string("the events before the validation period train no model: ") + e.what();
+    return std::nullopt;
+  }
+  const ModelParts& parts = *trained.parts;
+  const auto snap = make_snapshot(options, trained.parts, catalog, trained.content, trained.cold, 0);
+
+  // Returning shoppers: known to the model, with a positively weighted event in the period on an
+  // item they had not had before it.
+  std::unordered_map<Index, std::vector<Index>> relevant;
+  for (const Event* e : after) {
+    if (e->item.empty()) continue;
+    const auto user = parts.users.find(e->actor());
+    const auto w = options.matrix.weights.weight(*e);
+    if (!user || !w || !(*w > 0.0)) continue;
+    const Index item = *catalog->index_of(e->item);
+    const auto h = parts.history_users.find(e->actor());
+    if (h && parts.history.coeff(static_cast<Eigen::Index>(*h), static_cast<Eigen::Index>(item)) != 0.0f) {
+      continue;
+    }
+    relevant[*user].push_back(item);
+  }
+  std::vector<Index> users;
+  for (auto& [u, items] : relevant) {
+    std::sort(items.begin(), items.end());
+    items.erase(std::unique(items.begin(), items.end()), items.end());
+    users.push_back(u);
+  }
+  std::sort(users.begin(), users.end(), [](Index a, Index b) {
+    const auto ha = detail::mix64(a), hb = detail::mix64(b);
+    return ha != hb ? ha < hb : a < b;
+  });
+  if (users.size() < bo.min_users) {
+    report.blend_note = std::to_string(users.size()) +
+                        " shoppers known before the validation period came back in it with a new "
+                        "item, fewer than blend.min_users = " + std::to_string(bo.min_users);
+    return std::nullopt;
+  }
+  if (users.size() > bo.max_users) users.resize(bo.max_users);
+
+  // Each case is the request serving would build from the shopper's events before the period.
+  std::unordered_map<std::string, Index> case_of;
+  for (std::size_t c = 0; c < users.size(); ++c) case_of.emplace(parts.users.id(users[c]), static_cast<Index>(c));
+  std::vector<std::vector<const Event*>> recent(users.size());
+  for (const Event* e : before) {
+    if (e->item.empty()) continue;
+    const auto it = case_of.find(e->actor());
+    if (it != case_of.end()) recent[it->second].push_back(e);
+  }
+  std::vector<Vector> vectors(users.size());
+  std::vector<BlendValidationCase> cases(users.size());
+  for (std::size_t c = 0; c < users.size(); ++c) {
+    const Index u = users[c];
+    vectors[c] = parts.als.user_factors().row(static_cast<Eigen::Index>(u)).transpose();
+    RankRequest& r = cases[c].request;
+    r.k = bo.k;
+    r.user_vector = Span<const float>(vectors[c]);
+    auto& mine = recent[c];  // in kept (arrival) order: the newest profile_events, as a profile
+    const std::size_t from = mine.size() > options.profile_events ? mine.size() - options.profile_events : 0;
+    for (std::size_t i = from; i < mine.size(); ++i) {
+      const Index item = *catalog->index_of(mine[i]->item);
+      r.recent.push_back({item, mine[i]->timestamp, mine[i]->type});
+      if (mine[i]->type == EventType::purchase) r.purchased_items.push_back(item);
+    }
+    if (const auto h = parts.history_users.find(parts.users.id(u))) {
+      for (SparseMatrix::InnerIterator it(parts.history, static_cast<Eigen::Index>(*h)); it; ++it) {
+        r.seen_items.push_back(static_cast<Index>(it.col()));
+      }
+    }
+    cases[c].relevant = std::move(relevant[u]);
+  }
+  BlendSearchOptions search;
+  search.k = bo.k;
+  search.passes = bo.passes;
+  search.threads = options.als.threads;
+  report.blend = learn_blend(snap->ranker->model(), cases, options.ranker, search);
+  report.blend_cases = cases.size();
+  return report.blend->options;
 }
 
 // The guard's comparison (see RecommenderOptions::guard_holdout): users of the candidate with

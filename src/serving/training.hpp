@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "serving/snapshot.hpp"
@@ -32,6 +33,14 @@ struct TrainedModels {
 TrainedModels train_models(const std::vector<const Event*>& events, const Catalog& catalog,
                            const RecommenderOptions& options,
                            const std::function<void(const char*)>& phase, RetrainReport& report);
+
+/// RecommenderOptions::blend: trains on the events up to (newest - blend.validation_days) and
+/// learns the ranker's blend on the shoppers known then who came back after, ranking the items
+/// new to them. Fills report.blend and report.blend_cases, or report.blend_note and returns
+/// nullopt when there is nothing to learn from.
+std::optional<HybridRankerOptions> learn_blend_on_validation(
+    const std::vector<const Event*>& events, const std::shared_ptr<const Catalog>& catalog,
+    const RecommenderOptions& options, RetrainReport& report);
 
 /// The guard's comparison (see RecommenderOptions::guard_holdout): users of the candidate with
 /// positively weighted held-out events; both models rank the candidate's item space, each user's

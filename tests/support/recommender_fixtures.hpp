@@ -45,6 +45,8 @@ inline RecommenderOptions small_options() {
   // EASE costs an O(items^3) fit per retrain, slow under the sanitizers; the tests of the EASE
   // source turn it on (test_recommender "EASE", test_ease).
   o.ease.enabled = false;
+  // Blend learning trains a second model per retrain; its own tests turn it on.
+  o.blend.validation_days = 0.0;
   return o;
 }
 

@@ -83,7 +83,7 @@ struct HybridRankerOptions {
   float weight_knn = 1.0f;           ///< beta_knn >= 0
   float weight_ease = 4.0f;          ///< beta_ease >= 0 (with RankerModel::ease; docs/quality.md)
   float weight_content = 1.0f;       ///< beta_content >= 0
-  float weight_popular = 0.5f;       ///< beta_pop >= 0
+  float weight_popular = 2.0f;       ///< beta_pop >= 0 (docs/quality.md)
   float weight_trending = 0.25f;     ///< beta_trend >= 0
 
   // ---- candidates

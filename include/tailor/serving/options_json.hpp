@@ -34,6 +34,11 @@ nlohmann::json options_to_json(const RecommenderOptions& options);
 /// Error(invalid_argument) naming the JSON path of the first problem.
 RecommenderOptions options_from_json(const nlohmann::json& json);
 
+/// HybridRankerOptions alone (the "ranker" object of the above), e.g. a blend learned at retrain.
+nlohmann::json ranker_options_to_json(const HybridRankerOptions& options);
+/// As options_from_json, for the "ranker" object alone (paths relative to it).
+HybridRankerOptions ranker_options_from_json(const nlohmann::json& json);
+
 /// Reads a JSON options file. Throws Error(io_error) when it cannot be read, and
 /// Error(invalid_argument) prefixed with `path` for malformed JSON (with the byte offset) or bad
 /// options (with the JSON path).

@@ -71,6 +71,7 @@
 #include "tailor/data/event.hpp"
 #include "tailor/persistence/event_log.hpp"
 #include "tailor/experiments/experiment.hpp"
+#include "tailor/ranking/blend_learning.hpp"
 #include "tailor/ranking/hybrid_ranker.hpp"
 #include "tailor/data/interaction_matrix.hpp"
 #include "tailor/data/pseudonymize.hpp"
@@ -84,11 +85,39 @@
 
 namespace tailor {
 
+/// Blend learning at retrain (RecommenderOptions::blend). With validation_days > 0 each retrain
+/// first carves the kept events newer than (newest - validation_days) out as a validation period,
+/// trains every model on the events before it, and searches the ranker's blend (learn_blend:
+/// history half-lives, bridge pseudo-count, source weights; nDCG@k) on the shoppers known before
+/// the period who came back in it, ranking the items they had not had before. The published model,
+/// trained on every kept event, serves with the learned blend (RetrainReport::blend says what was
+/// found; model files keep it). The retrain then costs about one more training plus the search:
+/// max_users x evaluations ranked requests (on Online Retail, 4,000 shoppers and 3,600 items,
+/// it made a retrain about four times longer; docs/quality.md gives what it gained). When the
+/// period leaves too little to learn from (no event before or in it, fewer than min_users
+/// returning shoppers), the options' blend is used and RetrainReport::blend_note says why.
+/// Thread-safety: plain value type.
+struct BlendLearningOptions {
+  double validation_days = 28.0;  ///< >= 0; 0 = off (serve with RecommenderOptions::ranker)
+  std::size_t k = 20;             ///< cut-off of the nDCG objective, >= 1
+  /// Fewer returning shoppers than this: the search would fit noise (it sets eight parameters),
+  /// so the options' blend is kept. >= 1.
+  std::size_t min_users = 200;
+  std::size_t max_users = 1000;   ///< validation shoppers at most (a fixed hash order), >= min_users
+  int passes = 2;                ///< coordinate-search rounds, >= 1
+
+  /// Throws Error(invalid_argument) naming the bad field.
+  void validate() const;
+};
+
 /// Options of Recommender. The defaults suit implicit shop events.
 struct RecommenderOptions {
-  InteractionMatrixOptions matrix;  ///< event weights and the confidence transform
+  /// Event weights and the confidence transform. With matrix.weights.half_life_days > 0 and no
+  /// reference_time, each retrain ages events from its newest kept event.
+  InteractionMatrixOptions matrix;
   ALSOptions als;                   ///< collaborative model (als.threads: training threads)
   HybridRankerOptions ranker;
+  BlendLearningOptions blend;       ///< learns `ranker`'s blend at each retrain (off by default)
   ItemKnnOptions neighbors;         ///< item-to-item neighbour lists
   /// EASE item-to-item weights, fitted when enabled and the catalog has at most ease.max_items
   /// items (models/ease.hpp gives the time and memory rule); ranker.weight_ease blends them.
@@ -97,6 +126,10 @@ struct RecommenderOptions {
   ContentEncoderOptions content;
   ContentBridgeOptions bridge;
   TrendingOptions trending;         ///< `now` 0 = the newest kept event
+  /// The ranker's popularity: 0 = shoppers per item over all kept events; > 0 = each shopper
+  /// weighted 0.5^(age / half-life) by their newest event with the item, age in days before the
+  /// newest kept event (what sells now; docs/quality.md gives the validation that chose it).
+  double popularity_half_life_days = 7.0;
   AnnIndexOptions ann;
   std::size_t profile_events = 100;   ///< newest events kept per shopper, >= 1
   std::size_t profile_shards = 64;    ///< >= 1
@@ -208,14 +241,19 @@ struct RetrainReport {
   std::size_t items = 0;
   std::size_t interactions = 0;
   double seconds = 0.0;
-  /// Wall seconds per phase, in order: "collect", "matrix", "als", "neighbors", "ease",
-  /// "bought_together", "content", "ann", "publish".
+  /// Wall seconds per phase, in order: "collect", ("blend" with RecommenderOptions::blend),
+  /// "matrix", "als", "neighbors", "ease", "bought_together", "content", "ann", ("guard"),
+  /// "publish".
   std::vector<std::pair<std::string, double>> phases;
   bool published = true;      ///< false when the guard kept the serving model
   std::optional<GuardDecision> guard;  ///< the guard's verdict, when it ran
   bool content = false;       ///< the content encoder was fitted
   bool bridge = false;        ///< the cold-start bridge was fitted
   bool ease = false;          ///< EASE was fitted
+  /// The blend learned on the validation period (RecommenderOptions::blend), when it ran.
+  std::optional<BlendSearchResult> blend;
+  std::size_t blend_cases = 0;  ///< validation shoppers it ranked
+  std::string blend_note;       ///< why blend learning was on but did not run, else empty
   std::string ann_backend;    ///< "exact" or "hnsw"
 };
 
