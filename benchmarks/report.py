@@ -522,7 +522,8 @@ def section_retail_protocol(runs):
            f"purchases are not discoveries), k = 20, {num(users)} customers. Every model ranks with "
            "the customer's training items excluded. The Recommender is `tailor recommend`'s model "
            "with default options (ALS, EASE, item neighbours, content, popularity and trending, "
-           "blended); its lists are rankings, so it has no AUC. The baselines are fitted by the same "
+           "blended with weights it learns at each retrain on the newest 28 days of its training "
+           "events, RecommenderOptions::blend); its lists are rankings, so it has no AUC. The baselines are fitted by the same "
            "CLI on the same split in the same run.", "", tbl, ""]
     out += tune_note(runs, "online-retail", "a temporal validation split of the training events")
     out += ["The defaults `ranker.weight_ease` (4), `popularity_half_life_days` (7: popularity "
