@@ -382,3 +382,34 @@ TEST_CASE("Crafted EASE weights are refused at load", "[untrusted]") {
     }
   }
 }
+
+TEST_CASE("A crafted learned blend in a model file is refused at load", "[untrusted]") {
+  const std::pair<nlohmann::json, std::string> cases[] = {
+      {{{"weight_knn", -1.0}}, "weight_knn"},
+      {{{"weight_cf", 1.0}}, "weight_cf: unknown key"},
+      {{{"max_recent", "many"}}, "max_recent: expected an integer"},
+      {nlohmann::json::array({1, 2}), "expected an object"},
+  };
+  for (const auto& c : cases) {
+    const nlohmann::json& ranker = c.first;
+    const std::string& expected = c.second;
+    const std::string bytes = tailor::test::reseal_as<nlohmann::json>(
+        saved_model(), "recommender", [&ranker](nlohmann::json& state) { state["ranker"] = ranker; });
+    const tailor::Error e = load_error(bytes, "blend");
+    INFO(e.what());
+    CHECK(e.code() == ErrorCode::corrupt_file);
+    CHECK(contains(e.what(), "section 'recommender': ranker"));
+    CHECK(contains(e.what(), expected));
+  }
+  // A valid learned blend loads and serves.
+  const std::string good = tailor::test::reseal_as<nlohmann::json>(
+      saved_model(), "recommender",
+      [](nlohmann::json& state) { state["ranker"] = {{"weight_knn", 0.5}, {"weight_popular", 0.25}}; });
+  const std::string path = tailor::test::scratch_dir() + "/blend-good.tlm";
+  write_bytes(path, good);
+  Recommender rec(small_options());
+  rec.load(path);
+  RecommendRequest req;
+  req.user = tailor::test::busiest_customer(retail().train);
+  CHECK(!rec.recommend(req).items.empty());
+}
