@@ -975,6 +975,16 @@ TEST_CASE("Recommender: EASE joins the blend, is saved and loaded, and is skippe
   CHECK_FALSE(tailor::RecommenderTestAccess::parts(big)->ease.fitted());
 }
 
+// A purchase without value or session, for the synthetic recency cases.
+static Event purchase_at(const std::string& user, const std::string& item, tailor::Timestamp t) {
+  Event e;
+  e.user = user;
+  e.item = item;
+  e.type = EventType::purchase;
+  e.timestamp = t;
+  return e;
+}
+
 TEST_CASE("Recommender: time decay ages events from each retrain's newest event",
           "[recommender][recency]") {
   constexpr tailor::Timestamp kDay = 86400000LL;
@@ -986,12 +996,7 @@ TEST_CASE("Recommender: time decay ages events from each retrain's newest event"
   Recommender rec(o);
   std::vector<Event> events;
   auto buy = [&](const std::string& user, const std::string& item, tailor::Timestamp t) {
-    Event e;
-    e.user = user;
-    e.item = item;
-    e.type = EventType::purchase;
-    e.timestamp = t;
-    events.push_back(e);
+    events.push_back(purchase_at(user, item, t));
   };
   for (int u = 0; u < 8; ++u) {
     for (int i = 0; i < 6; ++i) buy("u" + std::to_string(u), "i" + std::to_string((u + i) % 10), t0 + i * kDay);
@@ -1041,12 +1046,7 @@ TEST_CASE("Recommender: popularity_half_life_days makes popularity follow what s
   const tailor::Timestamp t0 = 1700000000000LL;
   std::vector<Event> events;
   auto buy = [&](const std::string& user, const std::string& item, tailor::Timestamp t) {
-    Event e;
-    e.user = user;
-    e.item = item;
-    e.type = EventType::purchase;
-    e.timestamp = t;
-    events.push_back(e);
+    events.push_back(purchase_at(user, item, t));
   };
   // "evergreen": 12 shoppers, 200 days ago; "now": 5 shoppers in the last two days (one of them
   // twice, counted once); fillers bought once each.
