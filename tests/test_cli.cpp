@@ -547,3 +547,37 @@ TEST_CASE("tailor refuses a bad --config or model file in one line, exit 1", "[c
 #else
 TEST_CASE("tailor CLI tests need the tailor_cli target", "[cli][!mayfail]") { SUCCEED("CLI not built"); }
 #endif
+
+TEST_CASE("tailor tune --model hybrid searches the Recommender's options on a temporal period",
+          "[cli][online-retail]") {
+  const std::string config = scratch("tune_base.json");
+  // EASE and blend learning off keep each trial's retrain short; the search is the same.
+  write_text(config, R"({"ease": {"enabled": false}, "blend": {"validation_days": 0}, "als": {"iterations": 3}})");
+  const Run t = tailor_run("tune --quiet --model hybrid --method random --trials 2 --k 20 --config " +
+                           quoted(config) + " --train " + quoted(retail_files().events));
+  REQUIRE(t.code == 0);
+  const auto tune = nlohmann::json::parse(t.out);
+  CHECK(tune.at("model") == "hybrid");
+  CHECK(tune.at("validation").at("method") == "temporal");
+  CHECK(tune.at("validation").at("users").get<int>() > 0);
+  CHECK(tune.at("search").at("trials").size() == 2);
+  const double start = tune.at("default").at("score").get<double>();
+  CHECK(start > 0.0);
+  CHECK(start < 1.0);
+  for (const char* p : {"popularity_half_life_days", "ease_lambda", "factors", "regularization"}) {
+    CHECK(tune.at("best").at("params").contains(p));
+  }
+  // "config" is a complete options file the other commands accept, and it keeps the start's
+  // settings the search does not touch.
+  CHECK(tune.at("config").at("ease").at("enabled") == false);
+  write_text(scratch("tuned.json"), tune.at("config").dump());
+  const Run check = tailor_run("config --config " + quoted(scratch("tuned.json")));
+  CHECK(check.code == 0);
+
+  const Run bad = tailor_run("tune --quiet --model hybrid --val-method stratified-user --train " +
+                             quoted(retail_files().events));
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("--val-method") != std::string::npos);
+  const Run wrong = tailor_run("tune --quiet --model ease --train " + quoted(retail_files().events));
+  CHECK(wrong.code == 2);
+}

@@ -275,6 +275,123 @@ int cmd_evaluate(int argc, char** argv) {
 
 // ---- tune -----------------------------------------------------------------------------------------
 
+namespace {
+
+// tune --model hybrid: the Recommender retrained per trial on the events before a temporal cutoff
+// (the latest 1 - ratio of the pairs after it), scored by nDCG@k on the items each known shopper
+// went on to have that were new to them.
+int tune_hybrid(const Args& args, const Progress& progress, const std::string& method,
+                std::size_t trials, std::size_t k, double ratio) {
+  if (args.has("val-method") && args.get("val-method") != "temporal")
+    throw UsageError("option '--val-method': --model hybrid tunes on a temporal validation period "
+                     "(temporal, its default)");
+  TrainingData data = load_training(args.get("train"), args, progress);
+  RecommenderOptions base = args.has("config") ? read_options_file(args.get("config")) : RecommenderOptions{};
+  apply_model_flags(args, data.loaded.events, base);
+  const Timestamp cutoff = temporal_cutoff(data.matrix.interactions(), 1.0 - ratio);
+  std::vector<Event> before, after;
+  for (const Event& e : data.loaded.events) (e.timestamp < cutoff ? before : after).push_back(e);
+  InteractionMatrixBuilder builder(data.matrix.options());
+  for (const Event& e : before) builder.add(e);
+  const InteractionMatrix train = builder.build();
+  SparseMatrix test = without_training_pairs(
+      matrix_in_index_space(after, train, nullptr).confidence(), train.confidence());
+  EvaluationOptions eo = EvaluationOptions::accuracy_at(k, base.als.threads);
+  eo.compute_auc = false;  // the Recommender's lists are ranks
+  const Evaluator evaluator(train.confidence(), test, eo);
+  if (evaluator.test_users().empty())
+    TAILOR_THROW(invalid_argument, args.get("train") << ": no shopper before the validation period "
+                                                        "has a new item after it");
+  progress.note("validation: " + std::to_string(before.size()) + " events before the cutoff, " +
+                std::to_string(after.size()) + " after, " +
+                std::to_string(evaluator.test_users().size()) + " users with new items");
+
+  auto with = [&base](const ParamSet& p) {
+    RecommenderOptions o = base;
+    o.popularity_half_life_days = p.get("popularity_half_life_days");
+    o.ease.lambda = p.get("ease_lambda");
+    o.als.factors = static_cast<std::size_t>(p.get_int("factors"));
+    o.als.regularization = static_cast<float>(p.get("regularization"));
+    o.validate();
+    return o;
+  };
+  auto score_of = [&](const RecommenderOptions& o) {
+    Recommender rec(o);
+    rec.ingest(before);
+    rec.retrain();
+    return evaluator.evaluate(RecommenderScorer(rec, train, k)).at(k).accuracy.ndcg;
+  };
+  progress.note("scoring the starting configuration");
+  const double default_score = score_of(base);
+
+  ParamSpace space;
+  if (method == "grid") {  // centred on the starting configuration, so it contains it
+    const double h = std::max(base.popularity_half_life_days, 0.5);
+    const double l = base.ease.lambda;
+    const double f = static_cast<double>(base.als.factors);
+    const double r = base.als.regularization;
+    space.add_values("popularity_half_life_days", {h / 2, h, 2 * h}, true);
+    space.add_values("ease_lambda", {l / 3, l, 3 * l}, true);
+    space.add_values("factors", {std::max(1.0, std::round(f / 2)), f, 2 * f}, true, true);
+    space.add_values("regularization", {r / 3, r, 3 * r}, true);
+  } else {
+    space.add("popularity_half_life_days", 1, 60, true);
+    space.add("ease_lambda", 30, 3000, true);
+    space.add("factors", 16, 128, true, true);
+    space.add("regularization", 0.001, 100, true);
+  }
+  SearchOptions so;
+  so.trials = trials;
+  so.seed = base.als.seed;
+  so.initial_points = std::min<std::size_t>(5, trials);
+  const std::size_t total = method == "grid" ? grid_points(space, so).size() : trials;
+  so.on_trial = [&](const Trial& t) {
+    progress.step("tune", t.index + 1, total, "nDCG@" + std::to_string(k) + " " + fixed(t.score));
+  };
+  const Objective objective = [&](const ParamSet& p) { return score_of(with(p)); };
+  const SearchResult result = method == "grid"     ? grid_search(space, objective, so)
+                              : method == "random" ? random_search(space, objective, so)
+                                                   : bayesian_search(space, objective, so);
+
+  nlohmann::json out;
+  out["train"] = args.get("train");
+  out["model"] = "hybrid";
+  out["validation"] = {{"method", "temporal"},
+                       {"train_ratio", ratio},
+                       {"cutoff", cutoff},
+                       {"train_events", before.size()},
+                       {"validation_events", after.size()},
+                       {"users", evaluator.test_users().size()}};
+  out["objective"] = "ndcg@" + std::to_string(k);
+  out["default"] = {{"params",
+                     {{"popularity_half_life_days", base.popularity_half_life_days},
+                      {"ease_lambda", base.ease.lambda},
+                      {"factors", base.als.factors},
+                      {"regularization", base.als.regularization}}},
+                    {"score", default_score}};
+  out["search"] = result.to_json();
+  if (result.best_index) {
+    const Trial& best = result.best();
+    out["best"] = {{"params", best.params.to_json()}, {"score", best.score}};
+    out["improvement_over_default"] = best.score - default_score;
+    out["improves_on_default"] = best.score > default_score;
+    // A complete --config for fit, recommend and evaluate: the starting options, or the best
+    // trial's when it beat them on the validation period.
+    out["config"] = options_to_json(best.score > default_score ? with(best.params) : base);
+    progress.note("best nDCG@" + std::to_string(k) + " " + fixed(best.score) + " (start " +
+                  fixed(default_score) + ")");
+  } else {
+    out["best"] = nullptr;
+    out["config"] = options_to_json(base);
+  }
+  Output o(args.get("out"));
+  o.stream() << out.dump(2) << "\n";
+  o.close();
+  return 0;
+}
+
+}  // namespace
+
 int cmd_tune(int argc, char** argv) {
   CommandSpec spec{
       "tune",
@@ -286,8 +403,15 @@ int cmd_tune(int argc, char** argv) {
       "latest 1 - ratio of the pairs). Ranges: factors 16..192 (log), regularization 0.05..200\n"
       "(log), alpha 0.25..64 (log). Grid: 27 points centred on the starting values (--factors x 0.5,\n"
       "1, 2; --regularization x 1/3, 1, 3; --alpha x 1/4, 1, 4), so it contains the default.\n"
-      "--iterations and --transform stay fixed. Pass the best values to `tailor recommend` (the JSON's \"command_line\").",
+      "--iterations and --transform stay fixed. Pass the best values to `tailor recommend` (the JSON's \"command_line\").\n"
+      "--model hybrid tunes the Recommender instead (as `tailor fit` trains it, from --config):\n"
+      "retrained per trial on the events before a temporal cutoff (--val-method temporal), nDCG@k on the items new to\n"
+      "each known shopper after it; ranges popularity_half_life_days 1..60, ease_lambda\n"
+      "30..3000, factors 16..128, regularization 0.001..100 (all log; grid: x 1/2|1/3, 1, 2|3 around\n"
+      "the start). The JSON's \"config\" is a complete --config file of the best options.",
       {{"train", "FILE", "events to tune on (split into train/validation)", "", true},
+       {"model", "als|hybrid", "what to tune: bare ALS or the Recommender", "als", false},
+       {"config", "FILE", "starting RecommenderOptions for --model hybrid", "", false},
        {"method", "grid|random|bayes", "search method", "bayes", false},
        {"trials", "N", "objective evaluations (random, bayes)", "20", false},
        {"k", "N", "cut-off of the nDCG objective", "10", false},
@@ -310,6 +434,10 @@ int cmd_tune(int argc, char** argv) {
   const double ratio = args.get_double("val-ratio");
   if (!(ratio > 0.0 && ratio < 1.0)) throw UsageError("option '--val-ratio': must be in (0, 1)");
   const std::string val_method = args.get("val-method");
+  const std::string model = args.get("model");
+  if (model == "hybrid") return tune_hybrid(args, progress, method, trials, k, ratio);
+  if (model != "als") throw UsageError("option '--model': expected als or hybrid, got '" + model + "'");
+  if (args.has("config")) throw UsageError("option '--config': only with --model hybrid");
   const ALSOptions defaults = als_options(args);
 
   TrainingData data = load_training(args.get("train"), args, progress);
