@@ -602,18 +602,31 @@ TEST_CASE("HybridRanker: reasons name the item, category or promotion behind eac
     RankRequest req;
     req.k = 1;
     req.context_item = 1;  // on the Blue Mug's page: Green Mug (new) is closest in content
+    req.item_to_item = true;
     req.rules.allow = {2, 3, 4};
     const RankResult res = ranker.rank(req);
     REQUIRE(res.items.size() == 1);
     CHECK(res.items[0].item == 2);
     CHECK(res.items[0].reason_kind == ReasonKind::new_arrival_similar);
     CHECK(res.items[0].reason == "new arrival similar to Blue Mug");
+    // Ranked for the shopper instead, the default popularity weight lifts the popular Rake
+    // (item 3) over the unsold new mug.
+    req.item_to_item = false;
+    CHECK(ranker.rank(req).items[0].item == 3);
+    // The item-to-item weight is its own option.
+    HybridRankerOptions pop_heavy = o;
+    pop_heavy.similar_weight_popular = pop_heavy.weight_popular;
+    req.item_to_item = true;
+    CHECK(HybridRanker(tiny.model(), pop_heavy).rank(req).items[0].item == 3);
   }
   SECTION("anonymous shopper: popular in Y, trending, promoted") {
     RankRequest req;
     req.k = 6;
     req.rules.promoted = {5};
-    const RankResult res = ranker.rank(req);
+    // At a popularity weight of 0.5 the Spade's trend outweighs its sales (at the default 2 its
+    // reason is "popular in Tools").
+    o.weight_popular = 0.5f;
+    const RankResult res = HybridRanker(tiny.model(), o).rank(req);
     REQUIRE(res.items.size() == 6);
     CHECK(res.items[0].item == 0);
     CHECK(res.items[0].reason == "popular in Kitchen");

@@ -75,6 +75,7 @@ void HybridRankerOptions::validate() const {
                                                   {"weight_content", weight_content},
                                                   {"weight_popular", weight_popular},
                                                   {"weight_trending", weight_trending},
+                                                  {"similar_weight_popular", similar_weight_popular},
                                                   {"context_weight", context_weight},
                                                   {"view_weight", view_weight},
                                                   {"click_weight", click_weight},
@@ -136,6 +137,7 @@ struct HybridRanker::Context {
   bool has_ease = false;
   float ease_max = 0.0f;
   bool has_pop = false;
+  float weight_popular = 0.0f;  // beta_pop of this request
   bool has_trend = false;
   float a_u = 0.0f;
   float den_cf = 0.0f;
@@ -456,6 +458,7 @@ void HybridRanker::build_context(const RankRequest& request, Context& ctx) const
 
   if (!request.user_vector.empty() && cf_vectors_ != nullptr) ctx.user = request.user_vector.data();
   ctx.has_pop = !by_popularity_.empty();
+  ctx.weight_popular = request.item_to_item ? o.similar_weight_popular : o.weight_popular;
   ctx.has_trend = !by_trending_.empty();
 }
 
@@ -503,7 +506,7 @@ float HybridRanker::blended(const Context& ctx, Index item, float* parts) const 
   parts[0] = cf_scale * o.weight_als * als;
   parts[1] = cf_scale * o.weight_knn * knn;
   parts[2] = side_scale * o.weight_content * content;
-  parts[3] = side_scale * o.weight_popular * pop;
+  parts[3] = side_scale * ctx.weight_popular * pop;
   parts[4] = side_scale * o.weight_trending * trend;
   parts[5] = cf_scale * o.weight_ease * ease;
   return parts[0] + parts[1] + parts[2] + parts[3] + parts[4] + parts[5];
@@ -894,7 +897,7 @@ RankResult HybridRanker::rank(const RankRequest& request) const {
   ctx.den_cf = (ctx.has_als ? o.weight_als : 0.0f) + (ctx.has_knn ? o.weight_knn : 0.0f) +
                (ctx.has_ease ? o.weight_ease : 0.0f);
   ctx.den_side = (ctx.has_content ? o.weight_content : 0.0f) +
-                 (ctx.has_pop ? o.weight_popular : 0.0f) +
+                 (ctx.has_pop ? ctx.weight_popular : 0.0f) +
                  (ctx.has_trend ? o.weight_trending : 0.0f);
 
   // Score, filter, boost/bury, order.

@@ -130,6 +130,7 @@ void fields(V& v, HybridRankerOptions& o) {
   v("weight_content", o.weight_content);
   v("weight_popular", o.weight_popular);
   v("weight_trending", o.weight_trending);
+  v("similar_weight_popular", o.similar_weight_popular);
   v("als_candidates", o.als_candidates);
   v("knn_neighbors_per_item", o.knn_neighbors_per_item);
   v("ease_candidates", o.ease_candidates);

@@ -357,6 +357,7 @@ RecommendResponse Recommender::similar_items(const std::string& item_id, std::si
   rank.k = k;
   rank.rules = rules;
   rank.context_item = *idx;
+  rank.item_to_item = true;
   Vector item_vector;  // the item's own factors steer the collaborative candidates
   if (static_cast<Eigen::Index>(*idx) < snap->parts->als.items()) {
     item_vector = snap->parts->als.item_factors().row(static_cast<Eigen::Index>(*idx)).transpose();

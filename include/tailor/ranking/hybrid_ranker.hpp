@@ -85,6 +85,9 @@ struct HybridRankerOptions {
   float weight_content = 1.0f;       ///< beta_content >= 0
   float weight_popular = 2.0f;       ///< beta_pop >= 0 (docs/quality.md)
   float weight_trending = 0.25f;     ///< beta_trend >= 0
+  /// beta_pop of item-to-item requests (RankRequest::item_to_item, "similar items" on a product
+  /// page), >= 0: there popularity breaks ties between similar items instead of outranking them.
+  float similar_weight_popular = 0.5f;
 
   // ---- candidates
   std::size_t als_candidates = 50;
@@ -134,6 +137,9 @@ struct RankRequest {
   std::vector<Index> seen_items;       ///< more items the user has had (excluded with exclude_seen)
   std::vector<Index> purchased_items;  ///< more purchases (excluded with exclude_purchased)
   std::optional<Index> context_item;   ///< the product page being viewed
+  /// Rank items like context_item for the page's "similar items" block rather than for the
+  /// shopper: the blend takes similar_weight_popular as beta_pop.
+  bool item_to_item = false;
   /// A user content profile (content columns, e.g. ContentEncoder::user_content_profile); empty =
   /// built from the recent and context items.
   Span<const float> user_content;
