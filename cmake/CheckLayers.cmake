@@ -6,7 +6,8 @@
 # headers of its own layer and of the layers before it in TAILOR_LAYERS, never of a later one.
 # src/internal (private helpers, namespace tailor::detail) sits just above core; public headers
 # never include it (it is not installed). include/tailor/version.hpp counts as core, the
-# umbrella include/tailor/tailor.hpp and the command line (src/cli) as above every layer.
+# umbrella include/tailor/tailor.hpp, the command line (src/cli) and its HTTP service (src/server)
+# as above every layer.
 # Prints every violation as file:line and fails when there is one.
 cmake_minimum_required(VERSION 3.16)
 if(NOT DEFINED ROOT)
@@ -28,7 +29,7 @@ function(_file_layer rel out)
     set(${out} "${CMAKE_MATCH_1}" PARENT_SCOPE)
   elseif(rel STREQUAL "include/tailor/version.hpp")
     set(${out} "core" PARENT_SCOPE)
-  elseif(rel STREQUAL "include/tailor/tailor.hpp" OR rel MATCHES "^src/cli/")
+  elseif(rel STREQUAL "include/tailor/tailor.hpp" OR rel MATCHES "^src/(cli|server)/")
     set(${out} "top" PARENT_SCOPE)
   elseif(rel MATCHES "^src/([a-z_]+)/")
     set(${out} "${CMAKE_MATCH_1}" PARENT_SCOPE)

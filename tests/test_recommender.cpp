@@ -1,6 +1,7 @@
 #include "tailor/serving/recommender.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include "tailor/core/error.hpp"
 #include "test_data.hpp"
 #include "serving/test_access.hpp"
+#include "persistence/fault_injection.hpp"
 #include "recommender_fixtures.hpp"
 
 using tailor::CatalogItem;
@@ -1121,4 +1123,119 @@ TEST_CASE("Recommender: blend learning at retrain learns on a validation period 
   CHECK_FALSE(skipped.blend);
   CHECK(skipped.blend_note.find("blend.min_users") != std::string::npos);
   CHECK_FALSE(tailor::RecommenderTestAccess::parts(few)->ranker);
+}
+
+// Counts what a Recommender reports, from any thread.
+struct CountingObserver : tailor::RecommenderObserver {
+  std::mutex mutex;
+  std::map<std::string, std::pair<int, int>> requests;  // operation -> (ok, failed)
+  std::size_t events = 0;
+  int retrain_starts = 0;
+  std::vector<std::string> retrain_ends;  // "v<version>" or the error
+  std::vector<std::string> log_errors;
+  int drift_reports = 0;
+
+  void on_request(tailor::Operation op, double seconds, bool ok) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    CHECK(seconds >= 0.0);
+    auto& c = requests[tailor::operation_name(op)];
+    (ok ? c.first : c.second) += 1;
+  }
+  void on_events(std::size_t n) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    events += n;
+  }
+  void on_retrain_start() override {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++retrain_starts;
+  }
+  void on_retrain_end(const tailor::RetrainReport* report, const std::string& error) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    retrain_ends.push_back(report ? "v" + std::to_string(report->model_version) : error);
+  }
+  void on_event_log_error(const std::string& message) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    log_errors.push_back(message);
+  }
+  void on_drift(const tailor::DriftReport&) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++drift_reports;
+  }
+};
+
+TEST_CASE("Recommender: an observer hears requests, ingests, retrains, drift and log failures",
+          "[recommender][observer]") {
+  constexpr tailor::Timestamp kDay = 86400000LL;
+  const tailor::Timestamp t0 = 1700000000000LL;
+  RecommenderOptions o = small_options();
+  o.use_content = false;
+  Recommender rec(o);
+  auto observer = std::make_shared<CountingObserver>();
+  rec.set_observer(observer);
+  CHECK_THROWS_AS(rec.retrain(), tailor::Error);  // no events yet: reported as an error
+  std::vector<Event> events;
+  for (int u = 0; u < 12; ++u) {
+    for (int i = 0; i < 5; ++i) {
+      events.push_back(purchase_at("u" + std::to_string(u), "i" + std::to_string((u + i) % 9), t0 + i * kDay));
+    }
+  }
+  rec.ingest(events);
+  rec.ingest(purchase_at("u0", "i8", t0 + 6 * kDay));
+  const auto first = rec.retrain();
+  RecommendRequest req;
+  req.user = "u1";
+  req.k = 3;
+  (void)rec.recommend(req);
+  (void)rec.recommend_batch({req, req}, 2);
+  (void)rec.similar_items("i1", 3);
+  (void)rec.frequently_bought_together("i1", 3);
+  (void)rec.trending(3);
+  CHECK_THROWS_AS(rec.similar_items("no-such-item", 3), tailor::Error);
+  req.k = 0;
+  CHECK_THROWS_AS(rec.recommend(req), tailor::Error);
+  const auto second = rec.retrain();
+  {
+    std::lock_guard<std::mutex> lock(observer->mutex);
+    CHECK(observer->requests["recommend"] == std::make_pair(3, 1));
+    CHECK(observer->requests["similar_items"] == std::make_pair(1, 1));
+    CHECK(observer->requests["bought_together"] == std::make_pair(1, 0));
+    CHECK(observer->requests["trending"] == std::make_pair(1, 0));
+    CHECK(observer->events == events.size() + 1);
+    CHECK(observer->retrain_starts == 3);
+    REQUIRE(observer->retrain_ends.size() == 3);
+    CHECK_THAT(observer->retrain_ends[0], Catch::Contains("event"));
+    CHECK(observer->retrain_ends[1] == "v" + std::to_string(first.model_version));
+    CHECK(observer->retrain_ends[2] == "v" + std::to_string(second.model_version));
+    CHECK(observer->drift_reports == 1);  // the second retrain replaced a reference
+    CHECK(observer->log_errors.empty());
+  }
+
+  SECTION("a failing event log is reported, and the ingest throws") {
+    tailor::FaultInjectingFileOps ops;
+    Recommender logged(o);
+    logged.set_observer(observer);
+    tailor::EventLogOptions lo;
+    lo.file_ops = &ops;
+    const std::string path = tailor::test::scratch_dir() + "/observer.log";
+    std::remove(path.c_str());
+    logged.open_event_log(path, lo);
+    ops.inject({tailor::FileOpKind::fsync, EIO, 0, tailor::InjectedFault::kForever});
+    CHECK_THROWS_AS(logged.ingest(purchase_at("u1", "i1", t0)), tailor::Error);
+    std::lock_guard<std::mutex> lock(observer->mutex);
+    REQUIRE(observer->log_errors.size() == 1);
+    CHECK_THAT(observer->log_errors[0], Catch::Contains("fsync"));
+    CHECK(observer->events == events.size() + 1);  // nothing recorded
+  }
+  SECTION("a throwing observer changes nothing") {
+    struct Throwing : tailor::RecommenderObserver {
+      void on_request(tailor::Operation, double, bool) override { throw std::runtime_error("x"); }
+      void on_events(std::size_t) override { throw 42; }
+    };
+    rec.set_observer(std::make_shared<Throwing>());
+    req.k = 3;
+    CHECK(rec.recommend(req).items.size() == 3);
+    CHECK_NOTHROW(rec.ingest(purchase_at("u2", "i3", t0 + 7 * kDay)));
+    rec.set_observer(nullptr);
+    CHECK(rec.recommend(req).items.size() == 3);
+  }
 }

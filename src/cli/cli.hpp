@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -180,8 +181,12 @@ void apply_model_flags(const Args& args, const std::vector<Event>& events, Recom
 
 /// The Recommender of --model (loaded with the options stored in the file) or of --train (events,
 /// --catalog, options from --config, then the model options given on the command line; trained
-/// once). Exactly one of --model and --train must be given.
-std::unique_ptr<Recommender> open_recommender(const Args& args, const Progress& progress);
+/// once). Exactly one of --model and --train must be given. `prepare`, when given, runs on the
+/// Recommender before any event enters it (after load(), or before the --train events are
+/// ingested): `tailor serve` opens its event log there.
+std::unique_ptr<Recommender> open_recommender(
+    const Args& args, const Progress& progress,
+    const std::function<void(Recommender&)>& prepare = {});
 
 /// The hybrid paths of fit, recommend and similar (their specs are in commands.cpp).
 int hybrid_fit(const Args& args);

@@ -16,5 +16,6 @@ int cmd_bought_together(int argc, char** argv);
 int cmd_trending(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 int cmd_config(int argc, char** argv);
+int cmd_serve(int argc, char** argv);
 
 }  // namespace tailor::cli

@@ -41,6 +41,8 @@ const Command kCommands[] = {
      tailor::cli::cmd_evaluate},
     {"tune", "hyperparameter search (grid, random, bayes) on a validation split of --train",
      tailor::cli::cmd_tune},
+    {"serve", "the Recommender behind an HTTP/JSON API with metrics and a dashboard",
+     tailor::cli::cmd_serve},
     {"experiment", "A/B test report (won/lost/inconclusive and why) from exposures and events",
      tailor::cli::cmd_experiment},
 };

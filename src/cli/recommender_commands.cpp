@@ -154,7 +154,8 @@ std::vector<OptionSpec> recommender_source_options() {
   };
 }
 
-std::unique_ptr<Recommender> open_recommender(const Args& args, const Progress& progress) {
+std::unique_ptr<Recommender> open_recommender(const Args& args, const Progress& progress,
+                                              const std::function<void(Recommender&)>& prepare) {
   const bool from_model = args.has("model");
   if (from_model == args.has("train")) throw UsageError("give one of --model FILE or --train FILE");
   if (from_model) {
@@ -170,6 +171,7 @@ std::unique_ptr<Recommender> open_recommender(const Args& args, const Progress& 
     if (args.has("threads")) options.als.threads = options.neighbors.threads = args.get_size("threads");
     auto rec = std::make_unique<Recommender>(options);
     rec->load(path);
+    if (prepare) prepare(*rec);
     const RecommenderStats s = rec->stats();
     progress.note(path + ": model version " + std::to_string(s.model_version) + ", " +
                   std::to_string(s.model_users) + " users, " + std::to_string(s.items) + " items");
@@ -186,6 +188,7 @@ std::unique_ptr<Recommender> open_recommender(const Args& args, const Progress& 
     rec->upsert_items(std::vector<CatalogItem>(catalog.begin(), catalog.end()));
     progress.note(args.get("catalog") + ": " + std::to_string(catalog.size()) + " items");
   }
+  if (prepare) prepare(*rec);
   try {
     rec->ingest(loaded.events);
   } catch (const Error& e) {

@@ -98,6 +98,30 @@ Recommender::Recommender(RecommenderOptions options)
 
 Recommender::~Recommender() { stop_auto_retrain(); }
 
+// ---------------------------------------------------------------------------------------------
+// Observer
+
+const char* operation_name(Operation operation) noexcept {
+  switch (operation) {
+    case Operation::recommend: return "recommend";
+    case Operation::similar_items: return "similar_items";
+    case Operation::bought_together: return "bought_together";
+    case Operation::trending: return "trending";
+  }
+  return "unknown";
+}
+
+void RecommenderObserver::on_request(Operation, double, bool) {}
+void RecommenderObserver::on_events(std::size_t) {}
+void RecommenderObserver::on_retrain_start() {}
+void RecommenderObserver::on_retrain_end(const RetrainReport*, const std::string&) {}
+void RecommenderObserver::on_event_log_error(const std::string&) {}
+void RecommenderObserver::on_drift(const DriftReport&) {}
+
+void Recommender::set_observer(std::shared_ptr<RecommenderObserver> observer) {
+  std::atomic_store(&core_->observer, std::move(observer));
+}
+
 void Recommender::upsert_items(const std::vector<CatalogItem>& items) {
   std::lock_guard<std::mutex> catalog_lock(core_->catalog_mutex);
   auto next = std::make_shared<Catalog>(*core_->load_catalog());
@@ -204,8 +228,14 @@ void Recommender::ingest_checked(const Event* events, std::size_t n) {
   std::shared_lock<std::shared_mutex> gate(core_->ingest_gate);
   std::uint64_t log_seq = 0;
   if (core_->log) {
-    log_seq = n == 1 ? core_->log->append(events[0])
-                     : core_->log->append(std::vector<Event>(events, events + n));
+    try {
+      log_seq = n == 1 ? core_->log->append(events[0])
+                       : core_->log->append(std::vector<Event>(events, events + n));
+    } catch (const std::exception& e) {
+      detail::notify(core_->load_observer(),
+                     [&](RecommenderObserver& o) { o.on_event_log_error(e.what()); });
+      throw;
+    }
     log_seq -= n - 1;  // the batch's first sequence number
   }
   // Register unknown items in one catalog copy.
@@ -243,6 +273,7 @@ void Recommender::ingest_checked(const Event* events, std::size_t n) {
   if (const auto tracker = std::atomic_load(&core_->tracker)) {
     for (std::size_t i = 0; i < n; ++i) tracker->record_event(events[i]);
   }
+  detail::notify(core_->load_observer(), [n](RecommenderObserver& o) { o.on_events(n); });
 }
 
 void Recommender::apply_event(const Event& e, const Catalog& catalog, std::uint64_t log_seq,
@@ -272,6 +303,19 @@ void Recommender::apply_event(const Event& e, const Catalog& catalog, std::uint6
 }
 
 RetrainReport Recommender::retrain() {
+  const auto observer = core_->load_observer();
+  detail::notify(observer, [](RecommenderObserver& o) { o.on_retrain_start(); });
+  try {
+    RetrainReport report = retrain_unobserved();
+    detail::notify(observer, [&](RecommenderObserver& o) { o.on_retrain_end(&report, {}); });
+    return report;
+  } catch (const std::exception& e) {
+    detail::notify(observer, [&](RecommenderObserver& o) { o.on_retrain_end(nullptr, e.what()); });
+    throw;
+  }
+}
+
+RetrainReport Recommender::retrain_unobserved() {
   std::lock_guard<std::mutex> retrain_lock(core_->retrain_mutex);
   const auto t0 = std::chrono::steady_clock::now();
   RetrainReport report;
@@ -364,7 +408,13 @@ RetrainReport Recommender::retrain() {
     report.model_version = snap->version;
     std::atomic_store(&core_->snapshot, std::shared_ptr<const ModelSnapshot>(std::move(snap)));
   }
-  if (core_->drift) core_->drift->set_reference_from_current();
+  if (core_->drift) {
+    if (core_->drift->has_reference()) {
+      detail::notify(core_->load_observer(),
+                     [&](RecommenderObserver& o) { o.on_drift(core_->drift->report()); });
+    }
+    core_->drift->set_reference_from_current();
+  }
   phase("publish");
   {
     // Erasures before this retrain's collection are reflected in the events it trained on.
@@ -470,6 +520,7 @@ void Recommender::start_auto_retrain(
         const DriftReport drift = core_->drift->report();
         sig.drifted = drift.drifted;
         if (!drift.reasons.empty()) sig.drift_reason = drift.reasons.front();
+        detail::notify(core_->load_observer(), [&](RecommenderObserver& o) { o.on_drift(drift); });
       }
       if (signals) signals(sig);
       if (policy.should_retrain(sig)) {

@@ -188,6 +188,9 @@ void Recommender::save(const std::string& path) const {
                             {"users", parts.users.size()},
                             {"model_items", static_cast<std::size_t>(parts.als.item_factors().rows())},
                             {"trained_events", snap->trained_events}};
+  // Where the model's history is: the event-log record it was trained through (0: trained
+  // without a log, so no log holds its events). Hosts read it with inspect_model_file.
+  w.metadata()["trained_log_sequence"] = snap->trained_log_sequence;
   if (options_.pseudonymize) w.metadata()["pseudonym_key_version"] = options_.pseudonymize->key_version;
   nlohmann::json state = {{"layout", kLayoutVersion},
                           {"trained_log_sequence", snap->trained_log_sequence},

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <thread>
 #include <cstdint>
@@ -115,6 +116,7 @@ struct Recommender::Core {
   std::shared_ptr<const ModelSnapshot> previous;  // for rollback(); guarded by publish_mutex
   std::shared_ptr<const ExperimentSet> experiments;  // atomic_load / atomic_store
   std::shared_ptr<OutcomeTracker> tracker;           // atomic_load / atomic_store
+  std::shared_ptr<RecommenderObserver> observer;     // atomic_load / atomic_store
   std::unique_ptr<DriftMonitor> drift;               // set at construction when monitor_drift
   std::atomic<Timestamp> newest_event{0};            // newest event time ingested
 
@@ -156,7 +158,41 @@ struct Recommender::Core {
   }
   std::shared_ptr<const ModelSnapshot> load_snapshot() const { return std::atomic_load(&snapshot); }
   std::shared_ptr<const Catalog> load_catalog() const { return std::atomic_load(&catalog); }
+  std::shared_ptr<RecommenderObserver> load_observer() const { return std::atomic_load(&observer); }
 };
+
+namespace detail {
+
+/// Calls `f(observer)` when there is an observer, swallowing what it throws.
+template <class F>
+void notify(const std::shared_ptr<RecommenderObserver>& observer, F&& f) noexcept {
+  if (!observer) return;
+  try {
+    f(*observer);
+  } catch (...) {  // an observer never changes what the Recommender does
+  }
+}
+
+/// Runs a serving call, timing it for the observer when there is one.
+template <class F>
+auto observed(const std::shared_ptr<RecommenderObserver>& observer, Operation operation, F&& f)
+    -> decltype(f()) {
+  if (!observer) return f();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  try {
+    auto result = f();
+    notify(observer, [&](RecommenderObserver& o) { o.on_request(operation, seconds(), true); });
+    return result;
+  } catch (...) {
+    notify(observer, [&](RecommenderObserver& o) { o.on_request(operation, seconds(), false); });
+    throw;
+  }
+}
+
+}  // namespace detail
 
 
 namespace detail {

@@ -180,6 +180,11 @@ void Recommender::set_experiments(std::shared_ptr<const ExperimentSet> experimen
 }
 
 RecommendResponse Recommender::recommend(const RecommendRequest& request) const {
+  return detail::observed(core_->load_observer(), Operation::recommend,
+                          [&] { return recommend_unobserved(request); });
+}
+
+RecommendResponse Recommender::recommend_unobserved(const RecommendRequest& request) const {
   const auto experiments = std::atomic_load(&core_->experiments);
   if (!experiments) return serve(request);
   ExperimentContext context;
@@ -346,92 +351,98 @@ RecommendResponse Recommender::serve(const RecommendRequest& request) const {
 
 RecommendResponse Recommender::similar_items(const std::string& item_id, std::size_t k,
                                              const Rules& rules) const {
-  TAILOR_REQUIRE(k >= 1, "Recommender::similar_items: k must be >= 1");
-  const auto snap = core_->load_snapshot();
-  require_model(*snap, "similar_items");
-  const auto idx = snap->catalog->index_of(item_id);
-  if (!idx) {
-    TAILOR_THROW(unknown_id, "Recommender::similar_items: item '" << item_id << "' is not in the catalog");
-  }
-  RankRequest rank;
-  rank.k = k;
-  rank.rules = rules;
-  rank.context_item = *idx;
-  rank.item_to_item = true;
-  Vector item_vector;  // the item's own factors steer the collaborative candidates
-  if (static_cast<Eigen::Index>(*idx) < snap->parts->als.items()) {
-    item_vector = snap->parts->als.item_factors().row(static_cast<Eigen::Index>(*idx)).transpose();
-    if (item_vector.squaredNorm() > 0.0f) rank.user_vector = Span<const float>(item_vector);
-  }
-  return to_response(*snap, snap->ranker->rank(rank));
+  return detail::observed(core_->load_observer(), Operation::similar_items, [&] {
+    TAILOR_REQUIRE(k >= 1, "Recommender::similar_items: k must be >= 1");
+    const auto snap = core_->load_snapshot();
+    require_model(*snap, "similar_items");
+    const auto idx = snap->catalog->index_of(item_id);
+    if (!idx) {
+      TAILOR_THROW(unknown_id, "Recommender::similar_items: item '" << item_id << "' is not in the catalog");
+    }
+    RankRequest rank;
+    rank.k = k;
+    rank.rules = rules;
+    rank.context_item = *idx;
+    rank.item_to_item = true;
+    Vector item_vector;  // the item's own factors steer the collaborative candidates
+    if (static_cast<Eigen::Index>(*idx) < snap->parts->als.items()) {
+      item_vector = snap->parts->als.item_factors().row(static_cast<Eigen::Index>(*idx)).transpose();
+      if (item_vector.squaredNorm() > 0.0f) rank.user_vector = Span<const float>(item_vector);
+    }
+    return to_response(*snap, snap->ranker->rank(rank));
+  });
 }
 
 RecommendResponse Recommender::frequently_bought_together(const std::string& item_id,
                                                           std::size_t k) const {
-  TAILOR_REQUIRE(k >= 1, "Recommender::frequently_bought_together: k must be >= 1");
-  const auto snap = core_->load_snapshot();
-  require_model(*snap, "frequently_bought_together");
-  const auto idx = snap->catalog->index_of(item_id);
-  if (!idx) {
-    TAILOR_THROW(unknown_id, "Recommender::frequently_bought_together: item '" << item_id
-                                 << "' is not in the catalog");
-  }
-  RecommendResponse out;
-  out.model_version = snap->version;
-  const CatalogIndex& index = snap->ranker->catalog_index();
-  for (const ItemNeighbor& n : snap->parts->bought_together.of(*idx)) {
-    if (out.items.size() >= k) break;
-    const CatalogItem& item = snap->catalog->at(n.item);
-    if (!item.in_stock || index.never_recommend(n.item)) continue;
-    Recommendation r;
-    r.item = item.id;
-    r.index = n.item;
-    r.score = n.similarity;
-    r.reason_kind = ReasonKind::bought_together;
-    r.reason_item = item_id;
-    r.reason = "often bought with " + (snap->catalog->at(*idx).title.empty()
-                                           ? item_id
-                                           : snap->catalog->at(*idx).title);
-    out.items.push_back(std::move(r));
-  }
-  return out;
+  return detail::observed(core_->load_observer(), Operation::bought_together, [&] {
+    TAILOR_REQUIRE(k >= 1, "Recommender::frequently_bought_together: k must be >= 1");
+    const auto snap = core_->load_snapshot();
+    require_model(*snap, "frequently_bought_together");
+    const auto idx = snap->catalog->index_of(item_id);
+    if (!idx) {
+      TAILOR_THROW(unknown_id, "Recommender::frequently_bought_together: item '" << item_id
+                                   << "' is not in the catalog");
+    }
+    RecommendResponse out;
+    out.model_version = snap->version;
+    const CatalogIndex& index = snap->ranker->catalog_index();
+    for (const ItemNeighbor& n : snap->parts->bought_together.of(*idx)) {
+      if (out.items.size() >= k) break;
+      const CatalogItem& item = snap->catalog->at(n.item);
+      if (!item.in_stock || index.never_recommend(n.item)) continue;
+      Recommendation r;
+      r.item = item.id;
+      r.index = n.item;
+      r.score = n.similarity;
+      r.reason_kind = ReasonKind::bought_together;
+      r.reason_item = item_id;
+      r.reason = "often bought with " + (snap->catalog->at(*idx).title.empty()
+                                             ? item_id
+                                             : snap->catalog->at(*idx).title);
+      out.items.push_back(std::move(r));
+    }
+    return out;
+  });
 }
 
 RecommendResponse Recommender::trending(std::size_t k,
                                         const std::vector<std::string>& category_prefix) const {
-  TAILOR_REQUIRE(k >= 1, "Recommender::trending: k must be >= 1");
-  const auto snap = core_->load_snapshot();
-  require_model(*snap, "trending");
-  const auto& scores = snap->parts->trending;
-  const CatalogIndex& index = snap->ranker->catalog_index();
-  std::vector<ScoredItem> order;
-  for (std::size_t i = 0; i < scores.size(); ++i) {
-    if (!(scores[i] > 0.0f)) continue;
-    const auto item = static_cast<Index>(i);
-    const CatalogItem& c = snap->catalog->at(item);
-    if (!c.in_stock || index.never_recommend(item)) continue;
-    if (!category_prefix.empty() &&
-        (c.category_path.size() < category_prefix.size() ||
-         !std::equal(category_prefix.begin(), category_prefix.end(), c.category_path.begin()))) {
-      continue;
+  return detail::observed(core_->load_observer(), Operation::trending, [&] {
+    TAILOR_REQUIRE(k >= 1, "Recommender::trending: k must be >= 1");
+    const auto snap = core_->load_snapshot();
+    require_model(*snap, "trending");
+    const auto& scores = snap->parts->trending;
+    const CatalogIndex& index = snap->ranker->catalog_index();
+    std::vector<ScoredItem> order;
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+      if (!(scores[i] > 0.0f)) continue;
+      const auto item = static_cast<Index>(i);
+      const CatalogItem& c = snap->catalog->at(item);
+      if (!c.in_stock || index.never_recommend(item)) continue;
+      if (!category_prefix.empty() &&
+          (c.category_path.size() < category_prefix.size() ||
+           !std::equal(category_prefix.begin(), category_prefix.end(), c.category_path.begin()))) {
+        continue;
+      }
+      order.push_back({item, scores[i]});
     }
-    order.push_back({item, scores[i]});
-  }
-  std::sort(order.begin(), order.end(), ranks_before);
-  if (order.size() > k) order.resize(k);
-  RecommendResponse out;
-  out.model_version = snap->version;
-  for (const auto& s : order) {
-    Recommendation r;
-    r.item = snap->catalog->ids().id(s.item);
-    r.index = s.item;
-    r.score = s.score;
-    r.sources = source_bit(Source::trending);
-    r.reason_kind = ReasonKind::trending;
-    r.reason = "trending";
-    out.items.push_back(std::move(r));
-  }
-  return out;
+    std::sort(order.begin(), order.end(), ranks_before);
+    if (order.size() > k) order.resize(k);
+    RecommendResponse out;
+    out.model_version = snap->version;
+    for (const auto& s : order) {
+      Recommendation r;
+      r.item = snap->catalog->ids().id(s.item);
+      r.index = s.item;
+      r.score = s.score;
+      r.sources = source_bit(Source::trending);
+      r.reason_kind = ReasonKind::trending;
+      r.reason = "trending";
+      out.items.push_back(std::move(r));
+    }
+    return out;
+  });
 }
 
 }  // namespace tailor

@@ -257,6 +257,38 @@ struct RetrainReport {
   std::string ann_backend;    ///< "exact" or "hnsw"
 };
 
+/// The serving calls a RecommenderObserver is told about.
+enum class Operation { recommend, similar_items, bought_together, trending };
+/// "recommend", "similar_items", "bought_together", "trending".
+const char* operation_name(Operation operation) noexcept;
+
+/// Hooks a host implements to watch a Recommender (Recommender::set_observer): to export metrics,
+/// write logs or page someone. Every method has an empty default.
+///
+/// Thread-safety: the callbacks run on the thread doing the work (request threads, a retraining
+/// thread), concurrently with each other, so an implementation must be thread-safe. They run
+/// inside request handling: keep them short and non-blocking. An exception a callback throws is
+/// swallowed (it never changes what the Recommender does).
+class RecommenderObserver {
+ public:
+  virtual ~RecommenderObserver() = default;
+  /// A serving call finished after `seconds` of wall time; ok is false when it threw.
+  virtual void on_request(Operation operation, double seconds, bool ok);
+  /// `n` events were recorded by one ingest() call (durable first when an event log is open).
+  virtual void on_events(std::size_t n);
+  /// A retrain() call starts (before it waits for a running one).
+  virtual void on_retrain_start();
+  /// A retrain() call ended: `report` when it returned (published or kept by the guard), else
+  /// null and `error` says why it threw.
+  virtual void on_retrain_end(const RetrainReport* report, const std::string& error);
+  /// The event log refused an append (a write or fsync failure, a record too large); the
+  /// ingest() call then throws and records nothing.
+  virtual void on_event_log_error(const std::string& message);
+  /// The drift monitor's report, whenever the Recommender evaluates it itself: at each check of
+  /// start_auto_retrain, and at each published retrain just before it becomes the new reference.
+  virtual void on_drift(const DriftReport& report);
+};
+
 struct ModelSnapshot;  // serving/snapshot.hpp (private)
 class RecommenderTestAccess;  // serving/test_access.hpp (private): the tests' seam
 
@@ -406,6 +438,9 @@ class Recommender {
   std::uint64_t compact_event_log();
 
   RecommenderStats stats() const;
+  /// Reports serving calls, ingests, retrains, event-log failures and drift to `observer` from
+  /// now on (see RecommenderObserver); nullptr turns it off. Costs two clock reads per call.
+  void set_observer(std::shared_ptr<RecommenderObserver> observer);
   /// The drift monitor's report (current window against the window at the last retrain). Throws
   /// Error(invalid_argument) when monitor_drift is off.
   DriftReport drift_report() const;
@@ -417,6 +452,8 @@ class Recommender {
   struct Core;
 
   void ingest_checked(const Event* events, std::size_t n);
+  RecommendResponse recommend_unobserved(const RecommendRequest& request) const;
+  RetrainReport retrain_unobserved();
   RecommendResponse serve(const RecommendRequest& request) const;
   void apply_event(const Event& event, const Catalog& catalog, std::uint64_t log_sequence,
                    bool to_profile = true);
