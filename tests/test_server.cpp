@@ -371,6 +371,10 @@ TEST_CASE("tailor serve answers every endpoint and names the field of every bad 
     for (const auto& id : item_ids(http(server, "GET", "/v1/recommendations?user_id=u0&k=20").doc())) {
       CHECK(id != "p3");  // out of stock now
     }
+    REQUIRE(http(server, "PUT", "/v1/items", R"({"item_id": "p3", "price": 9.5})").status == 200);
+    for (const auto& id : item_ids(http(server, "GET", "/v1/recommendations?user_id=u0&k=20").doc())) {
+      CHECK(id != "p3");  // a price change without in_stock keeps it out of stock
+    }
     CHECK(http(server, "PUT", "/v1/items", R"([{"item_id": "p41", "price": "cheap"}])").status == 400);
 
     REQUIRE(http(server, "POST", "/v1/events", R"({"user_id": "gone", "item_id": "p5", "type": "purchase"})").status == 200);

@@ -144,8 +144,10 @@ std::vector<Event> parse_events(const json& body, const EventTypeRegistry& types
   return events;
 }
 
-std::vector<CatalogItem> parse_items(const json& body, const ApiLimits& limits) {
+std::vector<CatalogItem> parse_items(const json& body, const ApiLimits& limits,
+                                     std::vector<bool>* stock_given) {
   std::vector<CatalogItem> items;
+  if (stock_given != nullptr) stock_given->clear();
   for_each_object(body, limits, "items", [&](const json& o, const std::string& p) {
     check_keys(o, p, {"item_id", "title", "description", "category", "brand", "price", "in_stock",
                       "attributes"});
@@ -172,6 +174,7 @@ std::vector<CatalogItem> parse_items(const json& body, const ApiLimits& limits) 
       }
     }
     const auto stock = o.find("in_stock");
+    if (stock_given != nullptr) stock_given->push_back(stock != o.end() && !stock->is_null());
     if (stock != o.end() && !stock->is_null()) {
       if (!stock->is_boolean()) bad(path_of(p, "in_stock"), std::string("expected true or false, got ") + stock->type_name());
       item.in_stock = stock->get<bool>();

@@ -53,7 +53,10 @@ std::vector<Event> parse_events(const nlohmann::json& body, const EventTypeRegis
 /// The items of PUT /v1/items: one object or an array, each with item_id and optional title,
 /// description, category (a path string split on '>' or '/', or an array of strings), brand,
 /// price, in_stock and attributes (an object of scalars). Same errors as parse_events.
-std::vector<CatalogItem> parse_items(const nlohmann::json& body, const ApiLimits& limits);
+/// *stock_given[i] says whether item i had in_stock (merging an item always applies in_stock,
+/// so the caller keeps the stored value for the others).
+std::vector<CatalogItem> parse_items(const nlohmann::json& body, const ApiLimits& limits,
+                                     std::vector<bool>* stock_given = nullptr);
 
 /// GET /v1/recommendations: user_id and/or session_id (neither: ApiError 400), k, context_item,
 /// min_price, max_price, category and exclude_category (paths as in parse_items; several

@@ -295,7 +295,13 @@ struct HttpService::Impl {
     }));
     http.Put("/v1/items", route("items", true, [this, &limits](const httplib::Request& req,
                                                                httplib::Response& res) {
-      const std::vector<CatalogItem> items = parse_items(parse_body(req.body), limits);
+      std::vector<bool> stock_given;
+      std::vector<CatalogItem> items = parse_items(parse_body(req.body), limits, &stock_given);
+      const auto catalog = rec.catalog();
+      for (std::size_t i = 0; i < items.size(); ++i) {  // an update without in_stock keeps it
+        if (stock_given[i]) continue;
+        if (const auto idx = catalog->index_of(items[i].id)) items[i].in_stock = catalog->at(*idx).in_stock;
+      }
       rec.upsert_items(items);
       for (const auto& [path, model] : options.variant_models) {
         (void)path;
