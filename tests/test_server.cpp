@@ -532,6 +532,64 @@ TEST_CASE("tailor serve: an experiment variant may be served by another model fi
   CHECK(text.find("control") != std::string::npos);
 }
 
+TEST_CASE("tailor serve under concurrent clients: every request answered, every event counted",
+          "[server][concurrency]") {
+  Server server({"--train", shop().events, "--catalog", shop().items, "--config", shop().config,
+                 "--event-log", scratch("concurrent.log"), "--http-threads", "4", "--quiet"});
+  const double kept_before = metric(http(server, "GET", "/metrics").body, "tailor_events_kept");
+  // Four clients at once, each 30 recommendation requests and 10 events, plus a retrain and
+  // catalog upserts in the middle of it.
+  const int clients = 4;
+  std::vector<pid_t> children;
+  for (int c = 0; c < clients; ++c) {
+    const std::string script = scratch("client" + std::to_string(c) + ".sh");
+    std::ostringstream sh;
+    for (int i = 0; i < 40; ++i) {
+      const std::string user = "u" + std::to_string((c * 13 + i) % 60);
+      if (i % 4 == 3) {
+        sh << "'" << TAILOR_CURL_PATH << "' -s -o /dev/null -w '%{http_code}\\n' -X POST -H 'Content-Type: application/json' "
+           << "--data-binary '{\"user_id\":\"" << user << "\",\"item_id\":\"p" << (i + c) % 40
+           << "\",\"type\":\"view\"}' " << server.url("/v1/events") << "\n";
+      } else {
+        sh << "'" << TAILOR_CURL_PATH << "' -s -o /dev/null -w '%{http_code}\\n' '"
+           << server.url("/v1/recommendations?k=5&user_id=" + user) << "'\n";
+      }
+    }
+    write_text(script, sh.str());
+    const std::string out = scratch("client" + std::to_string(c) + ".out");  // (before fork: pid)
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 1);
+      ::execl("/bin/sh", "sh", script.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    children.push_back(pid);
+  }
+  CHECK(http(server, "POST", "/v1/retrain").status == 200);
+  CHECK(http(server, "PUT", "/v1/items", R"({"item_id": "p7", "price": 2.5})").status == 200);
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+  }
+  for (int c = 0; c < clients; ++c) {
+    std::istringstream lines(read_text(scratch("client" + std::to_string(c) + ".out")));
+    std::string line;
+    int answered = 0;
+    while (std::getline(lines, line)) {
+      CHECK(line == "200");
+      ++answered;
+    }
+    CHECK(answered == 40);
+  }
+  const std::string m = http(server, "GET", "/metrics").body;
+  CHECK(metric(m, "tailor_events_ingested_total") == clients * 10);
+  CHECK(metric(m, "tailor_events_kept") == kept_before + clients * 10);
+  CHECK(metric(m, R"(tailor_http_requests_total{endpoint="recommendations",code="200"})") == clients * 30);
+  CHECK(server.stop(SIGTERM) == 0);
+}
+
 #ifdef TAILOR_CHROMIUM_PATH
 TEST_CASE("tailor serve: the dashboard shows the model version and a shopper's list in Chromium",
           "[server][browser]") {
