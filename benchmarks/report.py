@@ -421,6 +421,41 @@ def section_serving(res):
     return "\n".join(out)
 
 
+def section_http(res):
+    out = ["## HTTP service", ""]
+    runs = res.group("http_load")
+    if not runs:
+        return "\n".join(out + [missing("the HTTP service", "http_load"), ""])
+    out += ["`tailor serve` on the bundled Online Retail data (a model from `tailor fit` with its "
+            "defaults, an event log fsynced before every event's answer), loaded by wrk with 2 "
+            "threads and 16 connections on the same 2 cores as the server: 90% "
+            "`GET /v1/recommendations?k=10` for random known shoppers, 10% `POST /v1/events`. "
+            "Latencies are wrk's, over all requests; the in-process bounds are the server's own "
+            "`recommend()` histogram (`/metrics`) over the same requests. Each row is one "
+            "`benchmarks/serve_load.sh` run; the in-process ceiling is `bench_recommender retail` "
+            "at 2 threads (the serving section above).", ""]
+    rows = []
+    for run in runs:
+        for r in run.of("http_load"):
+            p50 = r.get("in_process_p50_ms_at_most")
+            p99 = r.get("in_process_p99_ms_at_most")
+            rows.append([num(r["requests_per_s"], 3), num(r["recommendations_per_s"], 3),
+                         f"{num(r['p50_ms'], 3)} ms", f"{num(r['p90_ms'], 3)} ms", f"{num(r['p99_ms'], 3)} ms",
+                         r["errors"], f"<= {num(p50, 2)} ms / <= {num(p99, 2)} ms" if p50 and p99 else "-"])
+    out += [table(["requests/s", "recommendations/s", "p50", "p90", "p99", "errors",
+                   "in-process recommend() p50 / p99"], rows), ""]
+    inproc = [r for run in res.group("bench_recommender.retail")
+              for r in run.of("recommend", filters="none", threads=2)]
+    if inproc:
+        http = [r["recommendations_per_s"] for run in runs for r in run.of("http_load")]
+        ceiling = [r["queries_per_s"] for r in inproc]
+        out += [f"In-process ceiling (`bench_recommender retail`, 2 request threads, no HTTP): "
+                f"{span(ceiling, 3)} recommendations/s; HTTP reaches {span([h / max(ceiling) for h in http], 2)} "
+                f"of it (the server, wrk and the event log's fsyncs share the 2 cores).", ""]
+    out += [provenance(runs), ""]
+    return "\n".join(out)
+
+
 @section("Experiments on the request path", "bench_experiment", "experiments")
 def section_experiments(runs):
     out = []
@@ -446,7 +481,7 @@ def benchmarks_page(res):
              "one JSON line per result; `benchmarks/run.sh` collects them in `benchmarks/results/` "
              "and this page is generated from those files). Offline recommendation quality is in "
              "[quality.md](quality.md).", "", machine_section(res), ""]
-    for render in (section_serving, section_ann, section_als, section_ranker, section_content,
+    for render in (section_serving, section_http, section_ann, section_als, section_ranker, section_content,
                    section_ingest, section_experiments):
         parts.append(render(res))
     parts.append(data_section())

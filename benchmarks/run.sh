@@ -10,7 +10,8 @@
 #                (about five minutes). Its results and pages go to DIR/bench-quick/, never over
 #                the committed ones in benchmarks/results/ and docs/.
 #   --only       run only the named steps (csv, matrix, experiment, content, ranker, als, ann,
-#                recommender-retail, recommender-synthetic, quality-cli, demo, quality-tests);
+#                recommender-retail, serve-load, recommender-synthetic, quality-cli, demo,
+#                quality-tests);
 #                the other files in the results folder are kept, so the pages show every step.
 #   --tag T      insert T into every results file name (bench_als.all.T.jsonl): a second run of
 #                some steps then adds to the first instead of replacing it, and the pages show
@@ -45,7 +46,7 @@ while [[ $# -gt 0 ]]; do
     --only) only=",$2,"; shift ;;
     --tag) tag=".$2"; shift ;;
     --no-report) report=0 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -179,6 +180,17 @@ else
   bench ranker bench_ranker.jsonl benchmarks/bench_ranker "$retail"
   bench als bench_als.all.jsonl benchmarks/bench_als all 2
   bench recommender-retail bench_recommender.retail.jsonl benchmarks/bench_recommender retail
+  if want serve-load; then
+    # Three runs of the HTTP load (wrk; the server's build must include `tailor serve`).
+    echo "== serve-load: benchmarks/serve_load.sh" >&2
+    file=$results/http_load$tag.jsonl
+    meta "$file" benchmarks/serve_load.sh "$build"
+    start=$(date +%s.%N); status=0
+    for _ in 1 2 3; do
+      benchmarks/serve_load.sh "$build" "$file" 20 16 >> "${file%.jsonl}.log" 2>&1 || status=$?
+    done
+    finish "$file" "$start" "$status"
+  fi
   bench ann bench_ann.1m.jsonl benchmarks/bench_ann --sizes 10000,100000,1000000 \
     --sections build,recall,latency,overhead,filtered
   # Twice: the first run trains the million-item model (and caches it), the second loads it;

@@ -356,6 +356,28 @@ TEST_CASE("tailor serve answers every endpoint and names the field of every bad 
       CHECK((r.status == 400 || r.status == 404));
       CHECK_THAT(r.doc().at("error").get<std::string>(), Catch::Contains(names));
     }
+    // Garbage never crashes it: random bytes as bodies of every writing route, odd paths.
+    std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+    auto next = [&state] {
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      return state;
+    };
+    for (int i = 0; i < 30; ++i) {
+      std::string junk(static_cast<std::size_t>(next() % 300), '\0');
+      for (auto& c : junk) c = static_cast<char>(next() & 0xff);
+      if (i % 3 == 1) junk = "[" + junk;  // past the first byte of the parser
+      if (i % 3 == 2) junk = R"({"user_id": ")" + junk + R"(", "item_id": "p1", "type": "view"})";
+      for (const char* route : {"/v1/events", "/v1/items"}) {
+        const Reply r = http(server, route[4] == 'e' ? "POST" : "PUT", route, junk);
+        INFO(route << " " << i);
+        CHECK((r.status == 400 || r.status == 200));
+      }
+    }
+    CHECK(http(server, "GET", "/v1/items/%00%ff/similar").status == 404);
+    CHECK(http(server, "GET", "/v1/items/" + std::string(3000, 'x') + "/similar").status == 400);
+    CHECK(http(server, "GET", "/healthz").status == 200);
     const Reply route = http(server, "GET", "/v1/nothing-here");
     CHECK(route.status == 404);
     CHECK_THAT(route.doc().at("error").get<std::string>(), Catch::Contains("/v1/nothing-here"));
