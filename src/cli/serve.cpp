@@ -217,7 +217,13 @@ int cmd_serve(int argc, char** argv) {
   });
   std::cout << "listening on http://" << service.host << ":" << bound << std::endl;
   if (replayed > 0) progress.note("serving model version " + std::to_string(rec->model_version()));
-  http.run();
+  try {
+    http.run();
+  } catch (...) {
+    finished = true;
+    stopper.join();
+    throw;
+  }
   finished = true;
   stopper.join();
   rec->stop_auto_retrain();

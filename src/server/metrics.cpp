@@ -95,7 +95,7 @@ double Histogram::quantile_bound(double q) const noexcept {
 
 class Metrics::Observer final : public RecommenderObserver {
  public:
-  explicit Observer(Metrics& m) : m_(m) {}
+  explicit Observer(std::shared_ptr<Metrics> m) : owner_(std::move(m)), m_(*owner_) {}
   void on_request(Operation op, double seconds, bool) override {
     m_.operation_seconds_[static_cast<std::size_t>(op)].observe(seconds);
   }
@@ -117,6 +117,7 @@ class Metrics::Observer final : public RecommenderObserver {
   }
 
  private:
+  std::shared_ptr<Metrics> owner_;
   Metrics& m_;
 };
 
@@ -141,7 +142,9 @@ void Metrics::record_request(const std::string& name, int status, double seconds
   e.statuses[status].fetch_add(1, std::memory_order_relaxed);
 }
 
-std::shared_ptr<RecommenderObserver> Metrics::observer() { return std::make_shared<Observer>(*this); }
+std::shared_ptr<RecommenderObserver> Metrics::observer() {
+  return std::make_shared<Observer>(shared_from_this());
+}
 
 std::string Metrics::last_retrain_error() const {
   std::lock_guard<std::mutex> lock(last_error_mutex_);

@@ -43,7 +43,7 @@ class Histogram {
 
 /// Everything the server counts. Endpoint names are fixed route names ("recommendations",
 /// "events", ...), never raw paths, so the label set stays bounded.
-class Metrics {
+class Metrics : public std::enable_shared_from_this<Metrics> {
  public:
   explicit Metrics(std::vector<std::string> endpoints);
 
@@ -51,7 +51,8 @@ class Metrics {
   void record_request(const std::string& endpoint, int status, double seconds);
   void record_auth_failure() noexcept { auth_failures_.fetch_add(1, std::memory_order_relaxed); }
 
-  /// The Recommender's observer that feeds these metrics (retrains, events, log errors, drift).
+  /// The Recommender's observer that feeds these metrics (serving calls, events, retrains, log
+  /// errors); it keeps this object alive. Only for a Metrics owned by a shared_ptr.
   std::shared_ptr<RecommenderObserver> observer();
 
   /// The Prometheus exposition of every metric, plus the gauges read from `recommender` now.
