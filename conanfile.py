@@ -7,8 +7,11 @@ import os
 import re
 
 from conan import ConanFile
+from conan.errors import ConanInvalidConfiguration
 from conan.tools.cmake import CMake, CMakeDeps, CMakeToolchain, cmake_layout
-from conan.tools.files import copy, load
+from conan.tools.files import copy, load, rmdir
+
+required_conan_version = ">=2.0"
 
 
 class TailorConan(ConanFile):
@@ -19,8 +22,10 @@ class TailorConan(ConanFile):
     topics = ("recommender", "collaborative-filtering", "als", "ann", "e-commerce")
     package_type = "library"
     settings = "os", "arch", "compiler", "build_type"
-    options = {"shared": [True, False], "fPIC": [True, False]}
-    default_options = {"shared": False, "fPIC": True}
+    # cli: also build and package the `tailor` command-line tool (its HTTP service needs
+    # cpp-httplib from the system and is built only when CMake finds it).
+    options = {"shared": [True, False], "fPIC": [True, False], "cli": [True, False]}
+    default_options = {"shared": False, "fPIC": True, "cli": False}
     exports_sources = ("CMakeLists.txt", "cmake/*", "include/*", "src/*", "LICENSE", "NOTICE")
 
     def set_version(self):
@@ -38,15 +43,22 @@ class TailorConan(ConanFile):
             self.options.rm_safe("fPIC")
 
     def requirements(self):
-        # Public headers include Eigen, hnswlib and nlohmann/json; zlib is used only inside the library.
+        # Public headers include Eigen and nlohmann/json; hnswlib (header-only) and zlib are used
+        # only inside the library.
         self.requires("eigen/3.4.0", transitive_headers=True)
-        self.requires("hnswlib/0.8.0", transitive_headers=True)
         self.requires("nlohmann_json/3.11.3", transitive_headers=True)
+        self.requires("hnswlib/0.8.0")
         self.requires("zlib/[>=1.2.11 <2]")
 
     def validate(self):
         from conan.tools.build import check_min_cppstd
         check_min_cppstd(self, 17)
+        # What is built and tested: Linux on x86-64. Other platforms are not claimed until a
+        # tested port exists (the durable file code uses POSIX calls such as fdatasync).
+        if self.settings.os != "Linux":
+            raise ConanInvalidConfiguration(f"tailor is built and tested on Linux only, not {self.settings.os}")
+        if self.settings.arch != "x86_64":
+            raise ConanInvalidConfiguration(f"tailor is built and tested on x86_64 only, not {self.settings.arch}")
 
     def layout(self):
         cmake_layout(self)
@@ -56,6 +68,7 @@ class TailorConan(ConanFile):
         tc = CMakeToolchain(self)
         for flag in ("TESTS", "EXAMPLES", "BENCHMARKS", "FUZZERS"):
             tc.cache_variables[f"TAILOR_BUILD_{flag}"] = False
+        tc.cache_variables["TAILOR_BUILD_CLI"] = bool(self.options.cli)
         tc.cache_variables["TAILOR_INSTALL"] = True
         tc.generate()
 
@@ -68,6 +81,8 @@ class TailorConan(ConanFile):
         copy(self, "LICENSE", self.source_folder, os.path.join(self.package_folder, "licenses"))
         copy(self, "NOTICE", self.source_folder, os.path.join(self.package_folder, "licenses"))
         CMake(self).install()
+        # CMakeDeps writes the consumers' config files; the installed ones would shadow them.
+        rmdir(self, os.path.join(self.package_folder, "lib", "cmake"))
 
     def package_info(self):
         self.cpp_info.set_property("cmake_file_name", "tailor")

@@ -10,6 +10,9 @@ install(TARGETS tailor EXPORT tailorTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 if(TARGET tailor_cli)
+  # A shared libtailor is found from the installed CLI wherever the prefix is moved.
+  file(RELATIVE_PATH _tailor_bin_to_lib "/${CMAKE_INSTALL_BINDIR}" "/${CMAKE_INSTALL_LIBDIR}")
+  set_target_properties(tailor_cli PROPERTIES INSTALL_RPATH "$ORIGIN/${_tailor_bin_to_lib}")
   install(TARGETS tailor_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/tailor" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
@@ -24,7 +27,12 @@ write_basic_package_version_file("${PROJECT_BINARY_DIR}/tailorConfigVersion.cmak
 install(FILES
   "${PROJECT_BINARY_DIR}/tailorConfig.cmake"
   "${PROJECT_BINARY_DIR}/tailorConfigVersion.cmake"
-  "${PROJECT_SOURCE_DIR}/cmake/Findhnswlib.cmake"
   DESTINATION ${TAILOR_CMAKE_DIR})
+
+# pkg-config, for builds that do not use CMake: `pkg-config --cflags --libs tailor`.
+file(RELATIVE_PATH TAILOR_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" TAILOR_PC_TO_PREFIX "${TAILOR_PC_TO_PREFIX}")
+configure_file("${PROJECT_SOURCE_DIR}/cmake/tailor.pc.in" "${PROJECT_BINARY_DIR}/tailor.pc" @ONLY)
+install(FILES "${PROJECT_BINARY_DIR}/tailor.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" "${PROJECT_SOURCE_DIR}/NOTICE"
   DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/tailor)
