@@ -181,13 +181,14 @@ else
   bench als bench_als.all.jsonl benchmarks/bench_als all 2
   bench recommender-retail bench_recommender.retail.jsonl benchmarks/bench_recommender retail
   if want serve-load; then
-    # Three runs of the HTTP load (wrk; the server's build must include `tailor serve`).
+    # The HTTP load (wrk; the build must include `tailor serve`): two runs each at 4 and 16
+    # connections.
     echo "== serve-load: benchmarks/serve_load.sh" >&2
     file=$results/http_load$tag.jsonl
     meta "$file" benchmarks/serve_load.sh "$build"
     start=$(date +%s.%N); status=0
-    for _ in 1 2 3; do
-      benchmarks/serve_load.sh "$build" "$file" 20 16 >> "${file%.jsonl}.log" 2>&1 || status=$?
+    for connections in 4 4 16 16; do
+      benchmarks/serve_load.sh "$build" "$file" 20 "$connections" >> "${file%.jsonl}.log" 2>&1 || status=$?
     done
     finish "$file" "$start" "$status"
   fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP load on `tailor serve` with a real load generator (wrk, Debian package `wrk`): Online
 # Retail, 90% recommendations / 10% events (each event fsynced to the event log before its
-# answer), wrk with 2 threads on the same 2-core machine as the server.
+# answer), wrk with 2 threads on the same 2-core machine as the server; CONNECTIONS default 16.
 #
 #   benchmarks/serve_load.sh BUILD_DIR [RESULTS_FILE] [SECONDS] [CONNECTIONS]
 #
@@ -27,8 +27,19 @@ retail=(--user-col CustomerID --item-col StockCode --time-col InvoiceDate --valu
 data=$root/examples/data/online-retail.csv.gz
 "$tailor" fit --train "$data" "${retail[@]}" --out "$work/model.tlm" --quiet > /dev/null
 # Shoppers and products of the data (the requests pick among them at random).
-zcat "$data" | awk -F, 'NR > 1 && $7 != "" { print $7 }' | sort -u > "$work/users.txt"
-zcat "$data" | awk -F, 'NR > 1 { print $2 }' | sort -u | head -3000 > "$work/items.txt"
+python3 - "$data" "$work" <<'PY'
+import csv, gzip, json, sys
+users, items = set(), set()
+with gzip.open(sys.argv[1], "rt", encoding="utf-8", errors="replace") as f:
+    for row in csv.DictReader(f):
+        if row["CustomerID"]:
+            users.add(row["CustomerID"])
+        items.add(row["StockCode"])
+for name, ids in (("users.txt", users), ("items.txt", items)):
+    with open(f"{sys.argv[2]}/{name}", "w") as out:
+        # JSON-safe IDs only: the script writes them into request bodies as they are.
+        out.writelines(i + "\n" for i in sorted(ids) if json.dumps(i) == f'"{i}"')
+PY
 
 "$tailor" serve --model "$work/model.tlm" --event-log "$work/events.log" --port 0 --quiet \
   > "$work/serve.out" 2> "$work/serve.err" &

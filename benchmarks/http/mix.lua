@@ -14,6 +14,10 @@ function init(args)
   math.randomseed(os.time() + math.floor(os.clock() * 1e6))
 end
 
+local function urlencode(s)
+  return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+
 local counter = 0
 function request()
   counter = counter + 1
@@ -23,7 +27,7 @@ function request()
                                items[math.random(#items)])
     return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json"}, body)
   end
-  return wrk.format("GET", "/v1/recommendations?k=10&user_id=" .. user)
+  return wrk.format("GET", "/v1/recommendations?k=10&user_id=" .. urlencode(user))
 end
 
 function done(summary, latency, requests)

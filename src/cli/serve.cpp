@@ -86,7 +86,7 @@ int cmd_serve(int argc, char** argv) {
   spec.options.push_back({"api-key-file", "FILE", "every /v1 request needs 'Authorization: Bearer <the file's key>'", "", false});
   spec.options.push_back({"save-on-exit", "FILE", "save the serving model here (atomically) when stopped", "", false});
   spec.options.push_back({"experiments", "FILE", "A/B experiments (JSON, docs/experiments.md); a variant's config \"model\" may name another model file", "", false});
-  spec.options.push_back({"http-threads", "N", "HTTP worker threads", "8", false});
+  spec.options.push_back({"http-threads", "N", "HTTP worker threads; each open keep-alive connection holds one, so give more than the clients' connections", "64", false});
   spec.options.push_back({"max-body-bytes", "N", "larger request bodies get 413", "1048576", false});
   spec.options.push_back({"max-batch", "N", "events or items per request, more get 413", "1000", false});
   spec.options.push_back({"retrain-every-events", "N", "retrain in the background after N new events (0 = off)", "0", false});

@@ -28,7 +28,9 @@ struct ServiceOptions {
   int port = 0;                        ///< 0 = a free port, chosen at bind()
   std::optional<std::string> api_key;  ///< set: every /v1 request needs "Authorization: Bearer KEY"
   ApiLimits limits;
-  std::size_t threads = 8;             ///< HTTP worker threads, >= 1
+  /// HTTP worker threads, >= 1. A keep-alive connection holds a worker while it is open, so
+  /// more connections than workers wait in a queue: give more workers than connections.
+  std::size_t threads = 64;
   /// POST /v1/retrain and the dashboard's retrain button are refused (409) with this reason when
   /// set (e.g. a model loaded without its event log: a retrain would forget its history).
   std::string retrain_refused;
