@@ -446,7 +446,7 @@ def section_http(res):
     out += [table(["connections", "requests/s", "recommendations/s", "p50", "p90", "p99", "errors",
                    "in-process recommend() p50 / p99"], rows), ""]
     inproc = [r for run in res.group("bench_recommender.retail")
-              for r in run.of("recommend", filters="none", threads=2)]
+              for r in run.of("recommend", dataset="online-retail", filters="none", threads=2)]
     if inproc:
         http = [r["recommendations_per_s"] for run in runs for r in run.of("http_load")]
         ceiling = [r["queries_per_s"] for r in inproc]

@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "recommender_fixtures.hpp"
 #include "test_data.hpp"
 
 namespace {
@@ -33,17 +34,8 @@ std::string scratch(const std::string& name) {
   return tailor::test::scratch_dir() + "/server_" + std::to_string(::getpid()) + "_" + name;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
+using tailor::test::read_bytes;
+using tailor::test::write_bytes;
 
 // Runs argv (no shell); returns the exit status (-1 when killed by a signal).
 int run_process(const std::vector<std::string>& args, const std::string& out_path = "/dev/null") {
@@ -101,7 +93,7 @@ class Server {
       if (n <= 0) break;
       line.append(c, static_cast<std::size_t>(n));
     }
-    INFO("stderr of the server: " << read_text(err_path_));
+    INFO("stderr of the server: " << read_bytes(err_path_));
     REQUIRE(line.rfind("listening on http://127.0.0.1:", 0) == 0);
     port_ = std::stoi(line.substr(std::string("listening on http://127.0.0.1:").size()));
   }
@@ -127,7 +119,7 @@ class Server {
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
-  std::string stderr_text() const { return read_text(err_path_); }
+  std::string stderr_text() const { return read_bytes(err_path_); }
 
  private:
   pid_t pid_ = -1;
@@ -158,7 +150,7 @@ Reply http(const Server& server, const std::string& method, const std::string& p
   }
   if (!body.empty() || method == "POST" || method == "PUT") {
     const std::string body_in = scratch("request.json");
-    write_text(body_in, body);
+    write_bytes(body_in, body);
     args.push_back("-H");
     args.push_back("Content-Type: application/json");
     args.push_back("--data-binary");
@@ -168,8 +160,8 @@ Reply http(const Server& server, const std::string& method, const std::string& p
   const int code = run_process(args, status_out);
   REQUIRE(code == 0);
   Reply r;
-  r.status = std::stoi(read_text(status_out));
-  r.body = read_text(body_out);
+  r.status = std::stoi(read_bytes(status_out));
+  r.body = read_bytes(body_out);
   return r;
 }
 
@@ -190,7 +182,7 @@ struct SyntheticShop {
           << (j % 3 == 0 ? "view" : "purchase") << ",1\n";
       }
     }
-    write_text(events, e.str());
+    write_bytes(events, e.str());
     std::ostringstream i;
     i << "item_id,title,category,price,in_stock\n";
     const char* cats[] = {"Kitchen", "Garden", "Toys", "Books"};
@@ -198,8 +190,8 @@ struct SyntheticShop {
       i << "p" << p << "," << cats[p / 10] << " thing " << p << ",Home > " << cats[p / 10] << ","
         << (1.0 + p) << ",true\n";
     }
-    write_text(items, i.str());
-    write_text(config, R"({"blend": {"validation_days": 0}, "als": {"factors": 8, "iterations": 4}})");
+    write_bytes(items, i.str());
+    write_bytes(config, R"({"blend": {"validation_days": 0}, "als": {"factors": 8, "iterations": 4}})");
   }
 };
 
@@ -440,7 +432,7 @@ TEST_CASE("tailor serve with an API key refuses /v1 requests without it, and ret
                        "--out", model, "--quiet"}) == 0);
   const std::string key_file = scratch("api.key");
   const std::string key = "k3y-0123456789-abcdef";
-  write_text(key_file, key + "\n");
+  write_bytes(key_file, key + "\n");
   Server server({"--model", model, "--api-key-file", key_file, "--quiet"});
   const std::string path = "/v1/recommendations?user_id=u1&k=3";
   Reply r = http(server, "GET", path);
@@ -461,11 +453,11 @@ TEST_CASE("tailor serve with an API key refuses /v1 requests without it, and ret
   CHECK_THAT(r.doc().at("error").get<std::string>(), Catch::Contains("event log"));
   CHECK(server.stop(SIGINT) == 0);
 
-  write_text(key_file, "short\n");
+  write_bytes(key_file, "short\n");
   const std::string out = scratch("short-key.txt");
   CHECK(run_process({TAILOR_CLI_PATH, "serve", "--model", model, "--api-key-file", key_file,
                      "--port", "0"}, out) == 1);
-  CHECK_THAT(read_text(out), Catch::Contains("at least 16"));
+  CHECK_THAT(read_bytes(out), Catch::Contains("at least 16"));
 }
 
 TEST_CASE("tailor serve: a kill -9 after N acknowledged events loses none of them",
@@ -519,13 +511,13 @@ TEST_CASE("tailor serve: an experiment variant may be served by another model fi
   const std::string b = scratch("variant-b.tlm");
   REQUIRE(run_process({TAILOR_CLI_PATH, "fit", "--train", shop().events, "--config", shop().config,
                        "--out", a, "--quiet"}) == 0);
-  std::string events_b = read_text(shop().events);
+  std::string events_b = read_bytes(shop().events);
   for (int u = 0; u < 60; ++u) events_b += "u" + std::to_string(u) + ",BLOCKBUSTER,1700100000,purchase,1\n";
-  write_text(scratch("events-b.csv"), events_b);
+  write_bytes(scratch("events-b.csv"), events_b);
   REQUIRE(run_process({TAILOR_CLI_PATH, "fit", "--train", scratch("events-b.csv"), "--config",
                        shop().config, "--out", b, "--quiet"}) == 0);
   const std::string experiments = scratch("experiments.json");
-  write_text(experiments, json{{"experiments",
+  write_bytes(experiments, json{{"experiments",
                                 {{{"name", "model-ab"},
                                   {"variants",
                                    {{{"name", "control"}, {"share", 0.5}},
@@ -577,7 +569,7 @@ TEST_CASE("tailor serve under concurrent clients: every request answered, every 
            << server.url("/v1/recommendations?k=5&user_id=" + user) << "'\n";
       }
     }
-    write_text(script, sh.str());
+    write_bytes(script, sh.str());
     const std::string out = scratch("client" + std::to_string(c) + ".out");  // (before fork: pid)
     const pid_t pid = ::fork();
     if (pid == 0) {
@@ -596,7 +588,7 @@ TEST_CASE("tailor serve under concurrent clients: every request answered, every 
     CHECK(WIFEXITED(status));
   }
   for (int c = 0; c < clients; ++c) {
-    std::istringstream lines(read_text(scratch("client" + std::to_string(c) + ".out")));
+    std::istringstream lines(read_bytes(scratch("client" + std::to_string(c) + ".out")));
     std::string line;
     int answered = 0;
     while (std::getline(lines, line)) {
@@ -628,7 +620,7 @@ TEST_CASE("tailor serve: the dashboard shows the model version and a shopper's l
                                 server.url("/?user_id=u5&k=10")},
                                dom);
   REQUIRE(code == 0);
-  const std::string html = read_text(dom);
+  const std::string html = read_bytes(dom);
   INFO(html.substr(0, 3000));
   CHECK(html.find("id=\"model-version\">" + version + "<") != std::string::npos);
   std::size_t at = 0;

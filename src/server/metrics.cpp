@@ -38,6 +38,12 @@ void sample(std::string& out, const std::string& name, const std::string& labels
   out += '\n';
 }
 
+// A metric with one unlabelled sample.
+void single(std::string& out, const char* name, const char* type, const char* help, double v) {
+  header(out, name, type, help);
+  sample(out, name, "", v);
+}
+
 }  // namespace
 
 // ---- Histogram -----------------------------------------------------------------------------------
@@ -199,38 +205,25 @@ std::string Metrics::render(const Recommender& recommender) const {
         out, "tailor_recommender_call_duration_seconds",
         std::string("operation=\"") + operation_name(op) + "\"");
   }
-  header(out, "tailor_http_auth_failures_total", "counter", "Requests refused for a missing or wrong API key.");
-  sample(out, "tailor_http_auth_failures_total", "", static_cast<double>(auth_failures_.load()));
-  header(out, "tailor_events_ingested_total", "counter", "Events recorded since the server started.");
-  sample(out, "tailor_events_ingested_total", "", static_cast<double>(events_.load()));
-  header(out, "tailor_event_log_errors_total", "counter",
-         "Event-log appends that failed (write or fsync); each refused its ingest.");
-  sample(out, "tailor_event_log_errors_total", "", static_cast<double>(log_errors_.load()));
+  single(out, "tailor_http_auth_failures_total", "counter", "Requests refused for a missing or wrong API key.", static_cast<double>(auth_failures_.load()));
+  single(out, "tailor_events_ingested_total", "counter", "Events recorded since the server started.", static_cast<double>(events_.load()));
+  single(out, "tailor_event_log_errors_total", "counter", "Event-log appends that failed (write or fsync); each refused its ingest.", static_cast<double>(log_errors_.load()));
   header(out, "tailor_retrains_total", "counter", "Retrains since the server started, by result.");
   sample(out, "tailor_retrains_total", "result=\"ok\"", static_cast<double>(retrains_ok_.load()));
   sample(out, "tailor_retrains_total", "result=\"failed\"", static_cast<double>(retrains_failed_.load()));
-  header(out, "tailor_retrain_running", "gauge", "Retrains in progress (or waiting for one).");
-  sample(out, "tailor_retrain_running", "", static_cast<double>(retrains_running_.load()));
+  single(out, "tailor_retrain_running", "gauge", "Retrains in progress (or waiting for one).", static_cast<double>(retrains_running_.load()));
   header(out, "tailor_retrain_duration_seconds", "histogram", "Wall time of completed retrains.");
   retrain_seconds_.render(out, "tailor_retrain_duration_seconds", "");
 
   const RecommenderStats s = recommender.stats();
-  header(out, "tailor_model_version", "gauge", "Version of the serving snapshot (0: no model).");
-  sample(out, "tailor_model_version", "", static_cast<double>(s.model_version));
-  header(out, "tailor_model_users", "gauge", "Users with factors in the serving model.");
-  sample(out, "tailor_model_users", "", static_cast<double>(s.model_users));
-  header(out, "tailor_model_items", "gauge", "Items with factors in the serving model.");
-  sample(out, "tailor_model_items", "", static_cast<double>(s.model_items));
-  header(out, "tailor_catalog_items", "gauge", "Items in the catalog.");
-  sample(out, "tailor_catalog_items", "", static_cast<double>(s.items));
-  header(out, "tailor_events_kept", "gauge", "Events kept for the next retrain.");
-  sample(out, "tailor_events_kept", "", static_cast<double>(s.events_kept));
-  header(out, "tailor_profiles", "gauge", "Shopper profiles in memory.");
-  sample(out, "tailor_profiles", "", static_cast<double>(s.profiles));
-  header(out, "tailor_fold_ins_total", "counter", "User vectors recomputed by requests.");
-  sample(out, "tailor_fold_ins_total", "", static_cast<double>(s.fold_ins));
-  header(out, "tailor_fold_in_failures_total", "counter", "Fold-ins that could not be solved.");
-  sample(out, "tailor_fold_in_failures_total", "", static_cast<double>(s.fold_in_failures));
+  single(out, "tailor_model_version", "gauge", "Version of the serving snapshot (0: no model).", static_cast<double>(s.model_version));
+  single(out, "tailor_model_users", "gauge", "Users with factors in the serving model.", static_cast<double>(s.model_users));
+  single(out, "tailor_model_items", "gauge", "Items with factors in the serving model.", static_cast<double>(s.model_items));
+  single(out, "tailor_catalog_items", "gauge", "Items in the catalog.", static_cast<double>(s.items));
+  single(out, "tailor_events_kept", "gauge", "Events kept for the next retrain.", static_cast<double>(s.events_kept));
+  single(out, "tailor_profiles", "gauge", "Shopper profiles in memory.", static_cast<double>(s.profiles));
+  single(out, "tailor_fold_ins_total", "counter", "User vectors recomputed by requests.", static_cast<double>(s.fold_ins));
+  single(out, "tailor_fold_in_failures_total", "counter", "Fold-ins that could not be solved.", static_cast<double>(s.fold_in_failures));
 
   if (recommender.options().monitor_drift) {
     const DriftReport d = recommender.drift_report();

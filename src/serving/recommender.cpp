@@ -119,7 +119,9 @@ void RecommenderObserver::on_event_log_error(const std::string&) {}
 void RecommenderObserver::on_drift(const DriftReport&) {}
 
 void Recommender::set_observer(std::shared_ptr<RecommenderObserver> observer) {
+  const bool any = observer != nullptr;
   std::atomic_store(&core_->observer, std::move(observer));
+  core_->has_observer.store(any, std::memory_order_release);
 }
 
 void Recommender::upsert_items(const std::vector<CatalogItem>& items) {

@@ -117,6 +117,7 @@ struct Recommender::Core {
   std::shared_ptr<const ExperimentSet> experiments;  // atomic_load / atomic_store
   std::shared_ptr<OutcomeTracker> tracker;           // atomic_load / atomic_store
   std::shared_ptr<RecommenderObserver> observer;     // atomic_load / atomic_store
+  std::atomic<bool> has_observer{false};             // lets calls skip the shared_ptr load
   std::unique_ptr<DriftMonitor> drift;               // set at construction when monitor_drift
   std::atomic<Timestamp> newest_event{0};            // newest event time ingested
 
@@ -158,7 +159,11 @@ struct Recommender::Core {
   }
   std::shared_ptr<const ModelSnapshot> load_snapshot() const { return std::atomic_load(&snapshot); }
   std::shared_ptr<const Catalog> load_catalog() const { return std::atomic_load(&catalog); }
-  std::shared_ptr<RecommenderObserver> load_observer() const { return std::atomic_load(&observer); }
+  std::shared_ptr<RecommenderObserver> load_observer() const {
+    // (atomic_load of a shared_ptr takes a lock from a pool: not on every request without need)
+    if (!has_observer.load(std::memory_order_acquire)) return nullptr;
+    return std::atomic_load(&observer);
+  }
 };
 
 namespace detail {
