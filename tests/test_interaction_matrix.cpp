@@ -20,7 +20,6 @@ using tailor::EventType;
 using tailor::InteractionMatrix;
 using tailor::InteractionMatrixBuilder;
 using tailor::InteractionMatrixOptions;
-using Catch::Detail::Approx;
 
 namespace {
 

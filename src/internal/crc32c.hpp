@@ -2,8 +2,9 @@
 //
 // CRC-32C uses the polynomial 0x1EDC6F41 (reflected 0x82F63B78) with the usual pre- and
 // post-inversion, so crc32c("123456789") == 0xE3069283. The portable implementation processes
-// eight bytes per step with eight lookup tables ("slice-by-8"); on x86-64 CPUs with SSE4.2 the
-// crc32 instruction is used instead, chosen once at run time (internal/simd.hpp). Both give identical results.
+// eight bytes per step with eight lookup tables ("slice-by-8"); on x86-64 CPUs with SSE4.2, and
+// on ARM64 CPUs with the CRC32 extension, the crc32 instructions are used instead, chosen once at
+// run time (internal/simd.hpp). All give identical results.
 //
 // Thread-safety: pure functions; thread-safe.
 #pragma once
@@ -23,7 +24,7 @@ inline std::uint32_t crc32c(std::string_view bytes) noexcept {
   return crc32c(bytes.data(), bytes.size());
 }
 
-/// Which implementation crc32c() uses on this machine: "sse4.2" or "slice-by-8".
+/// Which implementation crc32c() uses on this machine: "sse4.2", "armv8-crc" or "slice-by-8".
 const char* crc32c_implementation() noexcept;
 
 /// The table-driven implementation, whatever the CPU (for tests and benchmarks).

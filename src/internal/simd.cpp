@@ -3,6 +3,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
+
 namespace tailor::detail {
 namespace {
 
@@ -33,6 +38,10 @@ Cpu detect() {
       }
     }
   }
+#elif defined(__aarch64__) && defined(__linux__)
+  // ARM64: Advanced SIMD (NEON) is part of the base architecture, so the generic kernels are
+  // vectorised by the compiler and Eigen; only the CRC32 extension is optional.
+  if (cap != SimdLevel::generic) cpu.crc32 = (getauxval(AT_HWCAP) & HWCAP_CRC32) != 0;
 #else
   (void)cap;
 #endif

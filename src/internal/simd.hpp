@@ -16,7 +16,7 @@
 namespace tailor::detail {
 
 enum class SimdLevel {
-  generic,  ///< portable code (Eigen, scalar loops, table-driven CRC)
+  generic,  ///< portable code (Eigen, scalar loops, table-driven CRC; NEON on ARM64 via Eigen)
   avx2,     ///< x86-64 AVX2 + FMA (and SSE4.2 for CRC-32C)
   avx512,   ///< AVX2 level plus AVX-512F
 };
@@ -25,7 +25,8 @@ enum class SimdLevel {
 SimdLevel simd_level() noexcept;
 /// "generic", "avx2" or "avx512".
 const char* simd_level_name(SimdLevel level) noexcept;
-/// True when the CPU has SSE4.2's crc32 instruction and the level is not capped to generic.
+/// True when the CPU has a CRC-32C instruction (x86-64: SSE4.2; ARM64: the CRC32 extension) and
+/// the level is not capped to generic.
 bool simd_has_crc32() noexcept;
 
 }  // namespace tailor::detail

@@ -19,9 +19,13 @@
 // headers, so two objects of one program that both include it fail to link. libtailor includes it
 // here only, under private names (namespace tailor_hnswlib), so that a host program may include
 // hnswlib itself and link libtailor statically. The standard and intrinsics headers hnswlib pulls
-// in are included first so that the renaming macros touch hnswlib's own code only.
+// in are included first so that the renaming macros touch hnswlib's own code only. Its SIMD
+// distances and CPU checks are x86-only and compiled only there; elsewhere (ARM64) it uses its
+// portable loops.
+#if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #include <x86intrin.h>
+#endif
 
 #include <deque>
 #include <fstream>
@@ -211,7 +215,7 @@ struct HnswGraph::Impl {
       if (!two_hop) {
         for (unsigned int j = 1; j <= n; ++j) {
           const unsigned int cand = list[j];
-          if (j < n) _mm_prefetch(g.getDataByInternalId(list[j + 1]), _MM_HINT_T0);
+          if (j < n) __builtin_prefetch(g.getDataByInternalId(list[j + 1]));
           if (visited[cand] == tag) continue;
           visited[cand] = tag;
           consider(cand, distance(cand), allowed_node(cand));
@@ -242,7 +246,7 @@ struct HnswGraph::Impl {
         if (j2 > n2) visited[via] = tag;  // its whole list was looked at
       }
       for (std::size_t b = 0; b < batch.size(); ++b) {
-        if (b + 1 < batch.size()) _mm_prefetch(g.getDataByInternalId(batch[b + 1]), _MM_HINT_T0);
+        if (b + 1 < batch.size()) __builtin_prefetch(g.getDataByInternalId(batch[b + 1]));
         consider(batch[b], distance(batch[b]), true);
       }
     }
