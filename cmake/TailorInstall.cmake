@@ -29,7 +29,15 @@ install(FILES
   "${PROJECT_BINARY_DIR}/tailorConfigVersion.cmake"
   DESTINATION ${TAILOR_CMAKE_DIR})
 
-# pkg-config, for builds that do not use CMake: `pkg-config --cflags --libs tailor`.
+# pkg-config, for builds that do not use CMake: `pkg-config --cflags --libs tailor`. zlib is
+# private to libtailor: a static one needs it on every link, a shared one only with --static.
+if(TAILOR_LIBRARY_TYPE STREQUAL "SHARED_LIBRARY")
+  set(TAILOR_PC_REQUIRES_ZLIB "")
+  set(TAILOR_PC_REQUIRES_PRIVATE "zlib")
+else()
+  set(TAILOR_PC_REQUIRES_ZLIB ", zlib")
+  set(TAILOR_PC_REQUIRES_PRIVATE "")
+endif()
 file(RELATIVE_PATH TAILOR_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
 string(REGEX REPLACE "/$" "" TAILOR_PC_TO_PREFIX "${TAILOR_PC_TO_PREFIX}")
 configure_file("${PROJECT_SOURCE_DIR}/cmake/tailor.pc.in" "${PROJECT_BINARY_DIR}/tailor.pc" @ONLY)

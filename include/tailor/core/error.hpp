@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "tailor/core/export.hpp"
+
 namespace tailor {
 
 /// What kind of failure an Error reports. Stable: callers may switch on it.
@@ -42,7 +44,7 @@ inline const char* error_code_name(ErrorCode code) noexcept {
 }
 
 /// The exception thrown by every tailor component.
-class Error : public std::runtime_error {
+class TAILOR_API Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message)
       : std::runtime_error(message), code_(code) {}

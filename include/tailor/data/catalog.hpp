@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/core/id_map.hpp"
 
@@ -48,7 +49,7 @@ struct UpsertResult {
 ///   CatalogItem update; update.id = "85123A"; update.price = 2.55;
 ///   catalog.upsert(update);            // title kept, price set
 ///   const CatalogItem* item = catalog.find("85123A");
-class Catalog {
+class TAILOR_API Catalog {
  public:
   using const_iterator = std::vector<CatalogItem>::const_iterator;
 
@@ -97,6 +98,6 @@ class Catalog {
 };
 
 /// Merges `update` into `base` with the UpsertMode::merge rules (ids are not compared).
-void merge_catalog_item(CatalogItem& base, CatalogItem update);
+TAILOR_API void merge_catalog_item(CatalogItem& base, CatalogItem update);
 
 }  // namespace tailor

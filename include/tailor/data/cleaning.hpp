@@ -30,12 +30,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/event.hpp"
 
 namespace tailor {
 
 /// What clean_events() does. Defaults suit click streams with millisecond timestamps.
-struct CleaningOptions {
+struct TAILOR_API CleaningOptions {
   bool remove_duplicates = true;
 
   bool remove_bots = true;
@@ -75,7 +76,7 @@ struct FlaggedActor {
 
 /// What clean_events() removed. Invariant:
 /// input_events == duplicates_removed + bot_events_removed + views_collapsed + output_events.
-struct CleaningReport {
+struct TAILOR_API CleaningReport {
   std::size_t input_events = 0;
   std::size_t duplicates_removed = 0;
   std::size_t bot_events_removed = 0;
@@ -93,20 +94,23 @@ struct CleaningReport {
 ///   tailor::CleaningOptions opt;
 ///   opt.bot_max_events_per_day = 2000;
 ///   tailor::CleaningReport report = tailor::clean_events(events, opt);
-CleaningReport clean_events(std::vector<Event>& events, const CleaningOptions& options = {});
+TAILOR_API CleaningReport clean_events(std::vector<Event>& events,
+                                       const CleaningOptions& options = {});
 
 /// Step 1 alone: removes events equal to an earlier one; returns how many were removed.
-std::size_t remove_duplicate_events(std::vector<Event>& events);
+TAILOR_API std::size_t remove_duplicate_events(std::vector<Event>& events);
 
 /// Step 2, detection only: the actors the bot rules of `options` flag (sorted by actor).
-std::vector<FlaggedActor> find_bots(const std::vector<Event>& events,
-                                    const CleaningOptions& options);
+TAILOR_API std::vector<FlaggedActor> find_bots(const std::vector<Event>& events,
+                                               const CleaningOptions& options);
 
 /// Removes every event whose actor is in `actors` (as given by FlaggedActor::actor); returns how
 /// many were removed.
-std::size_t remove_actors(std::vector<Event>& events, const std::vector<FlaggedActor>& actors);
+TAILOR_API std::size_t remove_actors(std::vector<Event>& events,
+                                     const std::vector<FlaggedActor>& actors);
 
 /// Step 3 alone; returns how many events were removed.
-std::size_t collapse_repeated_views(std::vector<Event>& events, const CleaningOptions& options);
+TAILOR_API std::size_t collapse_repeated_views(std::vector<Event>& events,
+                                               const CleaningOptions& options);
 
 }  // namespace tailor

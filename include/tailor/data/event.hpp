@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/core/export.hpp"
+
 namespace tailor {
 
 /// Milliseconds since the Unix epoch, UTC.
@@ -48,7 +50,7 @@ constexpr std::string_view builtin_event_type_name(EventType type) noexcept {
 
 /// Maps event type names to codes: the built-ins plus any custom types the application adds.
 /// Thread-compatible: register types at start-up, then share it read-only.
-class EventTypeRegistry {
+class TAILOR_API EventTypeRegistry {
  public:
   EventTypeRegistry();
 

@@ -40,6 +40,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/core/id_map.hpp"
 #include "tailor/core/types.hpp"
@@ -63,7 +64,7 @@ enum class ValueScaling {
 /// age = reference_time - timestamp in days; events after reference_time get age 0 (no boost).
 ///
 /// Thread-safety: plain value type; thread-compatible.
-struct EventWeights {
+struct TAILOR_API EventWeights {
   double view = 1.0;
   double click = 2.0;
   double add_to_cart = 4.0;
@@ -106,7 +107,7 @@ enum class ConfidenceTransform {
   raw,          ///< w (e.g. explicit ratings or co-occurrence counts)
 };
 
-struct InteractionMatrixOptions {
+struct TAILOR_API InteractionMatrixOptions {
   EventWeights weights;
   ConfidenceTransform transform = ConfidenceTransform::linear;
   double alpha = 1.0;    ///< > 0
@@ -125,7 +126,7 @@ struct InteractionMatrixOptions {
 };
 
 /// What happened to the events given to a builder.
-struct BuildReport {
+struct TAILOR_API BuildReport {
   std::uint64_t events_seen = 0;
   std::uint64_t events_used = 0;               ///< contributed a non-zero weight to some pair
   std::uint64_t skipped_no_item = 0;           ///< empty Event::item (searches)
@@ -158,7 +159,7 @@ struct Interaction {
 
 /// Which model family the data favours (see StatsOptions for the rule).
 enum class ModelAdvice { collaborative_filtering, hybrid, content_based };
-const char* model_advice_name(ModelAdvice advice) noexcept;
+TAILOR_API const char* model_advice_name(ModelAdvice advice) noexcept;
 
 /// Thresholds for statistics() and its advice. The rule, applied in order:
 ///   content_based           if median interactions per user < content_max_user_median
@@ -171,7 +172,7 @@ const char* model_advice_name(ModelAdvice advice) noexcept;
 ///   hybrid                  otherwise.
 /// Defaults: cold < 5 interactions; content if user median < 2, density < 1e-5 or > 80% cold
 /// items; CF if user median >= 5, item median >= 5 and <= 50% cold users and items.
-struct StatsOptions {
+struct TAILOR_API StatsOptions {
   std::uint32_t cold_threshold = 5;  ///< a user/item with fewer interactions is cold
   double content_max_user_median = 2.0;
   double content_max_density = 1e-5;
@@ -184,7 +185,7 @@ struct StatsOptions {
 };
 
 /// Distribution of a per-user or per-item count (number of stored pairs).
-struct CountDistribution {
+struct TAILOR_API CountDistribution {
   double mean = 0.0;
   double p50 = 0.0;  ///< nearest-rank percentiles
   double p90 = 0.0;
@@ -193,7 +194,7 @@ struct CountDistribution {
   nlohmann::json to_json() const;
 };
 
-struct InteractionStats {
+struct TAILOR_API InteractionStats {
   std::size_t users = 0;
   std::size_t items = 0;
   std::size_t nnz = 0;
@@ -213,9 +214,9 @@ struct InteractionStats {
 };
 
 /// Gini coefficient of non-negative values (0 when all equal or empty). Exposed for tests.
-double gini(std::vector<double> values);
+TAILOR_API double gini(std::vector<double> values);
 
-class InteractionMatrix {
+class TAILOR_API InteractionMatrix {
  public:
   InteractionMatrix() = default;
 
@@ -283,7 +284,7 @@ class InteractionMatrix {
 /// Streams events into an InteractionMatrix. Memory: one small record per distinct (user, item)
 /// pair plus a bounded buffer of not-yet-merged events; no Event is stored.
 /// Thread-safety: not thread-safe.
-class InteractionMatrixBuilder {
+class TAILOR_API InteractionMatrixBuilder {
  public:
   /// Throws Error(invalid_argument) when options.validate() does.
   explicit InteractionMatrixBuilder(InteractionMatrixOptions options = {});
@@ -319,7 +320,7 @@ class InteractionMatrixBuilder {
 };
 
 /// Convenience: builds a matrix from a vector of events.
-InteractionMatrix build_interaction_matrix(const std::vector<Event>& events,
-                                           const InteractionMatrixOptions& options = {});
+TAILOR_API InteractionMatrix build_interaction_matrix(const std::vector<Event>& events,
+                                                      const InteractionMatrixOptions& options = {});
 
 }  // namespace tailor

@@ -28,6 +28,7 @@
 #include <memory>
 #include <string_view>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/event.hpp"
 
 namespace tailor {
@@ -38,11 +39,11 @@ class HmacKey;  // internal/sha256.hpp
 
 /// Bytes of a hex string (either case). Throws Error(invalid_argument) for an odd length or a
 /// non-hex character, naming its position.
-std::string from_hex(std::string_view hex);
+TAILOR_API std::string from_hex(std::string_view hex);
 
 enum class PseudonymEncoding { hex, base64url };
 
-struct PseudonymizerOptions {
+struct TAILOR_API PseudonymizerOptions {
   /// Raw secret key bytes; at least 32 (256 bits). Generate it with a CSPRNG and keep it out of
   /// the model files; from_hex() reads a hex-encoded key.
   std::string key;
@@ -57,7 +58,7 @@ struct PseudonymizerOptions {
 };
 
 /// Maps user IDs to keyed pseudonyms. Thread-safe (immutable after construction).
-class Pseudonymizer {
+class TAILOR_API Pseudonymizer {
  public:
   static constexpr std::size_t kMinKeyBytes = 32;
   static constexpr std::size_t kMinOutputBytes = 16;

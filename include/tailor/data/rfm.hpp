@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/core/id_map.hpp"
 #include "tailor/data/event.hpp"
 
@@ -42,7 +43,7 @@ struct RfmOptions {
   bool scores = true;  ///< compute r/f/m scores (else they stay 0)
 };
 
-struct RfmRecord {
+struct TAILOR_API RfmRecord {
   std::string user;
   double recency_days = 0.0;
   std::uint32_t frequency = 0;
@@ -59,7 +60,7 @@ struct RfmRecord {
 
 /// Streams events into per-user RFM state (a few numbers and a basket-key set per user).
 /// Thread-safety: not thread-safe.
-class RfmAccumulator {
+class TAILOR_API RfmAccumulator {
  public:
   explicit RfmAccumulator(RfmOptions options = {}) : options_(std::move(options)) {}
   void add(const Event& event) { add(event, std::nullopt); }
@@ -84,10 +85,12 @@ class RfmAccumulator {
 };
 
 /// Convenience: RFM records of a vector of events.
-std::vector<RfmRecord> compute_rfm(const std::vector<Event>& events, const RfmOptions& options = {});
+TAILOR_API std::vector<RfmRecord> compute_rfm(const std::vector<Event>& events,
+                                              const RfmOptions& options = {});
 /// RFM records with amounts value x unit_prices[i] (parallel to events, e.g. Dataset::unit_prices).
 /// Throws Error(invalid_argument) when the sizes differ.
-std::vector<RfmRecord> compute_rfm(const std::vector<Event>& events, const std::vector<double>& unit_prices,
-                                   const RfmOptions& options = {});
+TAILOR_API std::vector<RfmRecord> compute_rfm(const std::vector<Event>& events,
+                                              const std::vector<double>& unit_prices,
+                                              const RfmOptions& options = {});
 
 }  // namespace tailor

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/data/interaction_matrix.hpp"
 
@@ -30,17 +31,18 @@ struct Split {
 };
 
 /// Global temporal cutoff: a pair whose last_time < cutoff goes to train, otherwise to test.
-Split split_temporal(const std::vector<Interaction>& interactions, Timestamp cutoff);
+TAILOR_API Split split_temporal(const std::vector<Interaction>& interactions, Timestamp cutoff);
 
 /// The cutoff that puts about `test_fraction` (0 < f < 1) of the pairs, the latest by last_time,
 /// on the test side of split_temporal (ties at the cutoff all go to test).
 /// Throws Error(invalid_argument) for an empty input or f outside (0, 1).
-Timestamp temporal_cutoff(const std::vector<Interaction>& interactions, double test_fraction);
+TAILOR_API Timestamp temporal_cutoff(const std::vector<Interaction>& interactions,
+                                     double test_fraction);
 
 /// Per-user leave-last-k: each user's min(k, n - 1) most recent pairs (by last_time, ties broken
 /// by item index) go to test, so every user keeps at least one pair in train.
 /// Throws Error(invalid_argument) when k == 0.
-Split split_leave_last_k(const std::vector<Interaction>& interactions, std::size_t k);
+TAILOR_API Split split_leave_last_k(const std::vector<Interaction>& interactions, std::size_t k);
 
 /// Which key stratified splits group by.
 enum class StratifyBy { user, item };
@@ -50,12 +52,12 @@ enum class StratifyBy { user, item };
 /// group keeps at least one pair in train (a group of one stays wholly in train).
 /// "75/25 stratified per item with seed 42" is split_stratified(x, 0.75, 42, StratifyBy::item).
 /// Throws Error(invalid_argument) unless 0 < train_ratio < 1.
-Split split_stratified(const std::vector<Interaction>& interactions, double train_ratio,
-                       std::uint64_t seed, StratifyBy by);
+TAILOR_API Split split_stratified(const std::vector<Interaction>& interactions, double train_ratio,
+                                  std::uint64_t seed, StratifyBy by);
 
 /// New-item split: an item whose first interaction (min first_time) is at or after `cutoff` is a
 /// new item and all of its pairs go to test; every other pair goes to train.
-Split split_new_items(const std::vector<Interaction>& interactions, Timestamp cutoff);
+TAILOR_API Split split_new_items(const std::vector<Interaction>& interactions, Timestamp cutoff);
 
 /// Raw events on either side of a time cutoff.
 struct EventSplit {
@@ -64,6 +66,6 @@ struct EventSplit {
 };
 
 /// Event-level global temporal split (a pair may then appear on both sides).
-EventSplit split_events_temporal(const std::vector<Event>& events, Timestamp cutoff);
+TAILOR_API EventSplit split_events_temporal(const std::vector<Event>& events, Timestamp cutoff);
 
 }  // namespace tailor

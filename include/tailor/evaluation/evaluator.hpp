@@ -46,6 +46,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/models/scorers.hpp"
 #include "tailor/data/interaction_matrix.hpp"
 #include "tailor/evaluation/metrics.hpp"
@@ -55,7 +56,7 @@
 namespace tailor {
 
 /// Options of Evaluator. Defaults: k = 10, training items excluded, hardware threads.
-struct EvaluationOptions {
+struct TAILOR_API EvaluationOptions {
   std::vector<std::size_t> ks = {10};  ///< cut-offs, each >= 1, no duplicates (kept in this order)
   bool exclude_train = true;  ///< never rank a user's training items
   double min_relevance = 0.0; ///< a test entry is relevant when its value > min_relevance (>= 0)
@@ -80,7 +81,7 @@ struct EvaluationOptions {
 };
 
 /// Means of the per-user accuracy metrics over `users` evaluated users (NaN when users == 0).
-struct AccuracyMetrics {
+struct TAILOR_API AccuracyMetrics {
   double precision = std::numeric_limits<double>::quiet_NaN();
   double recall = std::numeric_limits<double>::quiet_NaN();
   double ndcg = std::numeric_limits<double>::quiet_NaN();
@@ -93,7 +94,7 @@ struct AccuracyMetrics {
 };
 
 /// Beyond-accuracy figures over the top-k lists of every evaluated user.
-struct BeyondAccuracyMetrics {
+struct TAILOR_API BeyondAccuracyMetrics {
   double coverage = std::numeric_limits<double>::quiet_NaN();
   double novelty = std::numeric_limits<double>::quiet_NaN();
   double diversity = std::numeric_limits<double>::quiet_NaN();  ///< NaN when not computed
@@ -102,7 +103,7 @@ struct BeyondAccuracyMetrics {
 };
 
 /// Every metric at one cut-off.
-struct MetricsAtK {
+struct TAILOR_API MetricsAtK {
   std::size_t k = 10;
   AccuracyMetrics accuracy;
   BeyondAccuracyMetrics beyond;
@@ -110,7 +111,7 @@ struct MetricsAtK {
 };
 
 /// Accuracy of one subset of users (history segment) or of relevant items (new / known).
-struct SegmentMetrics {
+struct TAILOR_API SegmentMetrics {
   std::string name;                    ///< "1-4", "100+", "new_items", "known_items"
   std::string kind;                    ///< "history" or "items"
   std::size_t min_history = 0;         ///< history segments: the bucket [min, max]
@@ -122,7 +123,7 @@ struct SegmentMetrics {
 };
 
 /// What Evaluator::evaluate returns.
-struct EvaluationResult {
+struct TAILOR_API EvaluationResult {
   std::vector<std::size_t> ks;        ///< the cut-offs, as in the options
   std::vector<MetricsAtK> at_k;       ///< parallel to ks
   double auc = std::numeric_limits<double>::quiet_NaN();  ///< mean over users with a defined AUC
@@ -149,13 +150,13 @@ struct TrainTest {
 
 /// full.with_interactions(split.train) and full.with_interactions(split.test): same IdMaps and
 /// options as `full`, so row u and column i mean the same user and item in both.
-TrainTest make_train_test(const InteractionMatrix& full, const Split& split);
+TAILOR_API TrainTest make_train_test(const InteractionMatrix& full, const Split& split);
 
 /// Evaluates scorers against one train/test pair. Construction precomputes each test user's
 /// relevant items, exclusions, history length, and the item popularity and new-item flags, so
 /// evaluating many models (or many tuning trials) on the same data is cheap.
 /// Thread-safety: thread-compatible (const methods may run concurrently).
-class Evaluator {
+class TAILOR_API Evaluator {
  public:
   /// `train` and `test` are users x items with equal shapes. Throws Error(invalid_argument) if the
   /// shapes differ or options.validate() fails.
@@ -211,7 +212,8 @@ struct ReportInfo {
 /// "segments": {"history": [...], "items": [...]}, "timings": {"evaluate": s, ...}, "extra"}.
 /// NaN figures are written as null. Keys are sorted, so equal inputs give equal text except for
 /// the timings.
-nlohmann::json evaluation_report(const EvaluationResult& result, const EvaluationOptions& options,
-                                 const ReportInfo& info);
+TAILOR_API nlohmann::json evaluation_report(const EvaluationResult& result,
+                                            const EvaluationOptions& options,
+                                            const ReportInfo& info);
 
 }  // namespace tailor

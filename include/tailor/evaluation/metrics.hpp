@@ -55,6 +55,7 @@
 #include <utility>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/core/id_map.hpp"
 #include "tailor/core/types.hpp"
 #include "tailor/core/span.hpp"
@@ -82,64 +83,67 @@ struct GradedItem {
 // ---- per-user metrics on a ranked list ------------------------------------------------------------
 
 /// |L_k ∩ R| / k. NaN if `relevant` is empty.
-double precision_at_k(const std::vector<Index>& ranked, const std::vector<Index>& relevant,
-                      std::size_t k);
+TAILOR_API double precision_at_k(const std::vector<Index>& ranked,
+                                 const std::vector<Index>& relevant, std::size_t k);
 /// |L_k ∩ R| / |R|. NaN if `relevant` is empty.
-double recall_at_k(const std::vector<Index>& ranked, const std::vector<Index>& relevant,
-                   std::size_t k);
+TAILOR_API double recall_at_k(const std::vector<Index>& ranked, const std::vector<Index>& relevant,
+                              std::size_t k);
 /// 1 if any of the top k is relevant, else 0. NaN if `relevant` is empty.
-double hit_rate_at_k(const std::vector<Index>& ranked, const std::vector<Index>& relevant,
-                     std::size_t k);
+TAILOR_API double hit_rate_at_k(const std::vector<Index>& ranked,
+                                const std::vector<Index>& relevant, std::size_t k);
 /// Reciprocal rank of the first relevant item within the top k, 0 if none. NaN if `relevant` is
 /// empty.
-double reciprocal_rank_at_k(const std::vector<Index>& ranked, const std::vector<Index>& relevant,
-                            std::size_t k);
+TAILOR_API double reciprocal_rank_at_k(const std::vector<Index>& ranked,
+                                       const std::vector<Index>& relevant, std::size_t k);
 /// Average precision at k with the chosen denominator. NaN if `relevant` is empty.
-double average_precision_at_k(const std::vector<Index>& ranked, const std::vector<Index>& relevant,
-                              std::size_t k,
-                              MapDenominator denominator = MapDenominator::min_relevant_k);
+TAILOR_API double average_precision_at_k(
+    const std::vector<Index>& ranked, const std::vector<Index>& relevant, std::size_t k,
+    MapDenominator denominator = MapDenominator::min_relevant_k);
 /// Binary nDCG@k. NaN if `relevant` is empty.
-double ndcg_at_k(const std::vector<Index>& ranked, const std::vector<Index>& relevant,
-                 std::size_t k);
+TAILOR_API double ndcg_at_k(const std::vector<Index>& ranked, const std::vector<Index>& relevant,
+                            std::size_t k);
 /// Graded nDCG@k; items not in `relevant` have gain 0. NaN if no gain is positive.
-double ndcg_at_k(const std::vector<Index>& ranked, const std::vector<GradedItem>& relevant,
-                 std::size_t k, Gain gain = Gain::linear);
+TAILOR_API double ndcg_at_k(const std::vector<Index>& ranked,
+                            const std::vector<GradedItem>& relevant, std::size_t k,
+                            Gain gain = Gain::linear);
 
 /// nDCG@k of a full score vector against true gains, as scikit-learn's
 /// ndcg_score([gains], [scores], k=k, ignore_ties=!average_ties) computes it (linear gain).
 /// `gains` and `scores` have one entry per candidate and equal sizes; k = 0 means "all".
 /// NaN if no gain is positive (scikit-learn: 0).
-double ndcg_from_scores(const std::vector<double>& gains, const std::vector<float>& scores,
-                        std::size_t k, bool average_ties = true);
+TAILOR_API double ndcg_from_scores(const std::vector<double>& gains,
+                                   const std::vector<float>& scores, std::size_t k,
+                                   bool average_ties = true);
 
 /// AUC of one user's scores over all items (scores.size() = number of items): positives are the
 /// `relevant` items, negatives every other item; items in `exclude` (e.g. the training items) are
 /// neither. NaN if there is no positive or no negative candidate. NaN scores are an error.
-double auc(const std::vector<float>& scores, const std::vector<Index>& relevant,
-           Span<const Index> exclude = {});
+TAILOR_API double auc(const std::vector<float>& scores, const std::vector<Index>& relevant,
+                      Span<const Index> exclude = {});
 
 // ---- beyond-accuracy metrics over all users' lists ------------------------------------------------
 
 /// Number of training users (stored entries with value != 0) per item: column counts of
 /// `interactions` (user x item).
-std::vector<std::size_t> item_popularity(const SparseMatrix& interactions);
+TAILOR_API std::vector<std::size_t> item_popularity(const SparseMatrix& interactions);
 
 /// |union of lists| / n_items. Items >= n_items are an error.
-double catalog_coverage(const std::vector<std::vector<Index>>& lists, std::size_t n_items);
+TAILOR_API double catalog_coverage(const std::vector<std::vector<Index>>& lists,
+                                   std::size_t n_items);
 
 /// Mean self-information -log2(popularity(i) / n_users) over every recommended slot. NaN if all
 /// lists are empty. `popularity` has one entry per item (see item_popularity).
-double novelty(const std::vector<std::vector<Index>>& lists,
-               const std::vector<std::size_t>& popularity, std::size_t n_users);
+TAILOR_API double novelty(const std::vector<std::vector<Index>>& lists,
+                          const std::vector<std::size_t>& popularity, std::size_t n_users);
 
 /// Intra-list diversity with cosine on dense item vectors (one row per item). NaN if no list has
 /// two or more items.
-double intra_list_diversity(const std::vector<std::vector<Index>>& lists,
-                            const RowMatrix& item_vectors);
+TAILOR_API double intra_list_diversity(const std::vector<std::vector<Index>>& lists,
+                                       const RowMatrix& item_vectors);
 /// Intra-list diversity with cosine on sparse item vectors (one CSR row per item), e.g. the item x
 /// user transpose of the training matrix.
-double intra_list_diversity(const std::vector<std::vector<Index>>& lists,
-                            const SparseMatrix& item_vectors);
+TAILOR_API double intra_list_diversity(const std::vector<std::vector<Index>>& lists,
+                                       const SparseMatrix& item_vectors);
 
 /// How strongly recommendations lean to popular items.
 struct PopularityBias {
@@ -151,14 +155,14 @@ struct PopularityBias {
 /// Popularity bias of the lists. Head items are the ceil(head_fraction * n_items) most popular
 /// items (ties by lower index), head_fraction in (0, 1]; n_items = popularity.size(). NaN fields
 /// when all lists are empty.
-PopularityBias popularity_bias(const std::vector<std::vector<Index>>& lists,
-                               const std::vector<std::size_t>& popularity, std::size_t n_users,
-                               double head_fraction = 0.2);
+TAILOR_API PopularityBias popularity_bias(const std::vector<std::vector<Index>>& lists,
+                                          const std::vector<std::size_t>& popularity,
+                                          std::size_t n_users, double head_fraction = 0.2);
 
 // ---- aggregation ----------------------------------------------------------------------------------
 
 /// Options of evaluate_ranking.
-struct RankingOptions {
+struct TAILOR_API RankingOptions {
   std::size_t k = 10;                                     ///< cut-off, >= 1
   MapDenominator map_denominator = MapDenominator::min_relevant_k;
   bool graded = false;   ///< nDCG with the test matrix values as gains (else binary)
@@ -181,10 +185,11 @@ struct RankingMetrics {
 /// Scores `recommended[u]` (one list per user, best first) against row u of `test` (user x item;
 /// stored entries with value > 0 are relevant, the value being the grade when options.graded).
 /// recommended.size() must equal test.rows().
-RankingMetrics evaluate_ranking(const std::vector<std::vector<Index>>& recommended,
-                                const SparseMatrix& test, const RankingOptions& options = {});
+TAILOR_API RankingMetrics evaluate_ranking(const std::vector<std::vector<Index>>& recommended,
+                                           const SparseMatrix& test,
+                                           const RankingOptions& options = {});
 
 /// Mean of the non-NaN values and how many there were; NaN if there are none.
-std::pair<double, std::size_t> mean_defined(const std::vector<double>& values);
+TAILOR_API std::pair<double, std::size_t> mean_defined(const std::vector<double>& values);
 
 }  // namespace tailor

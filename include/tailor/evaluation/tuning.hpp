@@ -58,6 +58,7 @@
 #include <Eigen/Core>
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/interaction_matrix.hpp"
 #include "tailor/data/splits.hpp"
 
@@ -66,7 +67,7 @@ namespace tailor {
 // ---- parameter space ------------------------------------------------------------------------------
 
 /// One numeric parameter.
-struct ParamSpec {
+struct TAILOR_API ParamSpec {
   std::string name;
   double low = 0.0;
   double high = 1.0;
@@ -83,7 +84,7 @@ struct ParamSpec {
 };
 
 /// The parameters a search ranges over, in the order given.
-class ParamSpace {
+class TAILOR_API ParamSpace {
  public:
   /// Adds a parameter; throws Error(invalid_argument) for a bad range or a duplicate name.
   ParamSpace& add(const std::string& name, double low, double high, bool log_scale = false,
@@ -103,7 +104,7 @@ class ParamSpace {
 };
 
 /// Parameter values by name.
-class ParamSet {
+class TAILOR_API ParamSet {
  public:
   ParamSet() = default;
   void set(const std::string& name, double value) { values_[name] = value; }
@@ -138,7 +139,7 @@ enum class Kernel {
 struct Trial;
 
 /// Options of the searches.
-struct SearchOptions {
+struct TAILOR_API SearchOptions {
   std::size_t trials = 20;       ///< random and Bayesian: objective evaluations, >= 1
   std::uint64_t seed = 42;
   bool maximize = true;
@@ -159,7 +160,7 @@ struct SearchOptions {
 };
 
 /// One evaluation of the objective.
-struct Trial {
+struct TAILOR_API Trial {
   std::size_t index = 0;   ///< 0-based, in evaluation order
   ParamSet params;
   double score = 0.0;
@@ -169,7 +170,7 @@ struct Trial {
 };
 
 /// Every trial of a search and the best one.
-struct SearchResult {
+struct TAILOR_API SearchResult {
   std::string method;            ///< "grid", "random" or "bayesian"
   nlohmann::json space;          ///< ParamSpace::to_json()
   nlohmann::json options;        ///< SearchOptions::to_json()
@@ -185,19 +186,20 @@ struct SearchResult {
 
 /// Every grid point, in order (the last parameter varies fastest). Throws Error(invalid_argument)
 /// for an empty space or more than options.max_grid_trials points.
-std::vector<ParamSet> grid_points(const ParamSpace& space, const SearchOptions& options = {});
+TAILOR_API std::vector<ParamSet> grid_points(const ParamSpace& space,
+                                             const SearchOptions& options = {});
 
-SearchResult grid_search(const ParamSpace& space, const Objective& objective,
-                         const SearchOptions& options = {});
-SearchResult random_search(const ParamSpace& space, const Objective& objective,
-                           const SearchOptions& options = {});
-SearchResult bayesian_search(const ParamSpace& space, const Objective& objective,
-                             const SearchOptions& options = {});
+TAILOR_API SearchResult grid_search(const ParamSpace& space, const Objective& objective,
+                                    const SearchOptions& options = {});
+TAILOR_API SearchResult random_search(const ParamSpace& space, const Objective& objective,
+                                      const SearchOptions& options = {});
+TAILOR_API SearchResult bayesian_search(const ParamSpace& space, const Objective& objective,
+                                        const SearchOptions& options = {});
 
 // ---- Gaussian process -----------------------------------------------------------------------------
 
 /// Hyperparameters of a GaussianProcess.
-struct GPOptions {
+struct TAILOR_API GPOptions {
   Kernel kernel = Kernel::matern52;
   double length_scale = 0.3;      ///< > 0, in normalised input units
   double signal_variance = 1.0;   ///< > 0, prior variance of the standardised function
@@ -208,7 +210,7 @@ struct GPOptions {
 /// GP regression with a zero-mean prior on standardised targets (y - mean) / sd. A tiny jitter is
 /// added to the diagonal so that noise = 0 still factors.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class GaussianProcess {
+class TAILOR_API GaussianProcess {
  public:
   explicit GaussianProcess(GPOptions options = {});
 
@@ -245,12 +247,12 @@ class GaussianProcess {
 /// Expected improvement of a maximisation at a point with posterior `mean` and standard deviation
 /// `sd` over the best value so far: E[max(f - best - xi, 0)]. Always >= 0; with sd == 0 it is
 /// max(mean - best - xi, 0).
-double expected_improvement(double mean, double sd, double best, double xi = 0.0);
+TAILOR_API double expected_improvement(double mean, double sd, double best, double xi = 0.0);
 
 // ---- temporal cross-validation --------------------------------------------------------------------
 
 /// Options of rolling_windows.
-struct RollingWindowOptions {
+struct TAILOR_API RollingWindowOptions {
   std::size_t folds = 3;              ///< k validation windows, >= 1
   double validation_fraction = 0.1;   ///< each window holds about this share of all pairs, in (0, 1)
   /// Training span before each cutoff in ms; 0 = everything before the cutoff (expanding window).
@@ -272,7 +274,7 @@ struct TemporalFold {
 /// the same time stay together). Fold j trains on what precedes window j (within train_span) and
 /// validates on window j. Throws Error(invalid_argument) if there are too few distinct timestamps
 /// for k non-empty windows with some training data before the first.
-std::vector<TemporalFold> rolling_windows(const std::vector<Interaction>& interactions,
-                                          const RollingWindowOptions& options = {});
+TAILOR_API std::vector<TemporalFold> rolling_windows(const std::vector<Interaction>& interactions,
+                                                     const RollingWindowOptions& options = {});
 
 }  // namespace tailor

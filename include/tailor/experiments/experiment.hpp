@@ -74,6 +74,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/stats/hypothesis.hpp"
 
 namespace tailor {
@@ -100,21 +101,21 @@ enum class Metric {
 };
 
 /// "conversion_rate", ...; parse_metric throws Error(invalid_argument) for other names.
-const char* metric_name(Metric metric) noexcept;
-Metric parse_metric(const std::string& name);
+TAILOR_API const char* metric_name(Metric metric) noexcept;
+TAILOR_API Metric parse_metric(const std::string& name);
 /// False only for return_rate.
-bool higher_is_better(Metric metric) noexcept;
+TAILOR_API bool higher_is_better(Metric metric) noexcept;
 
 /// How verdicts are reached (see experiment_report.hpp).
 enum class AnalysisMode {
   sequential,     ///< always-valid mSPRT p-values: safe to look at any time (default)
   fixed_horizon,  ///< classical tests, valid only once the planned sample size is reached
 };
-const char* analysis_mode_name(AnalysisMode mode) noexcept;
-AnalysisMode parse_analysis_mode(const std::string& name);
+TAILOR_API const char* analysis_mode_name(AnalysisMode mode) noexcept;
+TAILOR_API AnalysisMode parse_analysis_mode(const std::string& name);
 
 /// The statistical plan of an experiment.
-struct AnalysisPlan {
+struct TAILOR_API AnalysisPlan {
   Metric primary_metric = Metric::conversion_rate;  ///< the metric verdicts are based on
   double alpha = 0.05;   ///< family-wise false-positive rate over all treatment-vs-control tests
   double power = 0.8;    ///< target power at the minimum detectable effect, in (0, 1)
@@ -141,7 +142,7 @@ struct Variant {
 };
 
 /// One experiment.
-struct ExperimentConfig {
+struct TAILOR_API ExperimentConfig {
   std::string name;        ///< unique, non-empty
   std::string layer;       ///< empty: a private layer (overlaps every other experiment)
   double traffic = 1.0;    ///< share of the layer's buckets, in (0, 1]; traffic * buckets integral
@@ -169,7 +170,7 @@ struct LayerConfig {
 };
 
 /// Everything ExperimentSet needs.
-struct ExperimentSetConfig {
+struct TAILOR_API ExperimentSetConfig {
   std::string hash_key = "tailor";  ///< any non-empty string; changing it reshuffles everybody
   double global_holdout = 0.0;      ///< share of units in no experiment, in [0, 1)
   std::vector<LayerConfig> layers;
@@ -211,7 +212,7 @@ struct Assignment {
 };
 
 /// A unit's assignments across all experiments.
-struct Assignments {
+struct TAILOR_API Assignments {
   bool global_holdout = false;  ///< in the global holdout: no experiment applies
   std::vector<Assignment> experiments;  ///< at most one per layer, in config order
 
@@ -220,7 +221,7 @@ struct Assignments {
 };
 
 /// A validated, immutable set of experiments that assigns units. Thread-safe.
-class ExperimentSet {
+class TAILOR_API ExperimentSet {
  public:
   /// An empty set (assigns nobody).
   ExperimentSet();

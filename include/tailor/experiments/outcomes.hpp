@@ -65,6 +65,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/experiments/experiment.hpp"
 #include "tailor/stats/hypothesis.hpp"
@@ -72,7 +73,7 @@
 namespace tailor {
 
 /// Options of OutcomeTracker.
-struct OutcomeOptions {
+struct TAILOR_API OutcomeOptions {
   /// How long after an exposure a click, add-to-cart, purchase or dwell event is credited to it,
   /// in milliseconds, >= 0. Default 24 hours.
   Timestamp attribution_window_ms = 24LL * 3600 * 1000;
@@ -121,7 +122,7 @@ struct Attribution {
 
 /// Counts of one variant (or the holdout) of one experiment, and the per-unit moments behind
 /// its tests.
-struct VariantMetrics {
+struct TAILOR_API VariantMetrics {
   std::string name;      ///< variant name, or "holdout"
   bool holdout = false;
   std::uint64_t units = 0;        ///< distinct actors exposed
@@ -156,7 +157,7 @@ struct VariantMetrics {
 };
 
 /// An estimate of one metric for one variant, with what tests and power need.
-struct MetricEstimate {
+struct TAILOR_API MetricEstimate {
   double value = 0;       ///< the metric (NaN when undefined)
   double variance = 0;    ///< variance of the estimate (not of a unit); NaN when unknown
   double n = 0;           ///< independent observations (units; orders for average order value)
@@ -168,14 +169,14 @@ struct MetricEstimate {
 /// How a metric is tested: two_proportion (z-test, pooled), welch (t-test on per-unit or
 /// per-order values) or ratio (z-test with delta-method variances).
 enum class MetricTest { two_proportion, welch, ratio };
-MetricTest metric_test(Metric metric) noexcept;
+TAILOR_API MetricTest metric_test(Metric metric) noexcept;
 
 /// The estimate of `metric` for a variant. Proportions: p and p(1-p)/units; means: mean and
 /// variance/n; ratios: RatioMoments::ratio() and ratio_variance().
-MetricEstimate estimate(const VariantMetrics& v, Metric metric);
+TAILOR_API MetricEstimate estimate(const VariantMetrics& v, Metric metric);
 
 /// Every variant (and the holdout, if seen) of one experiment.
-struct ExperimentMetrics {
+struct TAILOR_API ExperimentMetrics {
   std::string experiment;
   std::vector<VariantMetrics> variants;  ///< in order of first exposure; the holdout last
   std::uint64_t conflicting_units = 0;   ///< units exposed under two variants of it
@@ -199,7 +200,7 @@ struct OutcomeCounters {
 };
 
 /// Tracks exposures and outcomes. Thread-safe.
-class OutcomeTracker {
+class TAILOR_API OutcomeTracker {
  public:
   /// Throws Error(invalid_argument) when options.validate() does.
   explicit OutcomeTracker(OutcomeOptions options = {});
@@ -238,6 +239,6 @@ class OutcomeTracker {
 
 /// A new random recommendation ID: 32 hex digits (128 bits from a per-thread generator seeded
 /// from std::random_device). Thread-safe.
-std::string make_recommendation_id();
+TAILOR_API std::string make_recommendation_id();
 
 }  // namespace tailor

@@ -39,6 +39,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/experiments/experiment.hpp"
 #include "tailor/experiments/outcomes.hpp"
 #include "tailor/stats/hypothesis.hpp"
@@ -47,10 +48,10 @@ namespace tailor {
 
 enum class Verdict { won, lost, inconclusive };
 /// "won", "lost", "inconclusive".
-const char* verdict_name(Verdict verdict) noexcept;
+TAILOR_API const char* verdict_name(Verdict verdict) noexcept;
 
 /// One metric of one treatment against the control.
-struct MetricComparison {
+struct TAILOR_API MetricComparison {
   Metric metric = Metric::conversion_rate;
   bool tested = false;       ///< false: not enough data for the test (see note)
   std::string note;          ///< why it was not tested; empty when tested
@@ -72,7 +73,7 @@ struct MetricComparison {
 };
 
 /// The verdict of one treatment.
-struct VariantResult {
+struct TAILOR_API VariantResult {
   std::string variant;
   Verdict verdict = Verdict::inconclusive;
   std::string reason;                    ///< one or two plain sentences
@@ -89,7 +90,7 @@ struct VariantResult {
 };
 
 /// Everything the report says about one experiment.
-struct ExperimentReport {
+struct TAILOR_API ExperimentReport {
   std::string experiment;
   std::string control;
   AnalysisPlan plan;
@@ -108,6 +109,7 @@ struct ExperimentReport {
 
 /// Analyzes one experiment's metrics against its configuration (see the header comment).
 /// Throws Error(invalid_argument) when metrics.experiment is not config.name.
-ExperimentReport analyze_experiment(const ExperimentConfig& config, const ExperimentMetrics& metrics);
+TAILOR_API ExperimentReport analyze_experiment(const ExperimentConfig& config,
+                                               const ExperimentMetrics& metrics);
 
 }  // namespace tailor

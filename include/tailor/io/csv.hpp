@@ -32,12 +32,13 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/io/input.hpp"
 
 namespace tailor {
 
 /// Tokenizer options.
-struct CsvOptions {
+struct TAILOR_API CsvOptions {
   char delimiter = ',';                               ///< any byte except quote, CR, LF
   char quote = '"';                                   ///< any byte except delimiter, CR, LF
   std::size_t max_field_bytes = std::size_t{1} << 20;   ///< longer fields -> field_too_large
@@ -56,7 +57,7 @@ struct CsvIssue {
   std::string detail;
 };
 
-class CsvReader {
+class TAILOR_API CsvReader {
  public:
   /// Reads from `in` (which must outlive the reader); `display_name` names the input in messages.
   /// Throws Error(invalid_argument) if options are invalid.

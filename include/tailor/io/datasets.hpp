@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/catalog.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/io/input.hpp"
@@ -35,7 +36,7 @@
 namespace tailor {
 
 /// Options shared by the loaders.
-struct DatasetOptions {
+struct TAILOR_API DatasetOptions {
   ErrorPolicy policy = ErrorPolicy::strict;  ///< what a malformed row does (see input.hpp)
   std::size_t max_samples = 100;             ///< rejections kept per ReadReport
   bool load_events = true;                   ///< false: read only the catalog files
@@ -45,7 +46,7 @@ struct DatasetOptions {
 };
 
 /// Where every row of a data set went.
-struct DatasetReport {
+struct TAILOR_API DatasetReport {
   std::string dataset;                            ///< e.g. "online-retail"
   std::vector<ReadReport> reads;                  ///< one per input (a by-day directory is one)
   std::map<std::string, std::uint64_t> excluded;  ///< well-formed rows dropped, by reason
@@ -99,7 +100,7 @@ struct Dataset {
 ///
 /// counts: "rows", "purchase_events", "return_events", "anonymous_events", "customers",
 /// "invoices", "files".
-Dataset load_online_retail(const std::string& path, const DatasetOptions& options = {});
+TAILOR_API Dataset load_online_retail(const std::string& path, const DatasetOptions& options = {});
 
 /// MovieLens 100K from its folder (u.data, u.item, u.genre).
 ///
@@ -109,7 +110,7 @@ Dataset load_online_retail(const std::string& path, const DatasetOptions& option
 /// order}; attributes "genres" (all flagged genres joined by '|'), "year" (from the title's
 /// trailing "(YYYY)"), "release_date", "video_release_date", "imdb_url" when non-empty.
 /// counts: "ratings", "users", "items".
-Dataset load_movielens_100k(const std::string& dir, const DatasetOptions& options = {});
+TAILOR_API Dataset load_movielens_100k(const std::string& dir, const DatasetOptions& options = {});
 
 /// MovieLens latest-small from its folder (ratings.csv, movies.csv, tags.csv, links.csv).
 ///
@@ -121,7 +122,8 @@ Dataset load_movielens_100k(const std::string& dir, const DatasetOptions& option
 /// links.csv: attributes "imdb_id", "tmdb_id" when non-empty; unknown movies excluded
 /// "link_unknown_movie". Missing tags.csv or links.csv is allowed (counted as 0).
 /// counts: "ratings", "users", "movies", "tag_applications", "tagged_movies", "rated_movies".
-Dataset load_movielens_latest_small(const std::string& dir, const DatasetOptions& options = {});
+TAILOR_API Dataset load_movielens_latest_small(const std::string& dir,
+                                               const DatasetOptions& options = {});
 
 /// Amazon Review Data 2018, Magazine_Subscriptions (Ni, Li, McAuley 2019), from its folder:
 /// meta_Magazine_Subscriptions.json.gz (catalog) and, when options.load_events and the file
@@ -137,13 +139,14 @@ Dataset load_movielens_latest_small(const std::string& dir, const DatasetOptions
 /// counted "price_unusable"); attributes "main_cat", "format" (details["Format:"]), "publisher".
 /// counts: "meta_lines", "items", "duplicate_meta_lines", "with_description", "with_category",
 /// "ratings", "users", "rated_items", "rated_items_with_metadata".
-Dataset load_amazon_magazines(const std::string& dir, const DatasetOptions& options = {});
+TAILOR_API Dataset load_amazon_magazines(const std::string& dir,
+                                         const DatasetOptions& options = {});
 
 /// Latin-1 (ISO-8859-1) bytes to UTF-8.
-std::string latin1_to_utf8(std::string_view text);
+TAILOR_API std::string latin1_to_utf8(std::string_view text);
 
 /// Removes HTML tags ("<i>", "</span ...>") and decodes the common entities; collapses runs of
 /// whitespace to one space and trims.
-std::string strip_html(std::string_view text);
+TAILOR_API std::string strip_html(std::string_view text);
 
 }  // namespace tailor

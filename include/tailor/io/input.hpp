@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tailor/core/error.hpp"
+#include "tailor/core/export.hpp"
 #include "tailor/data/event.hpp"
 
 namespace tailor {
@@ -39,11 +40,11 @@ namespace tailor {
 /// badbit exceptions enabled, so a truncated or corrupt gzip stream surfaces as an Error thrown
 /// from the read that hit it. Throws Error(io_error) naming the path when the file cannot be
 /// opened; gzip failures (truncated, corrupt, trailing garbage) are Error(io_error) naming the path.
-std::unique_ptr<std::istream> open_input(const std::string& path);
+TAILOR_API std::unique_ptr<std::istream> open_input(const std::string& path);
 
 /// True if the file at `path` starts with the gzip magic bytes. Throws Error(io_error) if it
 /// cannot be opened.
-bool is_gzip_file(const std::string& path);
+TAILOR_API bool is_gzip_file(const std::string& path);
 
 // ---------------------------------------------------------------------------------------------
 // Rejections and reports
@@ -70,10 +71,10 @@ enum class RejectReason {
 };
 
 /// Lower-case name of a reason, e.g. "invalid_timestamp".
-const char* reject_reason_name(RejectReason reason) noexcept;
+TAILOR_API const char* reject_reason_name(RejectReason reason) noexcept;
 
 /// Where and why one row was rejected.
-struct Rejection {
+struct TAILOR_API Rejection {
   std::string file;         ///< display name of the input (a path, or a name given by the caller)
   std::uint64_t line = 0;   ///< 1-based line where the record starts; 0 when not applicable
   std::string column;       ///< column or JSON key; empty when the whole record is at fault
@@ -87,7 +88,7 @@ struct Rejection {
 
 /// The exception of strict mode and of file-level failures: an Error with code parse_error whose
 /// what() is rejection().message().
-class ParseError : public Error {
+class TAILOR_API ParseError : public Error {
  public:
   explicit ParseError(Rejection rejection);
   const Rejection& rejection() const noexcept { return rejection_; }
@@ -103,7 +104,7 @@ enum class ErrorPolicy {
 };
 
 /// Summary of one read. Invariant: records == accepted + rejected.
-struct ReadReport {
+struct TAILOR_API ReadReport {
   std::string file;                               ///< display name of the input
   std::uint64_t records = 0;                      ///< data records seen (header and blank lines excluded)
   std::uint64_t accepted = 0;                     ///< records handed to the sink
@@ -120,7 +121,7 @@ struct ReadReport {
 
 /// Applies an ErrorPolicy while a reader runs; readers (and dataset adapters) call accept() or
 /// reject() once per record. Not thread-safe.
-class ReportBuilder {
+class TAILOR_API ReportBuilder {
  public:
   /// Throws Error(invalid_argument) if max_samples > 1'000'000.
   ReportBuilder(std::string file, ErrorPolicy policy, std::size_t max_samples = 100);
@@ -145,7 +146,7 @@ class ReportBuilder {
 
 /// Quotes `value` for an error message: at most 80 bytes shown (then "..."), control and
 /// non-ASCII bytes escaped as \xNN, e.g. "'12a'".
-std::string quote_value(std::string_view value);
+TAILOR_API std::string quote_value(std::string_view value);
 
 // ---------------------------------------------------------------------------------------------
 // Field parsers (no allocation; leading and trailing ASCII blanks are ignored)
@@ -164,31 +165,31 @@ enum class TimestampUnit {
 ///    A date or date-time WITHOUT an offset is taken as UTC. Fractions beyond milliseconds are
 ///    truncated. Impossible dates (2011-02-30, 25:00) are rejected; years 0000..9999 only.
 /// Returns nullopt for anything else.
-std::optional<Timestamp> parse_timestamp(std::string_view text,
-                                         TimestampUnit unit = TimestampUnit::auto_detect) noexcept;
+TAILOR_API std::optional<Timestamp> parse_timestamp(
+    std::string_view text, TimestampUnit unit = TimestampUnit::auto_detect) noexcept;
 
 /// Milliseconds since the epoch of a UTC civil date-time; no range checks beyond the arithmetic.
-Timestamp make_utc_timestamp(int year, int month, int day, int hour = 0, int minute = 0,
-                             int second = 0, int millisecond = 0) noexcept;
+TAILOR_API Timestamp make_utc_timestamp(int year, int month, int day, int hour = 0, int minute = 0,
+                                        int second = 0, int millisecond = 0) noexcept;
 
 /// "2011-12-09T08:39:00.000Z" for a UTC millisecond timestamp (the inverse of parse_timestamp).
-std::string format_timestamp(Timestamp ms);
+TAILOR_API std::string format_timestamp(Timestamp ms);
 
 /// A decimal integer with optional sign; nullopt on any other text or overflow.
-std::optional<std::int64_t> parse_int64(std::string_view text) noexcept;
+TAILOR_API std::optional<std::int64_t> parse_int64(std::string_view text) noexcept;
 
 /// A decimal floating-point number (also "nan", "inf" which callers then reject as out_of_range);
 /// nullopt on any other text or overflow.
-std::optional<double> parse_double(std::string_view text) noexcept;
+TAILOR_API std::optional<double> parse_double(std::string_view text) noexcept;
 
 /// "true/false/1/0/yes/no/y/n/t/f" (any case) as a bool; nullopt otherwise.
-std::optional<bool> parse_bool(std::string_view text) noexcept;
+TAILOR_API std::optional<bool> parse_bool(std::string_view text) noexcept;
 
 /// `text` without leading and trailing spaces and tabs.
-std::string_view trim_blanks(std::string_view text) noexcept;
+TAILOR_API std::string_view trim_blanks(std::string_view text) noexcept;
 
 /// True if `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
-bool is_valid_utf8(std::string_view text) noexcept;
+TAILOR_API bool is_valid_utf8(std::string_view text) noexcept;
 
 // ---------------------------------------------------------------------------------------------
 // Line splitting
@@ -198,7 +199,7 @@ bool is_valid_utf8(std::string_view text) noexcept;
 /// A line longer than max_line_bytes is returned truncated with too_long() set (the rest of it is
 /// skipped), so a reader can reject it and carry on.
 /// Exceptions from the stream buffer (e.g. a corrupt gzip stream) propagate. Not thread-safe.
-class LineReader {
+class TAILOR_API LineReader {
  public:
   LineReader(std::istream& in, std::size_t max_line_bytes = std::size_t{16} << 20);
 

@@ -23,6 +23,7 @@
 #include <istream>
 #include <string>
 
+#include "tailor/core/export.hpp"
 #include "tailor/io/csv.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/io/input.hpp"
@@ -33,7 +34,7 @@ namespace tailor {
 /// field is absent. In CSV every non-empty name must be a header column (else
 /// ParseError(missing_column)); in JSON Lines a key may be missing from a record, and then it is
 /// absent for that record (a missing required key rejects the record with missing_value).
-struct EventReaderOptions {
+struct TAILOR_API EventReaderOptions {
   std::string user_field = "user_id";
   std::string item_field = "item_id";
   std::string type_field = "event_type";  ///< empty: every event gets default_type
@@ -60,29 +61,29 @@ struct EventReaderOptions {
 };
 
 /// Reads events from a CSV file (gzip or plain). Throws Error(io_error) if it cannot be opened.
-ReadReport read_events_csv(const std::string& path, const EventReaderOptions& options,
-                           const std::function<void(Event&&)>& sink,
-                           const EventTypeRegistry& types = EventTypeRegistry());
+TAILOR_API ReadReport read_events_csv(const std::string& path, const EventReaderOptions& options,
+                                      const std::function<void(Event&&)>& sink,
+                                      const EventTypeRegistry& types = EventTypeRegistry());
 /// Same from a stream; `display_name` names it in messages.
-ReadReport read_events_csv(std::istream& in, const std::string& display_name,
-                           const EventReaderOptions& options,
-                           const std::function<void(Event&&)>& sink,
-                           const EventTypeRegistry& types = EventTypeRegistry());
+TAILOR_API ReadReport read_events_csv(std::istream& in, const std::string& display_name,
+                                      const EventReaderOptions& options,
+                                      const std::function<void(Event&&)>& sink,
+                                      const EventTypeRegistry& types = EventTypeRegistry());
 
 /// Reads events from JSON Lines: one JSON object per line, blank lines skipped. IDs may be JSON
 /// strings or integers; value a number (or numeric string); timestamp a number (epoch per
 /// timestamp_unit) or a string (ISO-8601 or epoch).
-ReadReport read_events_jsonl(const std::string& path, const EventReaderOptions& options,
-                             const std::function<void(Event&&)>& sink,
-                             const EventTypeRegistry& types = EventTypeRegistry());
-ReadReport read_events_jsonl(std::istream& in, const std::string& display_name,
-                             const EventReaderOptions& options,
-                             const std::function<void(Event&&)>& sink,
-                             const EventTypeRegistry& types = EventTypeRegistry());
+TAILOR_API ReadReport read_events_jsonl(const std::string& path, const EventReaderOptions& options,
+                                        const std::function<void(Event&&)>& sink,
+                                        const EventTypeRegistry& types = EventTypeRegistry());
+TAILOR_API ReadReport read_events_jsonl(std::istream& in, const std::string& display_name,
+                                        const EventReaderOptions& options,
+                                        const std::function<void(Event&&)>& sink,
+                                        const EventTypeRegistry& types = EventTypeRegistry());
 
 /// How to read catalog items. Only id_field is required; the others are used when present
 /// (CSV header column or JSON key) and ignored when absent or named "".
-struct CatalogReaderOptions {
+struct TAILOR_API CatalogReaderOptions {
   std::string id_field = "item_id";
   std::string title_field = "title";
   std::string description_field = "description";
@@ -101,22 +102,24 @@ struct CatalogReaderOptions {
   void validate() const;
 };
 
-ReadReport read_catalog_csv(const std::string& path, const CatalogReaderOptions& options,
-                            const std::function<void(CatalogItem&&)>& sink);
-ReadReport read_catalog_csv(std::istream& in, const std::string& display_name,
-                            const CatalogReaderOptions& options,
-                            const std::function<void(CatalogItem&&)>& sink);
+TAILOR_API ReadReport read_catalog_csv(const std::string& path, const CatalogReaderOptions& options,
+                                       const std::function<void(CatalogItem&&)>& sink);
+TAILOR_API ReadReport read_catalog_csv(std::istream& in, const std::string& display_name,
+                                       const CatalogReaderOptions& options,
+                                       const std::function<void(CatalogItem&&)>& sink);
 
 /// JSON Lines catalog: one object per line. "category" may be a string path or an array of
 /// strings; attributes take strings, numbers and booleans (as text), other values as JSON text.
-ReadReport read_catalog_jsonl(const std::string& path, const CatalogReaderOptions& options,
-                              const std::function<void(CatalogItem&&)>& sink);
-ReadReport read_catalog_jsonl(std::istream& in, const std::string& display_name,
-                              const CatalogReaderOptions& options,
-                              const std::function<void(CatalogItem&&)>& sink);
+TAILOR_API ReadReport read_catalog_jsonl(const std::string& path,
+                                         const CatalogReaderOptions& options,
+                                         const std::function<void(CatalogItem&&)>& sink);
+TAILOR_API ReadReport read_catalog_jsonl(std::istream& in, const std::string& display_name,
+                                         const CatalogReaderOptions& options,
+                                         const std::function<void(CatalogItem&&)>& sink);
 
 /// Splits a category path on any of `separators`, trimming blanks and dropping empty parts:
 /// split_category_path("Home > Kitchen/Mugs", ">/") == {"Home", "Kitchen", "Mugs"}.
-std::vector<std::string> split_category_path(std::string_view text, std::string_view separators);
+TAILOR_API std::vector<std::string> split_category_path(std::string_view text,
+                                                        std::string_view separators);
 
 }  // namespace tailor

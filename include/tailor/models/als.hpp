@@ -42,6 +42,7 @@
 #include <limits>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/core/id_map.hpp"
 #include "tailor/core/scored_item.hpp"
 #include "tailor/core/span.hpp"
@@ -62,7 +63,7 @@ enum class ALSFeedback {
 };
 
 /// Options of ALSFactorizer. Defaults suit implicit feedback with confidences 1 + alpha * count.
-struct ALSOptions {
+struct TAILOR_API ALSOptions {
   std::size_t factors = 64;                 ///< latent dimension k, >= 1
   int iterations = 15;                      ///< full iterations (user side then item side), >= 1
   float regularization = 0.01f;             ///< lambda, > 0
@@ -111,7 +112,7 @@ struct ALSCallbacks {
   std::function<double(const ALSFactorizer&)> validation;
 };
 
-class ALSFactorizer {
+class TAILOR_API ALSFactorizer {
  public:
   /// One recommended or similar item (the library-wide result type).
   using ScoredItem = ::tailor::ScoredItem;

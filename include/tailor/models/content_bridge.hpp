@@ -26,12 +26,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/core/types.hpp"
 
 namespace tailor {
 
 /// Options of ContentBridge.
-struct ContentBridgeOptions {
+struct TAILOR_API ContentBridgeOptions {
   std::uint32_t min_interactions = 5;  ///< items with fewer are not trained on, >= 1
   double ridge = 1.0;                  ///< lambda of the ridge penalty, finite and > 0
   std::size_t min_training_items = 2;  ///< fit fails with fewer qualifying items, >= 2
@@ -55,7 +56,7 @@ struct ContentBridgeState {
   Vector bias;                   ///< b, factor dimension
   std::size_t training_items = 0;
 
-  friend bool operator==(const ContentBridgeState& a, const ContentBridgeState& b);
+  friend TAILOR_API bool operator==(const ContentBridgeState& a, const ContentBridgeState& b);
   friend bool operator!=(const ContentBridgeState& a, const ContentBridgeState& b) {
     return !(a == b);
   }
@@ -64,7 +65,7 @@ struct ContentBridgeState {
 /// The cold-start bridge: y = W^T x + b from a content vector x to an ALS item factor y (see the
 /// file comment). A zero content vector maps to b, the mean factor of the training items.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class ContentBridge {
+class TAILOR_API ContentBridge {
  public:
   ContentBridge() = default;
   /// A fitted map from saved state. Throws Error(invalid_argument) when options are invalid,
@@ -107,8 +108,9 @@ class ContentBridge {
 /// (n_i y_i + m c_i) / (n_i + m), y_i = item_factors row i (0 beyond its rows), c_i = cold row i
 /// (items beyond its rows keep y_i), n_i = counts[i] (0 beyond its size), m = pseudo_count >= 0.
 /// n_items rows. Throws Error(invalid_argument) for mismatched columns or sizes > n_items.
-RowMatrix blend_cold_item_factors(const RowMatrix& item_factors, const RowMatrix& cold_item_factors,
-                                  const std::vector<std::uint32_t>& counts, float pseudo_count,
-                                  std::size_t n_items);
+TAILOR_API RowMatrix blend_cold_item_factors(const RowMatrix& item_factors,
+                                             const RowMatrix& cold_item_factors,
+                                             const std::vector<std::uint32_t>& counts,
+                                             float pseudo_count, std::size_t n_items);
 
 }  // namespace tailor

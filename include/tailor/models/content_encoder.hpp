@@ -45,6 +45,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/catalog.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/core/id_map.hpp"
@@ -62,17 +63,17 @@ enum class TextProjection {
 };
 
 /// "random" or "svd".
-const char* text_projection_name(TextProjection projection) noexcept;
+TAILOR_API const char* text_projection_name(TextProjection projection) noexcept;
 
 /// The fields a content vector is made of, in layout order.
 enum class ContentField { text, category, brand, attributes, price };
 
 /// "text", "category", "brand", "attributes" or "price".
-const char* content_field_name(ContentField field) noexcept;
+TAILOR_API const char* content_field_name(ContentField field) noexcept;
 
 /// Options of ContentEncoder. Weights must be finite and >= 0 and not all 0; a field with
 /// weight 0 is left out of the vector.
-struct ContentEncoderOptions {
+struct TAILOR_API ContentEncoderOptions {
   TokenizerOptions tokenizer;              ///< tokenizer and n-gram length (default: bigrams)
   std::size_t hash_buckets = 1u << 18;     ///< TF-IDF feature-hashing buckets, in [16, 2^26]
   bool signed_hashing = true;              ///< a hash-derived sign per term (unbiased collisions)
@@ -101,7 +102,7 @@ struct ContentEncoderOptions {
   /// Throws Error(invalid_argument) naming the first field out of range.
   void validate() const;
 
-  friend bool operator==(const ContentEncoderOptions& a, const ContentEncoderOptions& b);
+  friend TAILOR_API bool operator==(const ContentEncoderOptions& a, const ContentEncoderOptions& b);
   friend bool operator!=(const ContentEncoderOptions& a, const ContentEncoderOptions& b) {
     return !(a == b);
   }
@@ -126,7 +127,7 @@ struct ContentEncoderState {
   double price_log_high = 0.0;            ///< log(price) of the centre of the last bucket (> low)
   std::size_t fitted_items = 0;           ///< catalog size at fit (N of the idf)
 
-  friend bool operator==(const ContentEncoderState& a, const ContentEncoderState& b);
+  friend TAILOR_API bool operator==(const ContentEncoderState& a, const ContentEncoderState& b);
   friend bool operator!=(const ContentEncoderState& a, const ContentEncoderState& b) {
     return !(a == b);
   }
@@ -134,7 +135,7 @@ struct ContentEncoderState {
 
 /// Dense content vectors for catalog items (see the file comment for the recipe).
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class ContentEncoder {
+class TAILOR_API ContentEncoder {
  public:
   /// Throws Error(invalid_argument) if options.validate() does.
   explicit ContentEncoder(ContentEncoderOptions options = {});
@@ -195,14 +196,15 @@ class ContentEncoder {
 /// have the largest dot product (= cosine) with row `item`, best first, `item` itself and items
 /// with a zero vector excluded. Empty when row `item` is zero. Throws Error(invalid_argument)
 /// when item >= item_vectors.rows().
-std::vector<ScoredItem> content_similar(const RowMatrix& item_vectors, Index item, std::size_t k);
+TAILOR_API std::vector<ScoredItem> content_similar(const RowMatrix& item_vectors, Index item,
+                                                   std::size_t k);
 
 /// The k rows of `item_vectors` with the largest dot product with `query` (e.g. a user content
 /// profile or the vector of a new item), best first, skipping zero rows and the indices in
 /// `exclude` (any order). Throws Error(invalid_argument) if query.size() != item_vectors.cols().
-std::vector<ScoredItem> content_nearest(const RowMatrix& item_vectors,
-                                        const Eigen::Ref<const Vector>& query, std::size_t k,
-                                        Span<const Index> exclude = {});
+TAILOR_API std::vector<ScoredItem> content_nearest(const RowMatrix& item_vectors,
+                                                   const Eigen::Ref<const Vector>& query,
+                                                   std::size_t k, Span<const Index> exclude = {});
 
 /// One item of a user's history for user_content_profile().
 struct ProfileItem {
@@ -216,8 +218,8 @@ struct ProfileItem {
 /// means no decay. Returns the zero vector (of item_vectors.cols() values) for an empty history
 /// or one whose weighted sum is zero. Throws Error(invalid_argument) for half_life_days negative
 /// or not finite, an item out of range or a non-finite weight (naming its position).
-Vector user_content_profile(const RowMatrix& item_vectors, const std::vector<ProfileItem>& history,
-                            Timestamp now, double half_life_days);
-
+TAILOR_API Vector user_content_profile(const RowMatrix& item_vectors,
+                                       const std::vector<ProfileItem>& history, Timestamp now,
+                                       double half_life_days);
 
 }  // namespace tailor

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 
+#include "tailor/core/export.hpp"
 #include "tailor/core/span.hpp"
 #include "tailor/core/types.hpp"
 #include "tailor/models/scorers.hpp"
@@ -28,7 +29,7 @@
 namespace tailor {
 
 /// Options of EaseModel (and of the Recommender's EASE source).
-struct EaseOptions {
+struct TAILOR_API EaseOptions {
   /// The Recommender fits EASE at retrain when the catalog has at most max_items items.
   bool enabled = true;
   double lambda = 300.0;           ///< L2 penalty, finite and > 0
@@ -40,7 +41,7 @@ struct EaseOptions {
 };
 
 /// A fitted EASE weight matrix.
-class EaseModel {
+class TAILOR_API EaseModel {
  public:
   EaseModel() = default;
 
@@ -67,7 +68,7 @@ class EaseModel {
 };
 
 /// EASE as a Scorer of the users of its training matrix (the CLI's and Evaluator's baseline).
-class EaseScorer : public Scorer {
+class TAILOR_API EaseScorer : public Scorer {
  public:
   explicit EaseScorer(EaseOptions options = {}) : options_(options) {}
 

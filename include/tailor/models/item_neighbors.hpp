@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/core/id_map.hpp"
 #include "tailor/core/span.hpp"
 #include "tailor/core/types.hpp"
@@ -35,7 +36,7 @@ enum class Similarity {
 };
 
 /// Options of item-kNN similarity (build_item_neighbors, ItemKnnScorer).
-struct ItemKnnOptions {
+struct TAILOR_API ItemKnnOptions {
   Similarity similarity = Similarity::cosine;
   std::size_t neighbors = 100;  ///< most similar items kept per item, >= 1
   bool binarize = true;         ///< x' = 1 for every interaction (else x' = the value)
@@ -54,7 +55,7 @@ struct ItemNeighbor {
 
 /// Per-item neighbour lists, best first, stored contiguously.
 /// Thread-safety: thread-compatible (const methods may run concurrently).
-class ItemNeighbors {
+class TAILOR_API ItemNeighbors {
  public:
   using List = Span<const ItemNeighbor>;
 
@@ -82,10 +83,10 @@ class ItemNeighbors {
 
 /// Neighbour lists from a user x item interaction matrix (cosine by
 /// default, options.neighbors per item).
-ItemNeighbors build_item_neighbors(const SparseMatrix& interactions,
-                                   const ItemKnnOptions& options = {});
+TAILOR_API ItemNeighbors build_item_neighbors(const SparseMatrix& interactions,
+                                              const ItemKnnOptions& options = {});
 
 /// Number of users with each item (stored non-zero entries per column), one entry per column.
-std::vector<std::uint32_t> item_interaction_counts(const SparseMatrix& interactions);
+TAILOR_API std::vector<std::uint32_t> item_interaction_counts(const SparseMatrix& interactions);
 
 }  // namespace tailor

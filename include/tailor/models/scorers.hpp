@@ -30,6 +30,7 @@
 #include <functional>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/models/als.hpp"
 #include "tailor/models/item_neighbors.hpp"
 #include "tailor/core/id_map.hpp"
@@ -41,13 +42,13 @@ namespace tailor {
 
 /// The items of row `user` of a user x item matrix (stored entries with value != 0), ascending.
 /// The usual "seen items" to exclude from that user's recommendations.
-std::vector<Index> row_items(const SparseMatrix& interactions, Index user);
+TAILOR_API std::vector<Index> row_items(const SparseMatrix& interactions, Index user);
 
 /// The interface every model offers to evaluation, tuning and serving code: one score per item for
 /// a user, higher is better. The baselines below implement it, ALSScorer adapts a fitted
 /// ALSFactorizer and FunctionScorer any callable.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class Scorer {
+class TAILOR_API Scorer {
  public:
   virtual ~Scorer() = default;
 
@@ -70,7 +71,7 @@ class Scorer {
 /// A Scorer over a caller's function fn(user, out, out_size), e.g. a hybrid model or a test
 /// double. The function must be safe to call concurrently when the scorer is used from several
 /// threads (Evaluator does that). Thread-safety: as the wrapped function.
-class FunctionScorer : public Scorer {
+class TAILOR_API FunctionScorer : public Scorer {
  public:
   using Function = std::function<void(Index user, float* out, std::size_t out_size)>;
   FunctionScorer(std::size_t n_items, Function fn);
@@ -88,7 +89,7 @@ class FunctionScorer : public Scorer {
 /// on. Holds a pointer: the factorizer must outlive the adapter and must not be refitted while
 /// the adapter is in use. Throws Error(not_fitted) on construction if the model is not fitted.
 /// Thread-safety: thread-compatible (const methods may run concurrently).
-class ALSScorer : public Scorer {
+class TAILOR_API ALSScorer : public Scorer {
  public:
   explicit ALSScorer(const ALSFactorizer& model);
 
@@ -104,7 +105,7 @@ class ALSScorer : public Scorer {
 // ---- popularity -----------------------------------------------------------------------------------
 
 /// Options of PopularityScorer.
-struct PopularityOptions {
+struct TAILOR_API PopularityOptions {
   /// false: every interaction counts 1 (popularity = number of users with the item);
   /// true: every interaction counts its value.
   bool use_values = false;
@@ -117,7 +118,7 @@ struct PopularityOptions {
 /// Most popular items, globally or within a category. Any user index is accepted: the score does
 /// not depend on the user, which makes this the fallback for users never seen in training.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class PopularityScorer : public Scorer {
+class TAILOR_API PopularityScorer : public Scorer {
  public:
   explicit PopularityScorer(PopularityOptions options = {});
 
@@ -166,7 +167,7 @@ class PopularityScorer : public Scorer {
 /// Item-based collaborative filtering over a sparse top-N neighbour matrix.
 /// score() accepts the users of the fitted matrix; score_history() scores any list of items.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class ItemKnnScorer : public Scorer {
+class TAILOR_API ItemKnnScorer : public Scorer {
  public:
   explicit ItemKnnScorer(ItemKnnOptions options = {});
 
@@ -202,7 +203,7 @@ class ItemKnnScorer : public Scorer {
 
 /// A uniformly random ranking per user, reproducible from the seed. Any user index is accepted.
 /// Thread-safety: thread-compatible (const methods may run concurrently; fit needs exclusion).
-class RandomScorer : public Scorer {
+class TAILOR_API RandomScorer : public Scorer {
  public:
   explicit RandomScorer(std::uint64_t seed = 42) : seed_(seed) {}
 

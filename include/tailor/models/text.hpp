@@ -32,10 +32,12 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/core/export.hpp"
+
 namespace tailor {
 
 /// Options of tokenize() and tokenize_ngrams().
-struct TokenizerOptions {
+struct TAILOR_API TokenizerOptions {
   bool lowercase = true;            ///< fold ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic
   bool strip_accents = true;        ///< fold Latin-1 accented letters to their base letters
   bool remove_stop_words = true;    ///< drop English stop words (see is_stop_word)
@@ -62,31 +64,33 @@ struct TokenizerOptions {
 /// **Example**:
 ///   tokenize("The WHITE Hanging-Heart T-Light holder!")  // {"white", "hanging", "heart",
 ///                                                        //  "light", "holder"}
-std::vector<std::string> tokenize(std::string_view text, const TokenizerOptions& options = {});
+TAILOR_API std::vector<std::string> tokenize(std::string_view text,
+                                             const TokenizerOptions& options = {});
 
 /// `tokens` followed by every n-gram of 2..max_n consecutive tokens (joined by one space), in
 /// order of n, then position. max_n 0 or 1 returns the tokens unchanged.
-std::vector<std::string> word_ngrams(const std::vector<std::string>& tokens, std::size_t max_n);
+TAILOR_API std::vector<std::string> word_ngrams(const std::vector<std::string>& tokens,
+                                                std::size_t max_n);
 
 /// tokenize() then word_ngrams(options.max_ngram): the terms the content encoder hashes.
-std::vector<std::string> tokenize_ngrams(std::string_view text,
-                                         const TokenizerOptions& options = {});
+TAILOR_API std::vector<std::string> tokenize_ngrams(std::string_view text,
+                                                    const TokenizerOptions& options = {});
 
 /// True for a lower-case English stop word ("the", "and", "of", "with", ...; about 180 words:
 /// articles, pronouns, auxiliaries, prepositions, conjunctions and a few frequent adverbs).
-bool is_stop_word(std::string_view token);
+TAILOR_API bool is_stop_word(std::string_view token);
 
 /// `text` with every ill-formed UTF-8 byte replaced by U+FFFD, so the result is valid UTF-8.
-std::string sanitize_utf8(std::string_view text);
+TAILOR_API std::string sanitize_utf8(std::string_view text);
 
 /// A category, brand or attribute value in canonical form: ill-formed UTF-8 replaced by U+FFFD,
 /// leading and trailing white space removed, inner runs of white space collapsed to one ASCII
 /// space, letters case-folded as tokenize() does (accents and punctuation kept).
 /// normalize_label("  Home   DÉCOR ") == "home décor".
-std::string normalize_label(std::string_view label);
+TAILOR_API std::string normalize_label(std::string_view label);
 
 /// A 64-bit hash of `text` with `seed` that is the same on every platform and run (unlike
 /// std::hash): FNV-1a over the bytes, then a SplitMix64 finaliser mixing in the seed.
-std::uint64_t stable_hash(std::string_view text, std::uint64_t seed = 0) noexcept;
+TAILOR_API std::uint64_t stable_hash(std::string_view text, std::uint64_t seed = 0) noexcept;
 
 }  // namespace tailor

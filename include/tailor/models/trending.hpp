@@ -6,13 +6,14 @@
 
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/core/id_map.hpp"
 #include "tailor/data/event.hpp"
 
 namespace tailor {
 
 /// Options of trending_scores.
-struct TrendingOptions {
+struct TAILOR_API TrendingOptions {
   Timestamp now = 0;                         ///< reference time, UTC ms; 0 = the latest event
   Timestamp recent_window = 7 * 86400000LL;  ///< > 0
   Timestamp long_window = 28 * 86400000LL;   ///< > recent_window
@@ -28,7 +29,7 @@ struct TrendingOptions {
 /// (e_i + prior)) when positive, else 0. A rising item scores high, a steady best seller about 0.
 /// Counts events of every type but search and return; events with an item not in `items`, or
 /// outside the long window, are ignored.
-std::vector<float> trending_scores(const std::vector<Event>& events, const IdMap& items,
-                                   const TrendingOptions& options = {});
+TAILOR_API std::vector<float> trending_scores(const std::vector<Event>& events, const IdMap& items,
+                                              const TrendingOptions& options = {});
 
 }  // namespace tailor

@@ -58,6 +58,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/stats/hypothesis.hpp"
 
@@ -67,7 +68,7 @@ namespace tailor {
 /// moderate (>= 0.1) is reported but not drift; top 20 items; 25% unseen-item traffic; scores
 /// drift at p < 0.01 with D >= 0.1; at least 1,000 events and 200 scores per window; a 7-day
 /// window sliding in 28 steps of 6 hours; 20,000 score samples per window.
-struct DriftOptions {
+struct TAILOR_API DriftOptions {
   double psi_moderate = 0.1;   ///< PSI at or above this is a "moderate" shift; > 0
   double psi_major = 0.25;     ///< PSI at or above this is a "major" shift; >= psi_moderate
   bool drift_on_moderate = false;  ///< true: a moderate shift already counts as drift
@@ -95,7 +96,7 @@ struct DriftOptions {
 
 /// What one window of traffic looked like: enough to compare two windows.
 /// Thread-safety: plain value type; thread-compatible.
-struct DriftProfile {
+struct TAILOR_API DriftProfile {
   std::uint64_t events = 0;       ///< events added
   std::uint64_t item_events = 0;  ///< events with a non-empty item
   std::map<std::uint16_t, std::uint64_t> event_types;   ///< count per EventType code
@@ -126,7 +127,7 @@ struct DriftBin {
 };
 
 /// One statistic of a DriftReport.
-struct DriftSignal {
+struct TAILOR_API DriftSignal {
   std::string name;       ///< "event_type_mix", "item_popularity", "unseen_items" or "scores"
   std::string statistic;  ///< "psi", "share" or "ks"
   bool evaluated = false; ///< false when a window had too little data (see note)
@@ -148,7 +149,7 @@ struct DriftSignal {
 
 /// The comparison of a reference window and a current window.
 /// Thread-safety: plain value type; thread-compatible.
-struct DriftReport {
+struct TAILOR_API DriftReport {
   DriftSignal event_types;
   DriftSignal item_popularity;
   DriftSignal unseen_items;
@@ -166,21 +167,22 @@ struct DriftReport {
 
 /// Compares `current` against `reference` on the four signals. Throws Error(invalid_argument) if
 /// options.validate() does.
-DriftReport compare_profiles(const DriftProfile& reference, const DriftProfile& current,
-                             const DriftOptions& options = {});
+TAILOR_API DriftReport compare_profiles(const DriftProfile& reference, const DriftProfile& current,
+                                        const DriftOptions& options = {});
 
 /// compare_profiles of DriftProfile::from_events of each side.
-DriftReport compare_windows(const std::vector<Event>& reference, const std::vector<Event>& current,
-                            const DriftOptions& options = {},
-                            const std::vector<double>& reference_scores = {},
-                            const std::vector<double>& current_scores = {});
+TAILOR_API DriftReport compare_windows(const std::vector<Event>& reference,
+                                       const std::vector<Event>& current,
+                                       const DriftOptions& options = {},
+                                       const std::vector<double>& reference_scores = {},
+                                       const std::vector<double>& current_scores = {});
 
 /// Keeps the current window of a serving process and compares it to a reference window.
 /// Memory: per bucket, one counter per distinct item seen in it and a score reservoir of
 /// max_score_samples / window_buckets values; the reference profile (one counter per item).
 /// Thread-safety: thread-safe (one internal mutex; report() builds the merged window under it and
 /// computes the statistics outside it).
-class DriftMonitor {
+class TAILOR_API DriftMonitor {
  public:
   /// Throws Error(invalid_argument) if options.validate() does.
   explicit DriftMonitor(DriftOptions options = {});

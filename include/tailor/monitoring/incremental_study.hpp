@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/data/interaction_matrix.hpp"
 #include "tailor/models/als.hpp"
@@ -23,7 +24,7 @@ namespace tailor {
 /// Options of measure_incremental_drift. Defaults: ALS with 32 factors, 8 iterations and lambda
 /// 0.05, logarithmic confidence with alpha 8 (the Online Retail demo's), anonymous events skipped,
 /// N = 1k, 10k and 50k new events, the following 20k events held out, purchases relevant, 3 seeds.
-struct IncrementalStudyOptions {
+struct TAILOR_API IncrementalStudyOptions {
   ALSOptions als = default_als();
   InteractionMatrixOptions matrix = default_matrix();
   std::size_t prefix_events = 0;  ///< events the first model is trained on, >= 1 (required)
@@ -49,7 +50,7 @@ struct IncrementalStudyOptions {
 };
 
 /// One way of updating the prefix model, measured at one N.
-struct IncrementalMethod {
+struct TAILOR_API IncrementalMethod {
   /// "full_refit", "full_refit_other_seed", "fold_in", "partial_fit_0", "partial_fit_1", ...,
   /// "stale" (the prefix model unchanged; users new in the N events score nothing).
   std::string name;
@@ -63,7 +64,7 @@ struct IncrementalMethod {
 };
 
 /// The measurement at one N.
-struct IncrementalPoint {
+struct TAILOR_API IncrementalPoint {
   std::size_t new_events = 0;
   std::size_t training_events = 0;  ///< the prefix
   double new_fraction = 0.0;        ///< new_events / training_events
@@ -80,7 +81,7 @@ struct IncrementalPoint {
 };
 
 /// What measure_incremental_drift returns.
-struct IncrementalStudy {
+struct TAILOR_API IncrementalStudy {
   std::vector<IncrementalPoint> points;  ///< in the order of options.new_events
   nlohmann::json options;                ///< IncrementalStudyOptions::to_json()
   nlohmann::json to_json() const;
@@ -98,14 +99,15 @@ struct IncrementalStudy {
 /// the user did not have there. Users and items are indexed in order of first appearance, so the
 /// prefix model's rows are the first rows of every later matrix. Throws Error(invalid_argument)
 /// if options.validate() fails or prefix_events + max(N) + test_events exceeds events.size().
-IncrementalStudy measure_incremental_drift(std::vector<Event> events,
-                                           const IncrementalStudyOptions& options);
+TAILOR_API IncrementalStudy measure_incremental_drift(std::vector<Event> events,
+                                                      const IncrementalStudyOptions& options);
 
 /// The largest new_fraction of `study` up to which `method` kept ndcg >= (1 - tolerance) * the
 /// full refit's at every point (points taken in increasing N); 0 if it failed at the first point.
 /// Use it as RetrainPolicyOptions::max_incremental_fraction. Throws Error(invalid_argument) for an
 /// unknown method, an empty study or tolerance outside [0, 1).
-double suggest_incremental_fraction(const IncrementalStudy& study,
-                                    const std::string& method = "fold_in", double tolerance = 0.05);
+TAILOR_API double suggest_incremental_fraction(const IncrementalStudy& study,
+                                               const std::string& method = "fold_in",
+                                               double tolerance = 0.05);
 
 }  // namespace tailor

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/core/types.hpp"
 
 namespace tailor {
@@ -24,7 +25,7 @@ class Evaluator;  // evaluation/evaluator.hpp
 /// The metric the guard compares.
 enum class GuardMetric { ndcg, recall, precision, map, hit_rate };
 /// "ndcg", "recall", "precision", "map", "hit_rate".
-const char* guard_metric_name(GuardMetric metric) noexcept;
+TAILOR_API const char* guard_metric_name(GuardMetric metric) noexcept;
 
 /// How GuardOptions::margin is read.
 enum class MarginKind {
@@ -34,7 +35,7 @@ enum class MarginKind {
 
 /// Options of evaluate_candidate. Defaults: nDCG@10, a candidate may be up to 2% (relative) worse
 /// than the serving model, at least 20 held-out users, no decision without evidence (keep serving).
-struct GuardOptions {
+struct TAILOR_API GuardOptions {
   GuardMetric metric = GuardMetric::ndcg;
   std::size_t k = 10;               ///< cut-off, >= 1
   double margin = 0.02;             ///< finite, >= 0 (relative: < 1)
@@ -49,7 +50,7 @@ struct GuardOptions {
 };
 
 /// The guard's verdict.
-struct GuardDecision {
+struct TAILOR_API GuardDecision {
   bool accept = false;
   std::string metric;                ///< e.g. "ndcg@10"
   double serving_metric = std::numeric_limits<double>::quiet_NaN();
@@ -64,13 +65,14 @@ struct GuardDecision {
 /// Error thrown while scoring the candidate (wrong item count, not fitted, ...) or a non-finite
 /// candidate metric rejects it, with the error in the reason; an Error from the serving model
 /// propagates. Throws Error(invalid_argument) if options.validate() fails or k was not evaluated.
-GuardDecision evaluate_candidate(const Scorer& serving, const Scorer& candidate,
-                                 const Evaluator& holdout, const GuardOptions& options = {});
+TAILOR_API GuardDecision evaluate_candidate(const Scorer& serving, const Scorer& candidate,
+                                            const Evaluator& holdout,
+                                            const GuardOptions& options = {});
 
 /// The same on a train/held-out pair of users x items matrices (the train matrix gives the items
 /// each user already has, excluded from the rankings); both scorers must score that item space.
-GuardDecision evaluate_candidate(const Scorer& serving, const Scorer& candidate,
-                                 const SparseMatrix& train, const SparseMatrix& holdout,
-                                 const GuardOptions& options = {});
+TAILOR_API GuardDecision evaluate_candidate(const Scorer& serving, const Scorer& candidate,
+                                            const SparseMatrix& train, const SparseMatrix& holdout,
+                                            const GuardOptions& options = {});
 
 }  // namespace tailor

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/event.hpp"
 
 
@@ -45,8 +46,8 @@ inline constexpr double kSuggestedIncrementalFraction = 0.05;
 /// The number of new events after which a full retrain is suggested for a model trained on
 /// `training_events` events: ceil(fraction * training_events), at least 1. Throws
 /// Error(invalid_argument) unless fraction is finite and > 0.
-std::uint64_t suggested_full_retrain_events(std::uint64_t training_events,
-                                            double fraction = kSuggestedIncrementalFraction);
+TAILOR_API std::uint64_t suggested_full_retrain_events(
+    std::uint64_t training_events, double fraction = kSuggestedIncrementalFraction);
 
 // ---- policy -------------------------------------------------------------------------------------
 
@@ -54,7 +55,7 @@ std::uint64_t suggested_full_retrain_events(std::uint64_t training_events,
 /// Defaults: daily, on drift, on a 10% relative drop of the online metric (once 1,000 samples
 /// back it), when new events exceed kSuggestedIncrementalFraction of the training events, and
 /// never twice within one hour.
-struct RetrainPolicyOptions {
+struct TAILOR_API RetrainPolicyOptions {
   std::uint64_t every_events = 0;                  ///< retrain after this many new events; 0 = off
   Timestamp every_ms = 24LL * 3600 * 1000;         ///< retrain when the model is this old; 0 = off
   bool on_drift = true;                            ///< retrain when the drift monitor says drifted
@@ -87,7 +88,7 @@ struct RetrainSignals {
 
 /// Decides whether a full retrain is due.
 /// Thread-safety: thread-safe (immutable after construction).
-class RetrainPolicy {
+class TAILOR_API RetrainPolicy {
  public:
   /// Throws Error(invalid_argument) if options.validate() does.
   explicit RetrainPolicy(RetrainPolicyOptions options = {});

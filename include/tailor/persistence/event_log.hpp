@@ -68,6 +68,7 @@
 #include <thread>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/event.hpp"
 #include "tailor/persistence/file_io.hpp"
 
@@ -99,10 +100,10 @@ enum class TombstonePolicy {
 inline constexpr std::size_t kActorDigestBytes = 32;
 
 /// The digest a digest tombstone stores for `actor`: the raw SHA-256 of its bytes.
-std::string actor_digest(std::string_view actor);
+TAILOR_API std::string actor_digest(std::string_view actor);
 
 /// Options of EventLog.
-struct EventLogOptions {
+struct TAILOR_API EventLogOptions {
   SyncPolicy sync = SyncPolicy::every_record;
   /// group_commit: fsync once this many records are unsynced; >= 1.
   std::size_t group_commit_records = 256;
@@ -167,7 +168,7 @@ struct LogRecovery {
 };
 
 /// A durable append-only log of events (see the file comment). Thread-safe.
-class EventLog {
+class TAILOR_API EventLog {
  public:
   /// Opens `path`, creating it if missing, and recovers it as the file comment describes.
   /// Throws Error(io_error) if it cannot be opened, created or locked (another process has it),
@@ -252,14 +253,14 @@ class EventLog {
 /// and returns what the tail looks like. A torn tail ends the read and is reported; a damaged
 /// record followed by more data throws Error(corrupt_file) naming its offset after the records
 /// before it were visited, or (CorruptionPolicy::truncate) ends the read and is reported.
-LogRecovery read_event_log(const std::string& path,
-                           const std::function<void(const LogRecord&)>& visit,
-                           CorruptionPolicy on_corruption = CorruptionPolicy::fail,
-                           FileOps& ops = system_file_ops());
+TAILOR_API LogRecovery read_event_log(const std::string& path,
+                                      const std::function<void(const LogRecord&)>& visit,
+                                      CorruptionPolicy on_corruption = CorruptionPolicy::fail,
+                                      FileOps& ops = system_file_ops());
 
 /// The events of `records` that survive erasure, in order: an event is dropped when an
 /// erase_user record with a higher sequence number names its actor(); erase_user records are
 /// not returned.
-std::vector<Event> surviving_events(const std::vector<LogRecord>& records);
+TAILOR_API std::vector<Event> surviving_events(const std::vector<LogRecord>& records);
 
 }  // namespace tailor

@@ -14,11 +14,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "tailor/core/export.hpp"
+
 namespace tailor {
 
 /// The system calls behind every file tailor writes or checks. Each method behaves like the POSIX
 /// call of the same name: it returns -1 and sets errno on failure.
-class FileOps {
+class TAILOR_API FileOps {
  public:
   virtual ~FileOps() = default;
   virtual int open(const char* path, int flags, int mode);
@@ -34,6 +36,6 @@ class FileOps {
 };
 
 /// The FileOps that call the operating system directly.
-FileOps& system_file_ops() noexcept;
+TAILOR_API FileOps& system_file_ops() noexcept;
 
 }  // namespace tailor

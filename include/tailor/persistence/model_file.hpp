@@ -19,6 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
+
 namespace tailor {
 
 /// The format version this build writes (and the newest it reads).
@@ -49,6 +51,6 @@ struct ModelFileInfo {
 /// Reads `path`, verifies its header and every section's checksum, and lists its contents. Throws
 /// Error(io_error), Error(corrupt_file) naming the section and offset, or
 /// Error(unsupported_version).
-ModelFileInfo inspect_model_file(const std::string& path);
+TAILOR_API ModelFileInfo inspect_model_file(const std::string& path);
 
 }  // namespace tailor

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/ranking/hybrid_ranker.hpp"
 
 namespace tailor {
@@ -21,7 +22,7 @@ struct BlendValidationCase {
 /// Options of learn_blend: coordinate search over grids, each parameter in turn set to the grid
 /// value that maximises mean nDCG@k over the cases (the current value is kept unless another is
 /// strictly better), for `passes` rounds or until a round changes nothing.
-struct BlendSearchOptions {
+struct TAILOR_API BlendSearchOptions {
   std::size_t k = 10;  ///< >= 1
   int passes = 2;      ///< >= 1
   std::vector<float> user_half_grid = {0.0f, 1.0f, 3.0f, 10.0f, 30.0f, 100.0f};
@@ -51,9 +52,9 @@ struct BlendSearchResult {
 /// in its two weights) by coordinate search on validation cases (cases without relevant items are
 /// skipped). Deterministic for any thread count. Throws Error(invalid_argument) when there is no
 /// case with a relevant item, or as HybridRanker's constructor.
-BlendSearchResult learn_blend(const RankerModel& model,
-                              const std::vector<BlendValidationCase>& cases,
-                              const HybridRankerOptions& start = {},
-                              const BlendSearchOptions& search = {});
+TAILOR_API BlendSearchResult learn_blend(const RankerModel& model,
+                                         const std::vector<BlendValidationCase>& cases,
+                                         const HybridRankerOptions& start = {},
+                                         const BlendSearchOptions& search = {});
 
 }  // namespace tailor

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/models/ease.hpp"
 #include "tailor/models/item_neighbors.hpp"
 #include "tailor/retrieval/vector_search.hpp"
@@ -74,7 +75,7 @@ struct RankerModel {
 
 /// Options of HybridRanker (see the file comment for the formulas). Defaults are a reasonable
 /// start; learn_blend() tunes the blend ones on validation data.
-struct HybridRankerOptions {
+struct TAILOR_API HybridRankerOptions {
   // ---- blend
   float user_half = 5.0f;            ///< h_u >= 0
   float item_half = 5.0f;            ///< h_i >= 0
@@ -164,7 +165,7 @@ constexpr bool has_source(SourceMask mask, Source s) noexcept {
   return (mask & source_bit(s)) != 0;
 }
 /// "als+content" style names of the bits set in `mask`.
-std::string source_names(SourceMask mask);
+TAILOR_API std::string source_names(SourceMask mask);
 
 /// Why an item is shown (the template of RankedItem::reason).
 enum class ReasonKind {
@@ -182,7 +183,7 @@ enum class ReasonKind {
 };
 
 /// Stable lower-case name of a ReasonKind, e.g. "because_viewed": the key a shop translates.
-const char* reason_kind_name(ReasonKind kind) noexcept;
+TAILOR_API const char* reason_kind_name(ReasonKind kind) noexcept;
 
 /// No item (RankedItem::reason_item when the reason names none).
 inline constexpr Index kNoItem = std::numeric_limits<Index>::max();
@@ -224,7 +225,7 @@ struct RankResult {
 ///   req.recent = {{item, time, tailor::EventType::view}};
 ///   req.rules.one_per_family = true;
 ///   for (const auto& r : ranker.rank(req).items) std::cout << r.item << " " << r.reason << "\n";
-class HybridRanker {
+class TAILOR_API HybridRanker {
  public:
   /// Precomputes the catalog index, normalised popularity and trending, popularity orders and,
   /// with a bridge, the blended CF vectors. Throws Error(invalid_argument) for a null catalog,

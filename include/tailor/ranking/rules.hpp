@@ -62,6 +62,7 @@
 #include <utility>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/data/catalog.hpp"
 #include "tailor/core/id_map.hpp"
 #include "tailor/retrieval/item_bitset.hpp"
@@ -116,7 +117,7 @@ enum class DiversitySpace {
 
 /// The business rules of one request (see the file comment for exact semantics). Defaults: seen
 /// and purchased items, the context item and out-of-stock items are excluded; nothing else.
-struct Rules {
+struct TAILOR_API Rules {
   // ---- filters
   bool exclude_seen = true;
   bool exclude_purchased = true;
@@ -155,7 +156,7 @@ struct Rules {
 /// Lookup tables derived from a Catalog: the category tree (every distinct path prefix is a node,
 /// the root is node 0), a dense family id per item, and the "never recommend" flag.
 /// Thread-safety: thread-compatible (const methods may run concurrently).
-class CatalogIndex {
+class TAILOR_API CatalogIndex {
  public:
   CatalogIndex() = default;
   /// Items keep their catalog indices. family_attribute names the variant-family attribute (items
@@ -216,7 +217,7 @@ struct Placement {
 
 /// Rules compiled for one request. Holds references to the catalog and index (which must outlive
 /// it). Thread-safety: thread-compatible (const methods may run concurrently).
-class RuleSet {
+class TAILOR_API RuleSet {
  public:
   /// Similarity of two items for MMR (symmetric, typically a cosine in [-1, 1]).
   using Similarity = std::function<float(Index, Index)>;

@@ -62,6 +62,7 @@
 #include <string>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/core/id_map.hpp"
 #include "tailor/retrieval/item_bitset.hpp"
 #include "tailor/core/scored_item.hpp"
@@ -78,10 +79,10 @@ enum class AnnBackend {
 };
 
 /// Lower-case name of a backend: "automatic", "exact", "hnsw".
-const char* ann_backend_name(AnnBackend backend) noexcept;
+TAILOR_API const char* ann_backend_name(AnnBackend backend) noexcept;
 
 /// Options of AnnIndex. The defaults and how they were chosen: docs/algorithms/retrieval.md.
-struct AnnIndexOptions {
+struct TAILOR_API AnnIndexOptions {
   AnnBackend backend = AnnBackend::automatic;
   std::size_t exact_max_items = 8192;   ///< automatic: exact scan up to this many items
   std::size_t M = 16;                   ///< HNSW links per node (level 0 has 2M), in [2, 4096]
@@ -108,7 +109,7 @@ struct AnnIndexOptions {
 
 /// Which items a search may return. The default filter allows every item. Thread-compatible
 /// (const methods may run concurrently); a predicate must itself be safe to call concurrently.
-class AnnFilter {
+class TAILOR_API AnnFilter {
  public:
   AnnFilter() = default;
 
@@ -187,7 +188,7 @@ struct AnnIndexState {
   std::string graph;
 };
 
-class AnnIndex {
+class TAILOR_API AnnIndex {
  public:
   /// Indexes the rows of `vectors` (row i = item i; copied). Throws invalid_argument for a
   /// matrix with no columns, non-finite values (naming row and column) or bad options.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/core/id_map.hpp"
 
 namespace tailor {
@@ -12,7 +13,7 @@ namespace tailor {
 /// A set of item ids as a bitset over [0, universe), with its size kept up to date. Ids at or
 /// beyond the universe are not in the set. Thread-compatible (const methods may run
 /// concurrently): build it, then share it read-only (e.g. std::shared_ptr<const ItemBitset>).
-class ItemBitset {
+class TAILOR_API ItemBitset {
  public:
   ItemBitset() = default;
   /// An empty set over [0, universe).

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/core/id_map.hpp"
 #include "tailor/core/scored_item.hpp"
 #include "tailor/core/span.hpp"
@@ -43,6 +44,6 @@ using VectorSearch = std::function<std::vector<ScoredItem>(Span<const float> que
 
 /// Exact top-k inner product over the rows of `vectors` (held by pointer: it must outlive the
 /// returned function), among the eligible items.
-VectorSearch exact_vector_search(const RowMatrix* vectors);
+TAILOR_API VectorSearch exact_vector_search(const RowMatrix* vectors);
 
 }  // namespace tailor

@@ -23,30 +23,31 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/serving/recommender.hpp"
 
 namespace tailor {
 
 /// Every field of `options` except `pseudonymize`, as described above.
-nlohmann::json options_to_json(const RecommenderOptions& options);
+TAILOR_API nlohmann::json options_to_json(const RecommenderOptions& options);
 
 /// The options `json` describes (defaults for absent keys), validated. Throws
 /// Error(invalid_argument) naming the JSON path of the first problem.
-RecommenderOptions options_from_json(const nlohmann::json& json);
+TAILOR_API RecommenderOptions options_from_json(const nlohmann::json& json);
 
 /// HybridRankerOptions alone (the "ranker" object of the above), e.g. a blend learned at retrain.
-nlohmann::json ranker_options_to_json(const HybridRankerOptions& options);
+TAILOR_API nlohmann::json ranker_options_to_json(const HybridRankerOptions& options);
 /// As options_from_json, for the "ranker" object alone (paths relative to it).
-HybridRankerOptions ranker_options_from_json(const nlohmann::json& json);
+TAILOR_API HybridRankerOptions ranker_options_from_json(const nlohmann::json& json);
 
 /// Reads a JSON options file. Throws Error(io_error) when it cannot be read, and
 /// Error(invalid_argument) prefixed with `path` for malformed JSON (with the byte offset) or bad
 /// options (with the JSON path).
-RecommenderOptions read_options_file(const std::string& path);
+TAILOR_API RecommenderOptions read_options_file(const std::string& path);
 
 /// The options stored in a model file written by Recommender::save, read from its header without
 /// loading the models. Throws what ModelReader::open throws for a damaged file, and
 /// Error(corrupt_file) naming the file when the stored options are missing or invalid.
-RecommenderOptions read_model_options(const std::string& model_path);
+TAILOR_API RecommenderOptions read_model_options(const std::string& model_path);
 
 }  // namespace tailor

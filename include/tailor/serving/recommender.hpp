@@ -61,6 +61,7 @@
 #include <utility>
 #include <vector>
 
+#include "tailor/core/export.hpp"
 #include "tailor/models/als.hpp"
 #include "tailor/retrieval/ann_index.hpp"
 #include "tailor/models/scorers.hpp"
@@ -97,7 +98,7 @@ namespace tailor {
 /// period leaves too little to learn from (no event before or in it, fewer than min_users
 /// returning shoppers), the options' blend is used and RetrainReport::blend_note says why.
 /// Thread-safety: plain value type.
-struct BlendLearningOptions {
+struct TAILOR_API BlendLearningOptions {
   double validation_days = 28.0;  ///< >= 0; 0 = off (serve with RecommenderOptions::ranker)
   std::size_t k = 20;             ///< cut-off of the nDCG objective, >= 1
   /// Fewer returning shoppers than this: the search would fit noise (it sets eight parameters),
@@ -111,7 +112,7 @@ struct BlendLearningOptions {
 };
 
 /// Options of Recommender. The defaults suit implicit shop events.
-struct RecommenderOptions {
+struct TAILOR_API RecommenderOptions {
   /// Event weights and the confidence transform. With matrix.weights.half_life_days > 0 and no
   /// reference_time, each retrain ages events from its newest kept event.
   InteractionMatrixOptions matrix;
@@ -260,7 +261,7 @@ struct RetrainReport {
 /// The serving calls a RecommenderObserver is told about.
 enum class Operation { recommend, similar_items, bought_together, trending };
 /// "recommend", "similar_items", "bought_together", "trending".
-const char* operation_name(Operation operation) noexcept;
+TAILOR_API const char* operation_name(Operation operation) noexcept;
 
 /// Hooks a host implements to watch a Recommender (Recommender::set_observer): to export metrics,
 /// write logs or page someone. Every method has an empty default.
@@ -269,7 +270,7 @@ const char* operation_name(Operation operation) noexcept;
 /// thread), concurrently with each other, so an implementation must be thread-safe. They run
 /// inside request handling: keep them short and non-blocking. An exception a callback throws is
 /// swallowed (it never changes what the Recommender does).
-class RecommenderObserver {
+class TAILOR_API RecommenderObserver {
  public:
   virtual ~RecommenderObserver() = default;
   /// A serving call finished after `seconds` of wall time; ok is false when it threw.
@@ -293,7 +294,7 @@ struct ModelSnapshot;  // serving/snapshot.hpp (private)
 class RecommenderTestAccess;  // serving/test_access.hpp (private): the tests' seam
 
 /// The in-process recommender (see the file comment). Thread-safety: thread-safe.
-class Recommender {
+class TAILOR_API Recommender {
  public:
   /// Throws Error(invalid_argument) when options.validate() does.
   explicit Recommender(RecommenderOptions options = {});

@@ -13,49 +13,50 @@
 // version writes the global signgam).
 #pragma once
 
+#include "tailor/core/export.hpp"
+
 namespace tailor::stats {
 
 // ---------------------------------------------------------------------------------------------
 // Special functions
 
 /// log(Gamma(x)) for x > 0.
-double log_gamma(double x);
+TAILOR_API double log_gamma(double x);
 /// log(B(a, b)) = log Gamma(a) + log Gamma(b) - log Gamma(a + b), a, b > 0, accurate also when
 /// one argument is huge (Student t with large df).
-double log_beta(double a, double b);
+TAILOR_API double log_beta(double a, double b);
 /// Regularized lower incomplete gamma P(a, x), a > 0, x >= 0.
-double regularized_gamma_p(double a, double x);
+TAILOR_API double regularized_gamma_p(double a, double x);
 /// Regularized upper incomplete gamma Q(a, x) = 1 - P(a, x), computed without cancellation.
-double regularized_gamma_q(double a, double x);
+TAILOR_API double regularized_gamma_q(double a, double x);
 /// Regularized incomplete beta I_x(a, b), 0 <= x <= 1, a, b > 0.
-double regularized_beta(double x, double a, double b);
+TAILOR_API double regularized_beta(double x, double a, double b);
 
 // ---------------------------------------------------------------------------------------------
 // Distributions. cdf(x) = P(X <= x), sf(x) = P(X > x) (accurate in the far tail), quantile(p) is
 // the inverse of cdf: p in [0, 1]; p = 0 and p = 1 give -inf/+inf (or 0 for chi-square).
 
-double normal_pdf(double x);
-double normal_cdf(double x);
-double normal_sf(double x);
-double normal_quantile(double p);
+TAILOR_API double normal_pdf(double x);
+TAILOR_API double normal_cdf(double x);
+TAILOR_API double normal_sf(double x);
+TAILOR_API double normal_quantile(double p);
 
 /// Student's t with df > 0 degrees of freedom (df need not be an integer; +inf is the normal).
-double student_t_pdf(double t, double df);
-double student_t_cdf(double t, double df);
-double student_t_sf(double t, double df);
-double student_t_quantile(double p, double df);
+TAILOR_API double student_t_pdf(double t, double df);
+TAILOR_API double student_t_cdf(double t, double df);
+TAILOR_API double student_t_sf(double t, double df);
+TAILOR_API double student_t_quantile(double p, double df);
 
 /// Chi-square with df > 0 degrees of freedom; x < 0 has cdf 0.
-double chi_square_pdf(double x, double df);
-double chi_square_cdf(double x, double df);
-double chi_square_sf(double x, double df);
-double chi_square_quantile(double p, double df);
-
+TAILOR_API double chi_square_pdf(double x, double df);
+TAILOR_API double chi_square_cdf(double x, double df);
+TAILOR_API double chi_square_sf(double x, double df);
+TAILOR_API double chi_square_quantile(double p, double df);
 
 /// Survival function of the Kolmogorov distribution, Q_KS(lambda) = P(K > lambda) =
 /// 2 sum_{j>=1} (-1)^(j-1) exp(-2 j^2 lambda^2), evaluated with the theta-function form
 /// 1 - sqrt(2 pi) / lambda sum_{j>=1} exp(-(2j-1)^2 pi^2 / (8 lambda^2)) below lambda = 1.18.
 /// Returns 1 for lambda <= 0; NaN for NaN.
-double kolmogorov_survival(double lambda);
+TAILOR_API double kolmogorov_survival(double lambda);
 
 }  // namespace tailor::stats

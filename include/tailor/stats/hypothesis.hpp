@@ -41,6 +41,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tailor/core/export.hpp"
 #include "tailor/stats/distributions.hpp"
 
 namespace tailor::stats {
@@ -50,7 +51,7 @@ namespace tailor::stats {
 
 /// Count, mean and sum of squared deviations of a stream of values (Welford), mergeable (Chan et
 /// al.). Not thread-safe.
-struct Moments {
+struct TAILOR_API Moments {
   double n = 0;
   double mean = 0;
   double m2 = 0;  ///< sum of squared deviations from the mean
@@ -66,7 +67,7 @@ struct Moments {
 
 /// Paired per-unit values (x, y) for a ratio metric sum(x) / sum(y), e.g. a user's clicks (x) and
 /// impressions (y). Mergeable like Moments. Not thread-safe.
-struct RatioMoments {
+struct TAILOR_API RatioMoments {
   double n = 0;
   double mean_x = 0, mean_y = 0;
   double cxx = 0, cyy = 0, cxy = 0;  ///< sums of (co)deviation products
@@ -116,50 +117,51 @@ struct ChiSquareResult {
 };
 
 /// p-value of a z statistic.
-double z_p_value(double z, Alternative alternative = Alternative::two_sided);
+TAILOR_API double z_p_value(double z, Alternative alternative = Alternative::two_sided);
 /// p-value of a t statistic with df degrees of freedom.
-double t_p_value(double t, double df, Alternative alternative = Alternative::two_sided);
+TAILOR_API double t_p_value(double t, double df, Alternative alternative = Alternative::two_sided);
 
 /// z test of an estimate against 0 given its standard error (> 0): z = estimate / se.
-TestResult z_test(double estimate, double standard_error,
-                  Alternative alternative = Alternative::two_sided);
+TAILOR_API TestResult z_test(double estimate, double standard_error,
+                             Alternative alternative = Alternative::two_sided);
 
 /// Two-proportion z-test of H0: p_a = p_b with the pooled standard error.
 /// successes <= trials, trials >= 1. When both rates are 0 or both 1 the pooled error is 0 and
 /// the result is z = 0, p = 1 (no evidence of a difference).
-TestResult two_proportion_z_test(double successes_a, double trials_a, double successes_b,
-                                 double trials_b,
-                                 Alternative alternative = Alternative::two_sided);
+TAILOR_API TestResult two_proportion_z_test(double successes_a, double trials_a, double successes_b,
+                                            double trials_b,
+                                            Alternative alternative = Alternative::two_sided);
 
 /// Welch's t-test of H0: mean_a = mean_b without assuming equal variances; df by the
 /// Welch-Satterthwaite equation. Both groups need n >= 2 and at least one a positive variance.
-TestResult welch_t_test(const Moments& a, const Moments& b,
-                        Alternative alternative = Alternative::two_sided);
+TAILOR_API TestResult welch_t_test(const Moments& a, const Moments& b,
+                                   Alternative alternative = Alternative::two_sided);
 
 /// Pearson's chi-square test of independence of an r x c contingency table of counts (every
 /// row and column sum > 0, r, c >= 2). `yates` applies Yates' continuity correction (2 x 2 only,
 /// as scipy.stats.chi2_contingency does by default; ignored for larger tables).
-ChiSquareResult chi_square_independence(const std::vector<std::vector<double>>& table,
-                                        bool yates = false);
+TAILOR_API ChiSquareResult chi_square_independence(const std::vector<std::vector<double>>& table,
+                                                   bool yates = false);
 
 /// Chi-square test that k rates differ: the k x 2 table (successes, failures).
-ChiSquareResult chi_square_rates(const std::vector<double>& successes,
-                                 const std::vector<double>& trials);
+TAILOR_API ChiSquareResult chi_square_rates(const std::vector<double>& successes,
+                                            const std::vector<double>& trials);
 
 /// Chi-square goodness of fit of observed counts against expected shares (normalized to sum
 /// 1; every share > 0): statistic sum (o - e)^2 / e with e = share * total, df = k - 1.
-ChiSquareResult chi_square_goodness_of_fit(const std::vector<double>& observed,
-                                           const std::vector<double>& expected_shares);
+TAILOR_API ChiSquareResult chi_square_goodness_of_fit(const std::vector<double>& observed,
+                                                      const std::vector<double>& expected_shares);
 
 /// Confidence interval of p_b - p_a with the unpooled (Wald) standard error.
-Interval proportion_difference_ci(double successes_a, double trials_a, double successes_b,
-                                  double trials_b, double confidence);
+TAILOR_API Interval proportion_difference_ci(double successes_a, double trials_a,
+                                             double successes_b, double trials_b,
+                                             double confidence);
 
 /// Confidence interval of mean_b - mean_a with Welch's standard error and df.
-Interval mean_difference_ci(const Moments& a, const Moments& b, double confidence);
+TAILOR_API Interval mean_difference_ci(const Moments& a, const Moments& b, double confidence);
 
 /// Normal-approximation interval estimate +- z * sqrt(variance).
-Interval normal_ci(double estimate, double variance, double confidence);
+TAILOR_API Interval normal_ci(double estimate, double variance, double confidence);
 
 /// Relative lift b / a - 1 of two estimates with the variances of the estimates (not of units):
 /// the delta method on log(b / a), see the header comment. NaN bounds unless both estimates are
@@ -168,8 +170,8 @@ struct LiftEstimate {
   double lift = 0;  ///< b / a - 1 (NaN when a == 0)
   Interval ci;
 };
-LiftEstimate relative_lift(double estimate_a, double variance_a, double estimate_b,
-                           double variance_b, double confidence);
+TAILOR_API LiftEstimate relative_lift(double estimate_a, double variance_a, double estimate_b,
+                                      double variance_b, double confidence);
 
 // ---------------------------------------------------------------------------------------------
 // Power and sample size
@@ -183,29 +185,31 @@ struct SampleSize {
 
 /// Power of the (two-sided unless stated) two-proportion z-test to detect p_b vs p_a with n_a and
 /// n_b users: pooled error under the null, unpooled under the alternative; both tails counted.
-double power_two_proportions(double p_a, double p_b, double n_a, double n_b, double alpha,
-                             Alternative alternative = Alternative::two_sided);
+TAILOR_API double power_two_proportions(double p_a, double p_b, double n_a, double n_b,
+                                        double alpha,
+                                        Alternative alternative = Alternative::two_sided);
 
 /// Smallest n_a (and n_b = ceil(ratio * n_a)) whose power_two_proportions reaches `power`.
-SampleSize sample_size_two_proportions(double p_a, double p_b, double alpha, double power,
-                                       double ratio = 1.0,
-                                       Alternative alternative = Alternative::two_sided);
+TAILOR_API SampleSize sample_size_two_proportions(double p_a, double p_b, double alpha,
+                                                  double power, double ratio = 1.0,
+                                                  Alternative alternative = Alternative::two_sided);
 
 /// Power of a two-sample z test of means to detect `difference` with standard deviations sd_a,
 /// sd_b (per unit) and n_a, n_b units (normal approximation; also used for ratio metrics with the
 /// delta-method standard deviation per unit).
-double power_two_means(double difference, double sd_a, double sd_b, double n_a, double n_b,
-                       double alpha, Alternative alternative = Alternative::two_sided);
+TAILOR_API double power_two_means(double difference, double sd_a, double sd_b, double n_a,
+                                  double n_b, double alpha,
+                                  Alternative alternative = Alternative::two_sided);
 
 /// Smallest n_a (n_b = ceil(ratio * n_a)) whose power_two_means reaches `power`.
-SampleSize sample_size_two_means(double difference, double sd_a, double sd_b, double alpha,
-                                 double power, double ratio = 1.0,
-                                 Alternative alternative = Alternative::two_sided);
+TAILOR_API SampleSize sample_size_two_means(double difference, double sd_a, double sd_b,
+                                            double alpha, double power, double ratio = 1.0,
+                                            Alternative alternative = Alternative::two_sided);
 
 /// Smallest absolute difference p_b - p_a > 0 the two-proportion z-test detects with the given
 /// power and group sizes (two-sided); found by bisection on power_two_proportions.
-double minimum_detectable_difference_proportions(double p_a, double n_a, double n_b,
-                                                 double alpha, double power);
+TAILOR_API double minimum_detectable_difference_proportions(double p_a, double n_a, double n_b,
+                                                            double alpha, double power);
 
 // ---------------------------------------------------------------------------------------------
 // Sample-ratio mismatch
@@ -218,9 +222,9 @@ struct SrmResult {
 };
 /// Sample-ratio-mismatch check. A threshold of 0.001 (the default) is usual: a mismatch that
 /// unlikely under correct assignment means broken assignment or logging, not bad luck.
-SrmResult sample_ratio_mismatch(const std::vector<double>& units,
-                                const std::vector<double>& expected_shares,
-                                double threshold = 0.001);
+TAILOR_API SrmResult sample_ratio_mismatch(const std::vector<double>& units,
+                                           const std::vector<double>& expected_shares,
+                                           double threshold = 0.001);
 
 // ---------------------------------------------------------------------------------------------
 // Sequential testing (peeking guard)
@@ -235,7 +239,7 @@ struct SequentialResult {
 
 /// mSPRT of H0: difference = 0 given the current estimate, its variance (> 0) and the mixing
 /// standard deviation tau (> 0, on the scale of the difference).
-SequentialResult msprt(double estimate, double variance, double tau, double alpha);
+TAILOR_API SequentialResult msprt(double estimate, double variance, double tau, double alpha);
 
 // ---------------------------------------------------------------------------------------------
 // Multiple comparisons
@@ -247,8 +251,8 @@ enum class Correction {
 };
 
 /// "none", "bonferroni", "holm"; parse_correction throws Error(invalid_argument) otherwise.
-const char* correction_name(Correction correction) noexcept;
-Correction parse_correction(const std::string& name);
+TAILOR_API const char* correction_name(Correction correction) noexcept;
+TAILOR_API Correction parse_correction(const std::string& name);
 
 /// A family of m hypotheses after correction.
 struct MultipleTestResult {
@@ -259,8 +263,8 @@ struct MultipleTestResult {
 
 /// Applies the correction at family-wise level alpha. For Holm, alpha[i] = alpha / (m - rank_i)
 /// (rank in ascending p order) and rejection stops at the first p-value above its level.
-MultipleTestResult correct_p_values(const std::vector<double>& p_values, double alpha,
-                                    Correction correction);
+TAILOR_API MultipleTestResult correct_p_values(const std::vector<double>& p_values, double alpha,
+                                               Correction correction);
 
 // ---------------------------------------------------------------------------------------------
 // Drift statistics
@@ -276,11 +280,12 @@ inline constexpr double kPsiEpsilon = 1e-4;
 ///
 /// **Example**:
 ///   population_stability_index({50, 30, 20}, {40, 30, 30});  // 0.0629 (no significant shift)
-double population_stability_index(const std::vector<double>& reference,
-                                  const std::vector<double>& current, double epsilon = kPsiEpsilon);
+TAILOR_API double population_stability_index(const std::vector<double>& reference,
+                                             const std::vector<double>& current,
+                                             double epsilon = kPsiEpsilon);
 
 /// Result of ks_two_sample.
-struct KsResult {
+struct TAILOR_API KsResult {
   double statistic = std::numeric_limits<double>::quiet_NaN();  ///< D in [0, 1]
   double p_value = std::numeric_limits<double>::quiet_NaN();    ///< asymptotic, two-sided
   std::size_t n1 = 0;  ///< size of the first sample
@@ -293,6 +298,6 @@ struct KsResult {
 /// kstwobign.sf and is accurate when n1 n2 / (n1 + n2) is above a few dozen (it overstates p
 /// slightly for smaller samples). Throws Error(invalid_argument) for an empty sample or a value
 /// that is NaN (naming the sample and index). O((n1 + n2) log(n1 + n2)).
-KsResult ks_two_sample(std::vector<double> sample1, std::vector<double> sample2);
+TAILOR_API KsResult ks_two_sample(std::vector<double> sample1, std::vector<double> sample2);
 
 }  // namespace tailor::stats

@@ -1,10 +1,15 @@
 // A downstream program, built against tailor every way a project consumes it (find_package after
-// install, add_subdirectory, Conan's test_package, vcpkg): the umbrella header, then a small
-// Recommender trained and asked for recommendations, as a host backend would.
+// install, add_subdirectory with a shared libtailor, Conan's test_package, vcpkg): the umbrella
+// header, then a small Recommender trained, asked for recommendations, saved and loaded, as a host
+// backend would, and tailor's exceptions caught by their types (across the library boundary when
+// libtailor is shared).
 #include <tailor/tailor.hpp>
 
 #include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -40,8 +45,49 @@ int main() {
     std::cerr << "expected 3 recommendations, got " << response.items.size() << "\n";
     return 1;
   }
+
+  // A model file round trip: a fresh Recommender serves the same list from the saved file.
+  const std::string model = (std::filesystem::temp_directory_path() /
+                             ("tailor_consumer_" + std::to_string(std::random_device{}()) + ".tlm"))
+                                .string();
+  rec.save(model);
+  tailor::Recommender loaded(options);
+  loaded.load(model);
+  std::filesystem::remove(model);
+  const tailor::RecommendResponse reloaded = loaded.recommend(request);
+  for (std::size_t i = 0; i < response.items.size(); ++i) {
+    if (i >= reloaded.items.size() || reloaded.items[i].item != response.items[i].item) {
+      std::cerr << "the loaded model answers differently\n";
+      return 1;
+    }
+  }
+
+  // Errors keep their types: a bad row is a tailor::ParseError, a missing file a tailor::Error.
+  try {
+    std::istringstream bad("user_id,item_id,event_type,timestamp\nshopper0,sku1,view,12a\n");
+    tailor::read_events_csv(bad, "bad.csv", tailor::EventReaderOptions{}, [](tailor::Event&&) {});
+    std::cerr << "a bad timestamp was accepted\n";
+    return 1;
+  } catch (const tailor::ParseError& e) {
+    if (e.code() != tailor::ErrorCode::parse_error || e.rejection().line != 2) {
+      std::cerr << "unexpected ParseError: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  try {
+    tailor::Recommender fresh(options);
+    fresh.load(model);  // removed above
+    std::cerr << "loading a missing file succeeded\n";
+    return 1;
+  } catch (const tailor::Error& e) {
+    if (e.code() != tailor::ErrorCode::io_error) {
+      std::cerr << "unexpected Error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+
   std::cout << "tailor " << tailor::library_version() << " linked; shopper0 gets";
   for (const auto& r : response.items) std::cout << " " << r.item;
-  std::cout << "\n";
+  std::cout << "; saved, loaded and errors caught by type\n";
   return 0;
 }
