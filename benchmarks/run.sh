@@ -11,7 +11,7 @@
 #                the committed ones in benchmarks/results/ and docs/.
 #   --only       run only the named steps (csv, matrix, experiment, content, ranker, als, ann,
 #                recommender-retail, serve-load, recommender-synthetic, quality-cli, demo,
-#                quality-tests);
+#                session, quality-tests);
 #                the other files in the results folder are kept, so the pages show every step.
 #   --tag T      insert T into every results file name (bench_als.all.T.jsonl): a second run of
 #                some steps then adds to the first instead of replacing it, and the pages show
@@ -27,10 +27,10 @@
 #
 # Data: bench_csv reads online-retail/by-day (else a synthetic file of the same shape), bench_als
 # reads ml-1m-partial/ratings_pairs.tsv for its MovieLens rows, bench_content reads
-# ml-latest-small, quality.sh needs ml-100k (its Online Retail part reads the bundled file), and the quality tests need ml-latest-small and
-# ml-100k for their MovieLens cases; all from $TAILOR_DATA_DIR (default ../shared/data). A
-# missing data set skips those rows; everything else uses the bundled Online Retail file or
-# synthetic data.
+# ml-latest-small, quality.sh needs ml-100k (its Online Retail part reads the bundled file),
+# bench_session needs yoochoose-rsc15-100k, and the quality tests need ml-latest-small and ml-100k
+# for their MovieLens cases; all from $TAILOR_DATA_DIR (default ../shared/data). A missing data
+# set skips those rows; everything else uses the bundled Online Retail file or synthetic data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -209,6 +209,7 @@ else
     finish "$file" "$start" "$status"
   fi
   recorded demo demo.jsonl examples/example_shop_demo "$retail"
+  bench session bench_session.yoochoose.jsonl benchmarks/bench_session
   recorded quality-tests tests.hybrid_quality.jsonl tests/test_hybrid_quality
   recorded quality-tests tests.content_encoder.jsonl tests/test_content_encoder "Cold start*"
   recorded quality-tests tests.incremental.jsonl tests/test_incremental "[incremental]"

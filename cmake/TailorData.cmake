@@ -23,7 +23,8 @@ set(_tailor_datasets
   "ml1m|ml-1m-partial/ratings_pairs.tsv"
   "online-retail-by-day|online-retail/by-day/2011-12-09.csv"
   "amazon-magazines|amazon-2018-magazine-subscriptions/meta_Magazine_Subscriptions.json.gz"
-  "completejourney|completejourney-sample/transactions_sample.csv")
+  "completejourney|completejourney-sample/transactions_sample.csv"
+  "yoochoose|yoochoose-rsc15-100k/yoochoose-clicks-100k_test.txt.gz")
 
 set(TAILOR_DATASETS_FOUND "")
 set(TAILOR_DATASETS_MISSING "")

@@ -30,6 +30,8 @@
 #include "tailor/models/als.hpp"
 #include "tailor/models/content_encoder.hpp"
 #include "tailor/models/scorers.hpp"
+#include "tailor/models/session_baselines.hpp"
+#include "tailor/models/session_knn.hpp"
 #include "tailor/models/text.hpp"
 
 #include "tailor/persistence/event_log.hpp"
@@ -38,6 +40,7 @@
 
 #include "tailor/evaluation/evaluator.hpp"
 #include "tailor/evaluation/metrics.hpp"
+#include "tailor/evaluation/next_item.hpp"
 #include "tailor/evaluation/tuning.hpp"
 
 #include "tailor/experiments/experiment.hpp"

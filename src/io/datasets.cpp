@@ -791,4 +791,31 @@ Dataset load_amazon_magazines(const std::string& dir, const DatasetOptions& opti
   return data;
 }
 
+Dataset load_session_clicks(const std::string& path, const DatasetOptions& options) {
+  options.validate();
+  Dataset data;
+  data.report.dataset = "session-clicks";
+  EventReaderOptions read;
+  read.user_field = "";
+  read.session_field = "SessionId";
+  read.item_field = "ItemId";
+  read.type_field = "";
+  read.timestamp_field = "Time";
+  read.default_type = EventType::click;
+  read.timestamp_unit = TimestampUnit::seconds;
+  read.csv.delimiter = '\t';
+  read.policy = options.policy;
+  read.max_samples = options.max_samples;
+  std::unordered_set<std::string> sessions, items;
+  data.report.reads.push_back(read_events_csv(path, read, [&](Event&& e) {
+    sessions.insert(e.session);
+    items.insert(e.item);
+    data.events.push_back(std::move(e));
+  }));
+  data.report.counts["clicks"] = data.events.size();
+  data.report.counts["sessions"] = sessions.size();
+  data.report.counts["items"] = items.size();
+  return data;
+}
+
 }  // namespace tailor

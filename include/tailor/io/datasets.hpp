@@ -142,6 +142,12 @@ TAILOR_API Dataset load_movielens_latest_small(const std::string& dir,
 TAILOR_API Dataset load_amazon_magazines(const std::string& dir,
                                          const DatasetOptions& options = {});
 
+/// Session clicks in the session-rec framework's prepared form (the YooChoose / RSC15 files):
+/// tab-separated with a header SessionId, ItemId, Time (Unix seconds, a fraction allowed). Every
+/// row is a click event of an anonymous session (user empty, session = SessionId), in file order.
+/// counts: "clicks", "sessions", "items". The catalog is empty.
+TAILOR_API Dataset load_session_clicks(const std::string& path, const DatasetOptions& options = {});
+
 /// Latin-1 (ISO-8859-1) bytes to UTF-8.
 TAILOR_API std::string latin1_to_utf8(std::string_view text);
 
